@@ -1,0 +1,383 @@
+"""The one loop: a window (or a headless stand-in), ImGui, the atlas and the level host.
+
+Every frame: poll input, step the simulation in fixed timesteps, draw the scene into its
+viewport, draw the panels, render ImGui, maybe save a screenshot, swap. Headless runs the
+identical loop on GLFW's Null platform, which is how screenshots, benchmarks and the tests
+see exactly what a learner sees.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+from imgui_bundle import imgui
+
+import glfw
+from sim import backends
+
+from .atlas import Atlas
+from .gfx.camera import FrameInput
+from .gfx.context import Window
+from .gfx.draw import Painter
+from .host import LevelHost
+from .paths import user_data_dir
+from .progress import Progress
+from .registry import Registry
+from .ui.imgui_layer import ImGuiLayer
+from .ui.latex import Formulas
+from .ui.widgets import ACCENT, MUTED, error_box
+from .view import Frame
+
+log = logging.getLogger(__name__)
+
+CONTROLS = [
+    ("F1", "show or hide this help"),
+    ("F11", "fullscreen on / off"),
+    ("F12", "save a screenshot (PNG)"),
+    ("Space / gamepad Start", "pause / play"),
+    ("N / gamepad Y", "single step (pauses)"),
+    ("R / gamepad Back", "reset the run"),
+    ("+ / -  or  bumpers", "simulation speed"),
+    ("Ctrl+R", "reload the level's code, manifest and shaders"),
+    ("Ctrl+= / Ctrl+-", "UI scale"),
+    ("Esc / gamepad B", "back to the atlas"),
+    ("Left drag / left stick", "orbit (3-D) or pan (2-D)"),
+    ("Right drag, Shift+drag / WASD", "pan"),
+    ("Wheel, Q / E / right stick", "zoom"),
+    ("Arrows + Enter, d-pad + A", "move between controls and press"),
+]
+
+_KEYS = {"left": imgui.Key.left_arrow, "right": imgui.Key.right_arrow, "up": imgui.Key.up_arrow,
+         "down": imgui.Key.down_arrow, "w": imgui.Key.w, "a": imgui.Key.a, "s": imgui.Key.s, "d": imgui.Key.d,
+         "q": imgui.Key.q, "e": imgui.Key.e}
+
+
+def _stick(value: float) -> float:
+    return 0.0 if abs(value) < 0.15 else value  # dead zone
+
+
+class App:
+    """The application. ``level`` opens straight into a level; otherwise the atlas shows."""
+
+    def __init__(self, size=(1280, 720), headless: bool = False, level: str | None = None,
+                 levels_dirs=(), backend: str | None = None, params: dict | None = None, seed: int = 0,
+                 fullscreen: bool = False, ui_scale: float = 1.0, progress: Progress | None = None,
+                 registry: Registry | None = None):
+        self.window = Window(size, "Continuous Function", headless=headless, fullscreen=fullscreen)
+        self.ctx = self.window.ctx
+        backends.use_context(self.ctx)  # GLSL kernels share the window's context
+        self.backend = backends.choose(backend)
+        log.info("simulation backend: %s (available: %s)", self.backend, ", ".join(backends.available()))
+        self.registry = registry or Registry(levels_dirs)
+        self.progress = progress or Progress()
+        self.imgui = ImGuiLayer(self.window, ui_scale)
+        self.painter = Painter(self.ctx)
+        self.formulas = Formulas(self.ctx)
+        self.atlas = Atlas(self)
+        self.host: LevelHost | None = None
+        self.show_help = False
+        self.toast: tuple[str, float] | None = None
+        self.frame_count = 0
+        self.last_frame_time = time.perf_counter()
+        self.frame_times: list[float] = []
+        self._screenshot_request: Path | None = None
+        self._pending_events: list[tuple] = []
+        self._records_cache: dict[str, dict] = {}
+        if self.progress.notice:
+            self.notify(self.progress.notice, 12.0)
+        if level:
+            self.open_level(level, params, seed)
+
+    # -- levels and progress -----------------------------------------------------------------
+    def open_level(self, level_id: str, params: dict | None = None, seed: int = 0) -> None:
+        entry = self.registry.get(level_id)
+        if self.host is not None:
+            self.host.close()
+        self.host = LevelHost(self, entry, params, seed)
+        self.progress.visit(level_id)
+        self.window.set_title(f"Continuous Function: {entry.manifest.title if entry.manifest else level_id}")
+
+    def close_level(self) -> None:
+        if self.host is not None:
+            self.host.close()
+            self.host = None
+        self.window.set_title("Continuous Function")
+
+    def record(self, level_id: str, verdict) -> None:
+        try:
+            self.progress.record(level_id, verdict)
+        except Exception as exc:  # a full disk must not end the session
+            self.notify(f"Could not save progress: {exc}")
+        self._records_cache.pop(level_id, None)
+
+    def progress_records(self, level_id: str) -> dict:
+        if level_id not in self._records_cache:
+            self._records_cache[level_id] = self.progress.challenges(level_id)
+        return self._records_cache[level_id]
+
+    def visited(self) -> set[str]:
+        return self.progress.visited()
+
+    def notify(self, message: str, seconds: float = 4.0) -> None:
+        self.toast = (message, time.monotonic() + seconds)
+
+    # -- input -------------------------------------------------------------------------------
+    def inject(self, kind: str, *args) -> None:
+        """Queue an input event for the next frame (headless driving and tests).
+
+        Kinds: ``("mouse_pos", x, y)``, ``("mouse_button", button, down)``, ``("wheel", dy)``,
+        ``("key", imgui.Key, down)``, ``("char", "a")``.
+        """
+        self._pending_events.append((kind, *args))
+
+    def _feed_injected(self) -> None:
+        io = imgui.get_io()
+        if not self._pending_events:
+            return
+        kind, *args = self._pending_events.pop(0)  # one event per frame, as ImGui expects
+        if kind == "mouse_pos":
+            io.add_mouse_pos_event(float(args[0]), float(args[1]))
+        elif kind == "mouse_button":
+            io.add_mouse_button_event(int(args[0]), bool(args[1]))
+        elif kind == "wheel":
+            io.add_mouse_wheel_event(0.0, float(args[0]))
+        elif kind == "key":
+            io.add_key_event(args[0], bool(args[1]))
+        elif kind == "char":
+            io.add_input_character(ord(args[0]))
+
+    def _gamepad(self) -> tuple[tuple[float, float], tuple[float, float], set[int]]:
+        state = glfw.get_gamepad_state(glfw.JOYSTICK_1) if glfw.joystick_is_gamepad(glfw.JOYSTICK_1) else None
+        if not state:
+            return (0.0, 0.0), (0.0, 0.0), set()
+        axes, buttons = state.axes, state.buttons
+        pressed = {i for i, b in enumerate(buttons) if b}
+        return ((_stick(axes[0]), _stick(axes[1])), (_stick(axes[2]), _stick(axes[3])), pressed)
+
+    def _frame_input(self, scene_rect, dt: float) -> FrameInput:
+        io = imgui.get_io()
+        x0, y0, w, h = scene_rect
+        mx, my = io.mouse_pos.x, io.mouse_pos.y
+        hovered = (not io.want_capture_mouse) and x0 <= mx < x0 + w and y0 <= my < y0 + h
+        keys = set()
+        if not io.want_capture_keyboard and not io.key_ctrl:
+            keys = {name for name, key in _KEYS.items() if imgui.is_key_down(key)}
+        left_stick, right_stick, _ = self._gamepad()
+        return FrameInput(mouse=(mx - x0, my - y0), drag=(io.mouse_delta.x, io.mouse_delta.y) if hovered else (0, 0),
+                          left=io.mouse_down[0], right=io.mouse_down[1], middle=io.mouse_down[2],
+                          clicked=hovered and imgui.is_mouse_clicked(0), wheel=io.mouse_wheel if hovered else 0.0,
+                          shift=io.key_shift, ctrl=io.key_ctrl, keys=keys, stick_left=left_stick,
+                          stick_right=right_stick, hovered=hovered, dt=dt)
+
+    def _shortcuts(self) -> None:
+        io = imgui.get_io()
+        pressed = lambda key: imgui.is_key_pressed(key, False)  # noqa: E731
+        _, _, pad = self._gamepad()
+        self._pad_prev = getattr(self, "_pad_prev", set())
+        pad_pressed = pad - self._pad_prev
+        self._pad_prev = pad
+        if pressed(imgui.Key.f1):
+            self.show_help = not self.show_help
+        if pressed(imgui.Key.f11):
+            self.window.toggle_fullscreen()
+        if pressed(imgui.Key.f12):
+            self.request_screenshot()
+        if io.key_ctrl and (pressed(imgui.Key.equal) or pressed(imgui.Key.keypad_add)):
+            self.imgui.set_scale(self.imgui.scale + 0.1)
+        if io.key_ctrl and (pressed(imgui.Key.minus) or pressed(imgui.Key.keypad_subtract)):
+            self.imgui.set_scale(self.imgui.scale - 0.1)
+        host = self.host
+        if host is None:
+            if pressed(imgui.Key.escape) and self.show_help:
+                self.show_help = False
+            return
+        if io.key_ctrl and pressed(imgui.Key.r):
+            host.reload()
+            self.notify("Level reloaded")
+            return
+        if (pressed(imgui.Key.escape) or glfw.GAMEPAD_BUTTON_B in pad_pressed) and not io.want_text_input:
+            if self.show_help:
+                self.show_help = False
+            else:
+                self.close_level()
+            return
+        if io.want_text_input or io.key_ctrl:
+            return
+        if pressed(imgui.Key.space) or glfw.GAMEPAD_BUTTON_START in pad_pressed:
+            host.paused = not host.paused
+        if pressed(imgui.Key.n) or glfw.GAMEPAD_BUTTON_Y in pad_pressed:
+            host.single_step()
+        if pressed(imgui.Key.r) or glfw.GAMEPAD_BUTTON_BACK in pad_pressed:
+            host._reset_active()
+        if pressed(imgui.Key.equal) or pressed(imgui.Key.keypad_add) or glfw.GAMEPAD_BUTTON_RIGHT_BUMPER in pad_pressed:
+            host.change_speed(1)
+        if pressed(imgui.Key.minus) or pressed(imgui.Key.keypad_subtract) or glfw.GAMEPAD_BUTTON_LEFT_BUMPER in pad_pressed:
+            host.change_speed(-1)
+
+    # -- screenshots ---------------------------------------------------------------------------
+    def request_screenshot(self, path: Path | str | None = None) -> Path:
+        """Save the next frame, UI included, to ``path`` (default: the user's screenshots folder)."""
+        if path is None:
+            folder = user_data_dir() / "screenshots"
+            folder.mkdir(parents=True, exist_ok=True)
+            name = self.host.entry.id if self.host else "atlas"
+            path = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.png"
+        self._screenshot_request = Path(path)
+        return self._screenshot_request
+
+    def read_pixels(self) -> np.ndarray:
+        """The default framebuffer as an (H, W, 3) uint8 array, top row first."""
+        w, h = self.window.size
+        data = self.ctx.screen.read(viewport=(0, 0, w, h), components=3, alignment=1)
+        return np.frombuffer(data, np.uint8).reshape(h, w, 3)[::-1].copy()
+
+    def _save_screenshot(self, path: Path) -> None:
+        from .image import save_png
+
+        save_png(path, self.read_pixels())
+        self.notify(f"Screenshot saved: {path}")
+
+    # -- the frame -----------------------------------------------------------------------------
+    def layout(self) -> dict[str, tuple[float, float, float, float]]:
+        """Rectangles (x, y, w, h in window coordinates) of the side panel, the plots and the scene."""
+        w, h = self.window.window_size
+        side = min(400.0 * self.imgui.scale, w * 0.45)
+        plots = h * 0.28
+        return {"side": (0, 0, side, h), "plots": (side, h - plots, w - side, plots),
+                "scene": (side, 0, w - side, h - plots)}
+
+    def frame(self, dt: float | None = None) -> None:
+        """Run one frame. ``dt`` fixes the time step (headless, deterministic); None uses the clock."""
+        now = time.perf_counter()
+        real_dt = now - self.last_frame_time
+        self.last_frame_time = now
+        dt = real_dt if dt is None else dt
+        dt = min(dt, 0.1)
+        self.window.poll()
+        self._feed_injected()
+        self.imgui.new_frame()
+        self._shortcuts()
+        if self.host is not None:
+            self.host.watch()
+            self.host.update(dt)
+        self.painter.poll()
+
+        fb_w, fb_h = self.window.size
+        win_w, win_h = self.window.window_size
+        ratio = fb_w / max(win_w, 1)
+        self.ctx.screen.use()
+        self.ctx.viewport = (0, 0, fb_w, fb_h)
+        self.ctx.clear(0.055, 0.06, 0.075, 1.0)
+        if self.host is not None:
+            self._level_frame(dt, ratio)
+        else:
+            self.atlas.draw((win_w, win_h))
+            if self.atlas.chosen:
+                chosen, self.atlas.chosen = self.atlas.chosen, None
+                self.open_level(chosen)
+        self._overlays(win_w, win_h)
+        self.imgui.render()
+        if self._screenshot_request is not None:
+            path, self._screenshot_request = self._screenshot_request, None
+            self._save_screenshot(path)
+        self.window.swap()
+        self.frame_count += 1
+        self.frame_times.append(time.perf_counter() - now)
+
+    def _level_frame(self, dt: float, ratio: float) -> None:
+        host = self.host
+        rects = self.layout()
+        sx, sy, sw, sh = rects["scene"]
+        inp = self._frame_input(rects["scene"], dt)
+        view = host.view
+        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed)
+        fb_h = self.window.size[1]
+        self.ctx.viewport = (int(sx * ratio), int(fb_h - (sy + sh) * ratio), frame.viewport[0], frame.viewport[1])
+        self.ctx.enable(self.ctx.DEPTH_TEST | self.ctx.BLEND)
+        self.ctx.blend_func = self.ctx.SRC_ALPHA, self.ctx.ONE_MINUS_SRC_ALPHA
+        self.ctx.clear(0.075, 0.085, 0.105, 1.0, depth=1.0, viewport=self.ctx.viewport)
+        host.scene(frame)
+        self.ctx.disable(self.ctx.DEPTH_TEST)
+        self.ctx.viewport = (0, 0, *self.window.size)
+        host.overlay(imgui.get_background_draw_list(), (sx, sy), frame)
+        flags = imgui.WindowFlags_.no_move.value | imgui.WindowFlags_.no_resize.value | imgui.WindowFlags_.no_collapse.value
+        x, y, w, h = rects["side"]
+        imgui.set_next_window_pos(imgui.ImVec2(x, y))
+        imgui.set_next_window_size(imgui.ImVec2(w, h))
+        if imgui.begin("Level", None, flags | imgui.WindowFlags_.no_title_bar.value):
+            if imgui.small_button("< Atlas (Esc)"):
+                self.close_level()
+                imgui.end()
+                return
+            imgui.same_line()
+            imgui.text_colored(MUTED, "F1 help")
+            host.side_panel()
+        imgui.end()
+        x, y, w, h = rects["plots"]
+        imgui.set_next_window_pos(imgui.ImVec2(x, y))
+        imgui.set_next_window_size(imgui.ImVec2(w, h))
+        if imgui.begin("Plots", None, flags | imgui.WindowFlags_.no_title_bar.value):
+            host.plot_strip()
+        imgui.end()
+
+    def _overlays(self, w: float, h: float) -> None:
+        if self.show_help:
+            imgui.set_next_window_pos(imgui.ImVec2(w / 2, h / 2), imgui.Cond_.always.value, imgui.ImVec2(0.5, 0.5))
+            imgui.set_next_window_bg_alpha(0.96)
+            opened, self.show_help = imgui.begin("Controls (F1)", True, imgui.WindowFlags_.always_auto_resize.value
+                                                  | imgui.WindowFlags_.no_collapse.value)
+            if opened:
+                if imgui.begin_table("controls", 2, imgui.TableFlags_.row_bg.value):
+                    for key, action in CONTROLS:
+                        imgui.table_next_row()
+                        imgui.table_next_column()
+                        imgui.text_colored(ACCENT, key)
+                        imgui.table_next_column()
+                        imgui.text(action)
+                    imgui.end_table()
+                imgui.text_colored(MUTED, f"Simulation backend: {self.backend}  ·  available: {', '.join(backends.available())}")
+                _, scale = imgui.slider_float("UI scale", self.imgui.scale, 0.5, 3.0, "%.1f")
+                if abs(scale - self.imgui.scale) > 1e-3:
+                    self.imgui.set_scale(scale)
+            imgui.end()
+        errors = self.painter.errors()
+        if self.toast or errors:
+            imgui.set_next_window_pos(imgui.ImVec2(w - 10, 10), imgui.Cond_.always.value, imgui.ImVec2(1, 0))
+            imgui.set_next_window_bg_alpha(0.9)
+            imgui.begin("##toast", None, imgui.WindowFlags_.no_decoration.value | imgui.WindowFlags_.always_auto_resize.value
+                        | imgui.WindowFlags_.no_focus_on_appearing.value | imgui.WindowFlags_.no_nav.value)
+            imgui.push_text_wrap_pos(min(520.0, w * 0.5))
+            if self.toast:
+                message, until = self.toast
+                imgui.text(message)
+                if time.monotonic() > until:
+                    self.toast = None
+            for message in errors:
+                error_box("Shader error (drawing with the last good version):", message)
+            imgui.pop_text_wrap_pos()
+            imgui.end()
+
+    # -- running -----------------------------------------------------------------------------
+    def run(self) -> None:
+        """The interactive loop, until the window closes."""
+        try:
+            while not self.window.should_close():
+                self.frame()
+        finally:
+            self.shutdown()
+
+    def run_frames(self, n: int, dt: float = 1 / 60) -> None:
+        """Run ``n`` frames with a fixed ``dt`` (headless screenshots, benchmarks, tests)."""
+        for _ in range(n):
+            self.frame(dt)
+
+    def shutdown(self) -> None:
+        self.close_level()
+        self.formulas.release()
+        self.imgui.shutdown()
+        backends.use_context(None)
+        self.window.close()
+        self.progress.close()

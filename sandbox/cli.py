@@ -1,0 +1,320 @@
+"""The ``continuous-function`` command: the atlas in a window, and headless tools.
+
+Errors a person can fix (an unknown level, parameter or backend; a value out of range; a
+malformed answer) exit with status 2 and a message naming the valid choices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+USAGE_ERROR = 2
+
+HEADLESS_HINT = ("headless commands: continuous-function list | run LEVEL --json | shot LEVEL --out FILE.png | "
+                 "challenge LEVEL CHALLENGE --answer VALUE | validate DIR | bench LEVEL")
+
+
+class UsageError(Exception):
+    """A mistake in the command line; printed and exits with status 2."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w < 64 or h < 64 or w > 8192 or h > 8192:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1280x720 (64..8192 each)") from None
+
+
+def _settings(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--set expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="continuous-function",
+                                     description="Continuous Function: the mathematics of deep learning, played.")
+    parser.add_argument("--levels-dir", action="append", default=[], metavar="DIR",
+                        help="also load the level folders in DIR (repeatable)")
+    parser.add_argument("--ui-scale", type=float, default=1.0, help="UI scale (0.5..3)")
+    parser.add_argument("--fullscreen", action="store_true", help="start fullscreen")
+    parser.add_argument("--backend", choices=["glsl", "numba", "numpy"], help="simulation backend")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("list", help="every level found, with its folder and any error")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("play", help="open one level in a window")
+    p.add_argument("level")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=_size, default=(1280, 720))
+
+    p = sub.add_parser("shot", help="render a level headless to a PNG, UI included")
+    p.add_argument("level", help="a level id, or 'atlas'")
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--frames", type=int, default=120)
+    p.add_argument("--size", type=_size, default=(1280, 720))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE")
+    p.add_argument("--tab", choices=["play", "challenges", "math", "code", "about"], default="play",
+                   help="the side-panel tab to show")
+
+    p = sub.add_parser("run", help="run a level's model headless and print its observables")
+    p.add_argument("level")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE")
+    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("challenge", help="run one challenge headless with a prediction")
+    p.add_argument("level")
+    p.add_argument("challenge")
+    p.add_argument("--answer", required=True, help="a choice, a number, or LOW,HIGH for a region")
+    p.add_argument("--confidence", type=float, default=0.7, help="how sure you are, 0..1 (default 0.7)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("validate", help="check a level folder and exit non-zero on problems")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--frames", type=int, default=120)
+
+    p = sub.add_parser("new-level", help="scaffold a new level that passes validate")
+    p.add_argument("id")
+    p.add_argument("--dir", type=Path, default=Path("."), help="where to create the level folder")
+
+    p = sub.add_parser("bench", help="frame time and model throughput of a level, headless")
+    p.add_argument("level")
+    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--size", type=_size, default=(1280, 720))
+    p.add_argument("--set", action="append", metavar="NAME=VALUE")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _registry(args):
+    from .registry import Registry
+
+    return Registry(args.levels_dir)
+
+
+def _entry(args):
+    registry = _registry(args)
+    try:
+        entry = registry.get(args.level)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if entry.manifest is None:
+        raise UsageError(f"level {args.level!r} is broken: {entry.error}")
+    return registry, entry
+
+
+def _params(entry, args) -> dict:
+    from .manifest import ParamError
+
+    try:
+        return entry.manifest.resolve_params(_settings(getattr(args, "set", None)))
+    except ParamError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _backend(args) -> str:
+    from sim.backends import BackendError, choose
+
+    try:
+        return choose(args.backend)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def cmd_list(args) -> int:
+    registry = _registry(args)
+    entries = registry.all_entries()
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], indent=2))
+        return 0
+    for e in entries:
+        status = f"ERROR: {e.error}" if e.error else (e.manifest.title if e.manifest else "")
+        print(f"{e.id:24s} {e.source:10s} {status}\n{'':24s} {e.folder}")
+    return 0
+
+
+def _open_app(args, headless: bool, level: str | None = None, size=(1280, 720), params=None, seed=0):
+    from sim.backends import BackendError
+
+    from .app import App
+    from .gfx.context import DisplayError, display_reason
+
+    if not headless:
+        reason = display_reason()
+        if reason:
+            print(f"continuous-function: cannot open a window: {reason}. Use the {HEADLESS_HINT}.", file=sys.stderr)
+            return None
+    try:
+        # the backend is chosen inside the app, once its GL context exists (kernels share it)
+        return App(size=size, headless=headless, level=level, levels_dirs=args.levels_dir, backend=args.backend,
+                   params=params, seed=seed, fullscreen=getattr(args, "fullscreen", False), ui_scale=args.ui_scale)
+    except BackendError as exc:
+        raise UsageError(str(exc)) from None
+    except DisplayError as exc:
+        print(f"continuous-function: cannot open a window: {exc}. Use the {HEADLESS_HINT}.", file=sys.stderr)
+        return None
+
+
+def cmd_atlas(args) -> int:
+    app = _open_app(args, headless=False)
+    if app is None:
+        return 1
+    app.run()
+    return 0
+
+
+def cmd_play(args) -> int:
+    _, entry = _entry(args)
+    params = _params(entry, args)
+    app = _open_app(args, headless=False, level=entry.id, size=args.size, params=params, seed=args.seed)
+    if app is None:
+        return 1
+    app.run()
+    return 0
+
+
+def cmd_shot(args) -> int:
+    from .shots import render_shot
+
+    level = None
+    params = None
+    if args.level != "atlas":
+        _, entry = _entry(args)
+        params = _params(entry, args)
+        level = entry.id
+    if args.frames < 1:
+        raise UsageError("--frames must be at least 1")
+    app = _open_app(args, headless=True, level=level, size=args.size, params=params, seed=args.seed)
+    if app is None:
+        return 1
+    try:
+        error = render_shot(app, args.out, args.frames, tab=args.tab)
+    finally:
+        app.shutdown()
+    print(f"saved {args.out}")
+    if error:
+        print(f"the level reported an error:\n{error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .runner import Runner
+
+    _, entry = _entry(args)
+    params = _params(entry, args)
+    if args.steps < 0:
+        raise UsageError("--steps must be >= 0")
+    runner = Runner(entry.manifest, entry.model_class(), params, seed=args.seed, backend=_backend(args))
+    runner.step(args.steps)
+    result = runner.to_json()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{entry.id}: {runner.steps} steps" + (" (diverged)" if runner.diverged else ""))
+        for name, value in result["observables"].items():
+            print(f"  {name:20s} {value}")
+    return 1 if runner.error else 0
+
+
+def cmd_challenge(args) -> int:
+    from .challenges import AnswerError, ChallengeRun
+
+    _, entry = _entry(args)
+    challenges = entry.manifest.challenges
+    if args.challenge not in challenges:
+        raise UsageError(f"level {entry.id!r} has no challenge {args.challenge!r}; challenges: {', '.join(challenges) or '(none)'}")
+    attempt = ChallengeRun(entry, challenges[args.challenge], backend=_backend(args))
+    try:
+        attempt.lock(args.answer, args.confidence)
+    except AnswerError as exc:
+        raise UsageError(str(exc)) from None
+    verdict = attempt.finish()
+    out = {"level": entry.id, **verdict.to_json(), "params": attempt.params, "steps": attempt.runner.steps}
+    if args.json:
+        print(json.dumps(out, default=_json_safe))
+    else:
+        print(f"predicted {out['prediction']}, measured {out['measured']}: {out['verdict']}, score {out['score']:.0f}")
+        if verdict.hint:
+            print(f"hint: {verdict.hint}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validate import validate_level
+
+    problems = validate_level(args.dir, frames=args.frames, backend=args.backend)
+    for line in problems:
+        print(f"FAIL {line}")
+    if problems:
+        return 1
+    print(f"ok: {args.dir} is a valid level")
+    return 0
+
+
+def cmd_new_level(args) -> int:
+    from .scaffold import ScaffoldError, new_level
+
+    try:
+        folder = new_level(args.id, args.dir)
+    except ScaffoldError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"created {folder}\nnext: continuous-function --levels-dir {args.dir} play {args.id}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import bench_level
+
+    _, entry = _entry(args)
+    params = _params(entry, args)
+    result = bench_level(entry, args, params)
+    if args.json:
+        print(json.dumps(result, default=_json_safe))
+    else:
+        for key, value in result.items():
+            print(f"{key:28s} {value}")
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "play": cmd_play, "shot": cmd_shot, "run": cmd_run, "challenge": cmd_challenge,
+            "validate": cmd_validate, "new-level": cmd_new_level, "bench": cmd_bench, None: cmd_atlas}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"continuous-function: error: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Graphics: OpenGL contexts, shader programs, cameras and simple meshes (moderngl)."""

@@ -1,0 +1,137 @@
+"""The window and its OpenGL 4.3 core context, on a display or headless.
+
+Headless uses GLFW's Null platform with an EGL context, so the app runs exactly the same loop
+with or without a display: the default framebuffer is readable, input can be injected, and
+nothing else differs. imgui-bundle must be imported before glfw: it points pyGLFW at the
+libglfw it ships (3.5, which has the Null platform).
+"""
+
+from __future__ import annotations
+
+import os
+
+import imgui_bundle  # noqa: F401  (must precede glfw, see the module docstring)
+import glfw
+import moderngl
+
+
+class DisplayError(RuntimeError):
+    """No display to open a window on (the message says what to use instead)."""
+
+
+_initialised: str | None = None  # "window" or "headless"
+
+
+def _init(headless: bool) -> None:
+    global _initialised
+    mode = "headless" if headless else "window"
+    if _initialised == mode:
+        return
+    if _initialised is not None:
+        glfw.terminate()
+        _initialised = None
+    glfw.ERROR_REPORTING = "ignore"
+    if headless:
+        glfw.init_hint(glfw.PLATFORM, glfw.PLATFORM_NULL)
+    elif hasattr(glfw, "PLATFORM_ANY"):
+        glfw.init_hint(glfw.PLATFORM, glfw.PLATFORM_ANY)
+    if not glfw.init():
+        code, message = glfw.get_error()
+        reason = message.decode() if isinstance(message, bytes) else str(message or "")
+        if not headless and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            reason = "no display (DISPLAY is not set)"
+        raise DisplayError(reason or f"glfw could not initialise (error {code})")
+    _initialised = mode
+
+
+def display_reason() -> str | None:
+    """None if a window can be opened here, else why not (without opening one)."""
+    try:
+        _init(headless=False)
+    except DisplayError as exc:
+        return str(exc)
+    return None
+
+
+class Window:
+    """A GLFW window (or a headless stand-in) with a moderngl context made current."""
+
+    def __init__(self, size: tuple[int, int] = (1280, 720), title: str = "Continuous Function",
+                 headless: bool = False, fullscreen: bool = False, vsync: bool = True):
+        _init(headless)
+        self.headless = headless
+        glfw.default_window_hints()
+        if headless:
+            glfw.window_hint(glfw.CONTEXT_CREATION_API, glfw.EGL_CONTEXT_API)
+            glfw.window_hint(glfw.VISIBLE, False)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 4)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        glfw.window_hint(glfw.SAMPLES, 0 if headless else 4)
+        self.handle = glfw.create_window(size[0], size[1], title, None, None)
+        if not self.handle:  # e.g. macOS: 4.1 is the most it gives; compute kernels then use Numba
+            glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 1)
+            self.handle = glfw.create_window(size[0], size[1], title, None, None)
+        if not self.handle:
+            code, message = glfw.get_error()
+            raise DisplayError(f"could not create an OpenGL 4.1+ core window: {message!r}")
+        glfw.make_context_current(self.handle)
+        glfw.swap_interval(1 if vsync and not headless else 0)
+        self.ctx = moderngl.create_context()
+        self._windowed_rect = (100, 100, *size)
+        if fullscreen:
+            self.toggle_fullscreen()
+
+    def make_current(self) -> None:
+        """Make this window's context the current one (several may exist in one process)."""
+        glfw.make_context_current(self.handle)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """The framebuffer size in pixels."""
+        return glfw.get_framebuffer_size(self.handle)
+
+    @property
+    def window_size(self) -> tuple[int, int]:
+        """The window size in screen coordinates (mouse positions use these)."""
+        return glfw.get_window_size(self.handle)
+
+    def should_close(self) -> bool:
+        return bool(glfw.window_should_close(self.handle))
+
+    def request_close(self) -> None:
+        glfw.set_window_should_close(self.handle, True)
+
+    def set_title(self, title: str) -> None:
+        glfw.set_window_title(self.handle, title)
+
+    def swap(self) -> None:
+        glfw.swap_buffers(self.handle)
+        if self.headless:
+            self.ctx.finish()  # the Null platform does not throttle; keep GL work from piling up
+
+    @staticmethod
+    def poll() -> None:
+        glfw.poll_events()
+
+    def toggle_fullscreen(self) -> None:
+        """Switch between a window and fullscreen on the primary monitor."""
+        monitor = glfw.get_window_monitor(self.handle)
+        if monitor:
+            x, y, w, h = self._windowed_rect
+            glfw.set_window_monitor(self.handle, None, x, y, w, h, 0)
+            return
+        primary = glfw.get_primary_monitor()
+        if not primary:
+            return
+        x, y = glfw.get_window_pos(self.handle)
+        self._windowed_rect = (x, y, *self.window_size)
+        mode = glfw.get_video_mode(primary)
+        glfw.set_window_monitor(self.handle, primary, 0, 0, mode.size.width, mode.size.height, mode.refresh_rate)
+
+    def close(self) -> None:
+        if self.handle:
+            self.ctx.release()
+            glfw.destroy_window(self.handle)
+            self.handle = None

@@ -1,0 +1,336 @@
+"""The level host: one open level, its run, its view, its panels, and everything that can fail.
+
+The host is the boundary between the engine and a level's code. Whatever the level does
+wrong (its manifest does not parse, its module does not import, ``step`` raises, ``scene``
+raises, a shader does not compile) is caught here and shown with a Reload button; the rest of
+the app keeps running. Saving any file of the level reloads it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+
+from imgui_bundle import imgui
+
+from .challenges import Verdict
+from .gfx.shaders import HotProgram
+from .registry import LevelEntry
+from .runner import Runner
+from .ui.challenge_panel import ChallengePanel
+from .ui.widgets import BAD, MUTED, code_block, error_box, markdown, observables_table, params_panel
+from .view import Frame, View
+
+SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+STEP_BUDGET_S = 0.012  # simulation time allowed per frame, so the UI stays responsive
+WATCHED_SUFFIXES = {".py", ".toml", ".glsl", ".md"}
+
+
+class LevelHost:
+    """Hosts one level inside the app (or headless for screenshots and tests)."""
+
+    def __init__(self, app, entry: LevelEntry, params: dict | None = None, seed: int = 0):
+        self.app = app
+        self.ctx = app.ctx
+        self.painter = app.painter
+        self.formulas = app.formulas
+        self.backend = app.backend
+        self.entry = entry
+        self.seed = seed
+        self.initial_params = dict(params or {})
+        self.runner: Runner | None = None
+        self.view: View | None = None
+        self.error: str | None = None  # load or view error (a step error lives on the runner)
+        self.paused = False
+        self.speed_index = SPEEDS.index(1.0)
+        self.accumulator = 0.0
+        self.elapsed = 0.0
+        self.challenges = ChallengePanel(self)
+        self.requested_tab: str | None = None  # e.g. "Math": selected on the next frame
+        self._programs: list[HotProgram] = []
+        self._stamps = self._scan()
+        self._last_scan = time.monotonic()
+        self.open()
+
+    # -- life cycle --------------------------------------------------------------------------
+    @property
+    def manifest(self):
+        return self.entry.manifest
+
+    @property
+    def active_runner(self) -> Runner:
+        if self.challenges.playing:
+            return self.challenges.attempt.runner
+        return self.runner
+
+    def open(self) -> None:
+        """Load the level's code, build its run and view; on failure keep the error for display."""
+        self.error = None
+        try:
+            if self.entry.manifest is None:
+                raise RuntimeError(self.entry.error)
+            model_cls = self.entry.model_class()
+            params = {k: v for k, v in self.initial_params.items() if k in self.manifest.params}
+            self.runner = Runner(self.manifest, model_cls, params, seed=self.seed, backend=self.backend)
+            view_cls = self.entry.view_class()
+            self.view = view_cls(self)
+            self.view.on_reset()
+        except Exception:
+            self.error = traceback.format_exc()
+            self.view = None
+
+    def reload(self) -> None:
+        """Re-read the manifest, re-import the code, keep the parameters that still exist."""
+        if self.runner is not None:
+            self.initial_params = dict(self.runner.params)
+        self.close()
+        self.entry.unload()
+        self.entry.reload_manifest()
+        self.challenges = ChallengePanel(self)
+        self.open()
+        self._stamps = self._scan()
+
+    def close(self) -> None:
+        if self.view is not None:
+            try:
+                self.view.release()
+            except Exception:
+                pass
+        for program in self._programs:
+            if program.program is not None:
+                program.program.release()
+        self._programs.clear()
+        self.view = None
+
+    def program(self, path: Path, defines: dict | None, compute: bool) -> HotProgram:
+        """A hot-reloaded program owned by this level (released when it closes)."""
+        program = HotProgram(self.ctx, path, defines, compute)
+        self._programs.append(program)
+        return program
+
+    def shader_errors(self) -> list[str]:
+        return [p.error for p in self._programs if p.error]
+
+    def _scan(self) -> dict[Path, float]:
+        folder = Path(self.entry.folder)
+        stamps = {}
+        for path in folder.rglob("*"):
+            if path.suffix in WATCHED_SUFFIXES and "__pycache__" not in path.parts:
+                try:
+                    stamps[path] = path.stat().st_mtime
+                except OSError:
+                    pass
+        return stamps
+
+    def watch(self) -> None:
+        """Hot reload: shaders recompile in place; a changed .py/.toml reloads the level."""
+        for program in self._programs:
+            program.poll()
+        now = time.monotonic()
+        if now - self._last_scan < 0.5:
+            return
+        self._last_scan = now
+        stamps = self._scan()
+        changed = {p for p in stamps.keys() | self._stamps.keys() if stamps.get(p) != self._stamps.get(p)}
+        self._stamps = stamps
+        if any(p.suffix in (".py", ".toml") for p in changed):
+            self.reload()
+
+    # -- simulation --------------------------------------------------------------------------
+    @property
+    def speed(self) -> float:
+        return SPEEDS[self.speed_index]
+
+    def change_speed(self, delta: int) -> None:
+        self.speed_index = min(len(SPEEDS) - 1, max(0, self.speed_index + delta))
+
+    def reset(self, seed: int | None = None) -> None:
+        if self.runner is None:
+            return
+        self.runner.reset(seed)
+        self.accumulator = 0.0
+        self._notify_reset()
+
+    def single_step(self) -> None:
+        self.paused = True
+        if self.challenges.playing:
+            self.challenges.advance(1)
+        elif self.runner is not None:
+            self.runner.step(1)
+
+    def update(self, dt: float) -> None:
+        """Advance the simulation by wall time ``dt`` in fixed steps (bounded per frame)."""
+        self.elapsed += dt
+        if self.runner is None or self.error:
+            return
+        if self.paused:
+            self.accumulator = 0.0
+            return
+        rate = self.manifest.steps_per_second * self.speed
+        self.accumulator = min(self.accumulator + dt * rate, rate * 0.25)  # never chase more than 1/4 s
+        steps = int(self.accumulator)
+        if steps <= 0:
+            return
+        self.accumulator -= steps
+        deadline = time.perf_counter() + STEP_BUDGET_S
+        if self.challenges.playing:
+            # a challenge runs faster than real time: the learner watches, but does not wait long
+            for _ in range(steps * 4):
+                self.challenges.advance(1)
+                if time.perf_counter() > deadline:
+                    break
+            return
+        for _ in range(steps):
+            if not self.runner.step(1) or time.perf_counter() > deadline:
+                break
+
+    def on_challenge_start(self) -> None:
+        self._notify_reset()
+
+    def on_challenge_end(self) -> None:
+        self._notify_reset()
+
+    def _notify_reset(self) -> None:
+        if self.view is not None:
+            self._guard(self.view.on_reset)
+
+    def record(self, verdict: Verdict) -> None:
+        self.app.record(self.entry.id, verdict)
+
+    def progress_records(self) -> dict:
+        return {cid: rec for (level, cid), rec in self.app.progress_records(self.entry.id).items()}
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _guard(self, fn, *args):
+        """Call into the view; an exception becomes the level's error, not the app's."""
+        try:
+            return fn(*args)
+        except Exception:
+            self.error = traceback.format_exc()
+            self.view = None
+            return None
+
+    def scene(self, frame: Frame) -> None:
+        if self.view is None:
+            return
+        cam = self.view.cam
+        if cam is not None and not self._guard(self.view.handle_input, frame):
+            cam.update(frame.input, frame.viewport)
+        if self.view is not None:
+            self._guard(self.view.scene, frame)
+
+    def overlay(self, draw_list, origin, frame: Frame) -> None:
+        if self.view is not None:
+            self._guard(self.view.overlay, draw_list, origin, frame)
+
+    def _guarded_ui(self, fn) -> None:
+        """Run an ImGui-drawing view callback; on error restore ImGui's stack."""
+        state = imgui.internal.ErrorRecoveryState()
+        imgui.internal.error_recovery_store_state(state)
+        try:
+            fn()
+        except Exception:
+            imgui.internal.error_recovery_try_to_recover_window_state(state)
+            self.error = traceback.format_exc()
+            self.view = None
+
+    def side_panel(self) -> None:
+        """Controls, parameters, observables, and the tabs (challenges, math, code, about)."""
+        manifest = self.manifest
+        if manifest is not None:
+            imgui.push_font(self.app.imgui.font_bold, 0.0)
+            imgui.text_wrapped(manifest.title)
+            imgui.pop_font()
+            imgui.text_colored(MUTED, f"{manifest.id}  ·  {self.backend} backend")
+        if self.error or self.runner is None:
+            self._error_panel()
+            return
+        run = self.active_runner
+        self._controls(run)
+        if run.diverged:
+            imgui.text_colored(BAD, "Diverged: the simulation blew up to inf/NaN.")
+            if imgui.button("Reset the run (R)"):
+                self._reset_active()
+        if run.error:
+            error_box("The simulation stopped with an error:", run.error)
+            if imgui.button("Reload the level (Ctrl+R)"):
+                self.reload()
+                return
+        if imgui.begin_tab_bar("level-tabs"):
+            for name, draw in (("Play", self._play_tab), ("Challenges", self.challenges.draw),
+                               ("Math", self._math_card), ("Code", self._witness), ("About", self._readme)):
+                flags = imgui.TabItemFlags_.set_selected.value if self.requested_tab == name else 0
+                if imgui.begin_tab_item(name, None, flags)[0]:
+                    draw()
+                    imgui.end_tab_item()
+            self.requested_tab = None
+            imgui.end_tab_bar()
+        for message in self.shader_errors():
+            error_box("Shader error (drawing with the last good version):", message)
+
+    def _play_tab(self) -> None:
+        params_panel(self.manifest, self.runner, locked=self.challenges.playing)
+        imgui.separator()
+        observables_table(self.manifest, self.active_runner)
+        if self.view is not None:
+            self._guarded_ui(self.view.panel)
+
+    def _readme(self) -> None:
+        readme = Path(self.entry.folder) / "README.md"
+        if readme.is_file():
+            markdown(readme.read_text(), self.formulas, self.app.imgui.font_bold)
+
+    def _reset_active(self) -> None:
+        if self.challenges.playing:
+            self.challenges.close()
+        self.reset()
+
+    def _controls(self, run: Runner) -> None:
+        if imgui.button("Play" if self.paused else "Pause"):
+            self.paused = not self.paused
+        imgui.same_line()
+        if imgui.button("Step"):
+            self.single_step()
+        imgui.same_line()
+        if imgui.button("Reset"):
+            self._reset_active()
+        imgui.same_line()
+        if imgui.button("-"):
+            self.change_speed(-1)
+        imgui.same_line()
+        imgui.text(f"{self.speed:g}x")
+        imgui.same_line()
+        if imgui.button("+"):
+            self.change_speed(1)
+        imgui.text_colored(MUTED, f"step {run.steps}" + ("  (challenge run)" if self.challenges.playing else ""))
+
+    def _math_card(self) -> None:
+        formulas = getattr(self.view, "math", []) if self.view is not None else []
+        for item in formulas:
+            tex, caption = (item, "") if isinstance(item, str) else item
+            self.formulas.draw(tex, 22.0, True)
+            if caption:
+                imgui.text_colored(MUTED, caption)
+            imgui.spacing()
+        if self.formulas.warning:
+            imgui.text_colored(MUTED, self.formulas.warning)
+
+    def _witness(self) -> None:
+        path = Path(self.entry.folder) / "witness.py"
+        if not path.is_file():
+            imgui.text_colored(MUTED, "This level has no code witness.")
+            return
+        imgui.text_wrapped("A short numpy program that mirrors the model. Run it yourself:")
+        imgui.text_colored(MUTED, f"python {path}")
+        code_block(path.read_text(), self.app.imgui.font_mono)
+
+    def _error_panel(self) -> None:
+        error_box("This level failed:", self.error or self.entry.error or "unknown error")
+        imgui.text_wrapped("Fix the file and save it (the level reloads by itself), or press Reload.")
+        if imgui.button("Reload (Ctrl+R)"):
+            self.reload()
+
+    def plot_strip(self) -> None:
+        if self.view is not None and self.runner is not None:
+            self._guarded_ui(self.view.plots)

@@ -1,0 +1,376 @@
+"""Level manifests: the small declarative ``level.toml`` at the top of every level folder.
+
+A manifest names the level, places it in the atlas, declares its typed parameters (with ranges,
+defaults and units), its named observables and its prediction challenges. It never contains a
+challenge's answer: answers are measured from the simulation by the model's ``measure_*``
+methods (see :mod:`sandbox.challenges`).
+
+Everything here is pure data and validation; nothing imports a level's code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+MANIFEST_NAME = "level.toml"
+
+#: The atlas sections: the pillars of the blueprint (seed 000), the foundations (seed 002) and
+#: the threads of seeds 001, 003 and 004. Order is the atlas order.
+SECTIONS: dict[str, str] = {
+    "foundations": "Foundations",
+    "sequence": "I. Sequence modeling dynamics",
+    "optimization": "II. Optimization thermodynamics",
+    "generative": "III. Generative physics",
+    "geometry": "IV. Geometry",
+    "interpretability": "V. Mechanistic interpretability",
+    "transformers": "Transformers as dynamical systems",
+    "manifolds": "The manifold view",
+    "serving": "From attention to serving",
+}
+
+PARAM_TYPES = ("float", "int", "bool", "choice")
+CHALLENGE_KINDS = ("choice", "number", "region")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used, with the file and the key at fault."""
+
+    def __init__(self, path: Path | str, message: str):
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class ParamError(ValueError):
+    """A parameter value that is unknown, of the wrong type or out of range."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed, bounded parameter of a level."""
+
+    name: str
+    type: str
+    default: Any
+    label: str = ""
+    unit: str = ""
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] = ()
+    log: bool = False  # a slider on a log scale
+    resets: bool = False  # changing it restarts the simulation
+
+    def describe_range(self) -> str:
+        """The valid values in words, for error messages and help."""
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "choice":
+            return "one of " + ", ".join(self.choices)
+        unit = f" {self.unit}" if self.unit else ""
+        return f"a{'n' if self.type == 'int' else ''} {self.type} in [{self.min}, {self.max}]{unit}"
+
+    def coerce(self, value: Any) -> Any:
+        """Return ``value`` as this parameter's type, or raise :class:`ParamError`.
+
+        Strings (from the command line) are parsed; numbers are range-checked.
+        """
+        bad = ParamError(f"parameter {self.name!r}: {value!r} is not valid; expected {self.describe_range()}")
+        if self.type == "bool":
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+                return value.lower() in ("true", "1", "yes", "on")
+            raise bad
+        if self.type == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise bad
+        try:
+            if self.type == "int":
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError
+                number = int(value) if not isinstance(value, str) else int(value.strip())
+            else:
+                if isinstance(value, bool):
+                    raise ValueError
+                number = float(value)
+        except (TypeError, ValueError):
+            raise bad from None
+        if not math.isfinite(number) or (self.min is not None and number < self.min) or (
+            self.max is not None and number > self.max
+        ):
+            raise bad
+        return number
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named quantity the model reports every step."""
+
+    name: str
+    label: str = ""
+    unit: str = ""
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """A prediction challenge: a question whose answer is measured from the simulation.
+
+    ``kind`` is ``choice`` (pick one of ``choices``), ``number`` (a value; right within
+    ``tolerance``, absolute, or relative when ``relative``), or ``region`` (mark an interval
+    on the axis of ``plot``; right when the measured value falls inside it).
+    ``measure`` names the model method ``measure_<measure>(run)`` that returns the outcome.
+    """
+
+    id: str
+    kind: str
+    question: str
+    measure: str
+    steps: int = 500
+    seed: int = 0
+    set: dict[str, Any] = field(default_factory=dict)
+    choices: tuple[str, ...] = ()
+    tolerance: float = 0.0
+    relative: bool = False
+    unit: str = ""
+    plot: str = ""  # the observable plotted for a region challenge (and shown after the reveal)
+    axis: tuple[float, float] | None = None  # the axis range offered for a region
+    hints: dict[str, str] = field(default_factory=dict)
+    explain: str = ""
+
+    def format_question(self, params: dict[str, Any]) -> str:
+        """The question with ``{param}`` placeholders filled from the challenge's parameters."""
+        try:
+            return self.question.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return self.question
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A validated level manifest."""
+
+    id: str
+    title: str
+    pillar: str
+    summary: str
+    folder: Path
+    prerequisites: tuple[str, ...] = ()
+    model: str = "model:Model"
+    view: str = "view:View"
+    steps_per_second: float = 60.0
+    params: dict[str, Param] = field(default_factory=dict)
+    observables: dict[str, Observable] = field(default_factory=dict)
+    challenges: dict[str, Challenge] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / MANIFEST_NAME
+
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every parameter."""
+        return {name: p.default for name, p in self.params.items()}
+
+    def resolve_params(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Defaults updated with ``overrides``, each checked; unknown names raise :class:`ParamError`."""
+        values = self.defaults()
+        for name, value in (overrides or {}).items():
+            if name not in self.params:
+                valid = ", ".join(self.params) or "(none)"
+                raise ParamError(f"level {self.id!r} has no parameter {name!r}; valid parameters: {valid}")
+            values[name] = self.params[name].coerce(value)
+        return values
+
+
+def _require(table: dict, key: str, kind: type | tuple, path: Path, where: str = "") -> Any:
+    if key not in table:
+        raise ManifestError(path, f"missing required key {where}{key!r}")
+    value = table[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ManifestError(path, f"{where}{key!r} must be {names}, got {type(value).__name__}")
+    return value
+
+
+def _parse_param(name: str, table: dict, path: Path) -> Param:
+    where = f"params.{name}."
+    if not isinstance(table, dict):
+        raise ManifestError(path, f"params.{name} must be a table")
+    ptype = _require(table, "type", str, path, where)
+    if ptype not in PARAM_TYPES:
+        raise ManifestError(path, f"{where}type is {ptype!r}; valid types: {', '.join(PARAM_TYPES)}")
+    unknown = set(table) - {"type", "default", "label", "unit", "help", "min", "max", "choices", "log", "resets"}
+    if unknown:
+        raise ManifestError(path, f"{where[:-1]} has unknown keys: {', '.join(sorted(unknown))}")
+    lo = table.get("min")
+    hi = table.get("max")
+    if ptype in ("float", "int"):
+        for key, bound in (("min", lo), ("max", hi)):
+            if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+                raise ManifestError(path, f"{where}{key} is required for a {ptype} parameter and must be a number")
+        if lo >= hi:
+            raise ManifestError(path, f"{where}min ({lo}) must be below max ({hi})")
+        if table.get("log") and lo <= 0:
+            raise ManifestError(path, f"{where}log needs min > 0")
+    choices = tuple(table.get("choices", ()))
+    if ptype == "choice" and (not choices or not all(isinstance(c, str) for c in choices)):
+        raise ManifestError(path, f"{where}choices must be a non-empty list of strings")
+    param = Param(
+        name=name,
+        type=ptype,
+        default=None,
+        label=str(table.get("label", name)),
+        unit=str(table.get("unit", "")),
+        help=str(table.get("help", "")),
+        min=lo,
+        max=hi,
+        choices=choices,
+        log=bool(table.get("log", False)),
+        resets=bool(table.get("resets", False)),
+    )
+    if "default" not in table:
+        raise ManifestError(path, f"missing required key {where}'default'")
+    try:
+        default = param.coerce(table["default"])
+    except ParamError as exc:
+        raise ManifestError(path, f"{where}default: {exc}") from None
+    return Param(**{**param.__dict__, "default": default})
+
+
+def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param], path: Path) -> Challenge:
+    if not isinstance(table, dict):
+        raise ManifestError(path, f"challenges[{index}] must be a table")
+    cid = _require(table, "id", str, path, f"challenges[{index}].")
+    where = f"challenges.{cid}."
+    kind = _require(table, "kind", str, path, where)
+    if kind not in CHALLENGE_KINDS:
+        raise ManifestError(path, f"{where}kind is {kind!r}; valid kinds: {', '.join(CHALLENGE_KINDS)}")
+    forbidden = {"answer", "correct", "solution"} & set(table)
+    if forbidden:
+        raise ManifestError(
+            path, f"{where} must not state its answer ({', '.join(sorted(forbidden))}): the outcome is measured"
+        )
+    question = _require(table, "question", str, path, where)
+    measure = _require(table, "measure", str, path, where)
+    settings = table.get("set", {})
+    if not isinstance(settings, dict):
+        raise ManifestError(path, f"{where}set must be a table of parameter values")
+    for name, value in settings.items():
+        if name not in manifest_params:
+            raise ManifestError(path, f"{where}set.{name}: no such parameter; valid: {', '.join(manifest_params)}")
+        try:
+            manifest_params[name].coerce(value)
+        except ParamError as exc:
+            raise ManifestError(path, f"{where}set: {exc}") from None
+    choices = tuple(table.get("choices", ()))
+    if kind == "choice" and len(choices) < 2:
+        raise ManifestError(path, f"{where}choices must list at least two options")
+    tolerance = float(table.get("tolerance", 0.0))
+    if kind == "number" and tolerance <= 0:
+        raise ManifestError(path, f"{where}tolerance must be positive for a number challenge")
+    axis = table.get("axis")
+    if kind == "region":
+        if not (isinstance(axis, list) and len(axis) == 2 and axis[0] < axis[1]):
+            raise ManifestError(path, f"{where}axis must be [low, high] for a region challenge")
+        axis = (float(axis[0]), float(axis[1]))
+    steps = table.get("steps", 500)
+    if not isinstance(steps, int) or steps < 1:
+        raise ManifestError(path, f"{where}steps must be a positive integer")
+    hints = table.get("hints", {})
+    if not isinstance(hints, dict):
+        raise ManifestError(path, f"{where}hints must be a table")
+    return Challenge(
+        id=cid,
+        kind=kind,
+        question=question,
+        measure=measure,
+        steps=steps,
+        seed=int(table.get("seed", 0)),
+        set=dict(settings),
+        choices=choices,
+        tolerance=tolerance,
+        relative=bool(table.get("relative", False)),
+        unit=str(table.get("unit", "")),
+        plot=str(table.get("plot", "")),
+        axis=axis,
+        hints={str(k): str(v) for k, v in hints.items()},
+        explain=str(table.get("explain", "")),
+    )
+
+
+def parse_manifest(data: dict, folder: Path) -> Manifest:
+    """Validate a manifest's TOML table; raise :class:`ManifestError` naming the key at fault."""
+    path = folder / MANIFEST_NAME
+    level_id = _require(data, "id", str, path)
+    if not level_id.isidentifier() or level_id != level_id.lower():
+        raise ManifestError(path, f"id {level_id!r} must be a lower-case Python identifier (letters, digits, _)")
+    if level_id != folder.name:
+        raise ManifestError(path, f"id {level_id!r} must match its folder name {folder.name!r}")
+    pillar = _require(data, "pillar", str, path)
+    if pillar not in SECTIONS:
+        raise ManifestError(path, f"pillar {pillar!r} is unknown; valid: {', '.join(SECTIONS)}")
+    params_table = data.get("params", {})
+    if not isinstance(params_table, dict):
+        raise ManifestError(path, "params must be a table of tables")
+    params = {name: _parse_param(name, table, path) for name, table in params_table.items()}
+    obs_table = data.get("observables", {})
+    if not isinstance(obs_table, dict):
+        raise ManifestError(path, "observables must be a table of tables")
+    observables: dict[str, Observable] = {}
+    for name, t in obs_table.items():
+        if not isinstance(t, dict):
+            raise ManifestError(path, f"observables.{name} must be a table")
+        observables[name] = Observable(name, str(t.get("label", name)), str(t.get("unit", "")), str(t.get("help", "")))
+    challenge_list = data.get("challenges", [])
+    if not isinstance(challenge_list, list):
+        raise ManifestError(path, "challenges must be an array of tables ([[challenges]])")
+    challenges: dict[str, Challenge] = {}
+    for i, table in enumerate(challenge_list):
+        challenge = _parse_challenge(i, table, params, path)
+        if challenge.id in challenges:
+            raise ManifestError(path, f"challenge id {challenge.id!r} appears twice")
+        if challenge.plot and challenge.plot not in observables:
+            raise ManifestError(path, f"challenges.{challenge.id}.plot: no observable {challenge.plot!r}")
+        challenges[challenge.id] = challenge
+    prerequisites = data.get("prerequisites", [])
+    if not isinstance(prerequisites, list) or not all(isinstance(p, str) for p in prerequisites):
+        raise ManifestError(path, "prerequisites must be a list of level ids")
+    rate = data.get("steps_per_second", 60.0)
+    if not isinstance(rate, (int, float)) or rate <= 0:
+        raise ManifestError(path, "steps_per_second must be a positive number")
+    return Manifest(
+        id=level_id,
+        title=_require(data, "title", str, path),
+        pillar=pillar,
+        summary=_require(data, "summary", str, path),
+        folder=folder,
+        prerequisites=tuple(prerequisites),
+        model=str(data.get("model", "model:Model")),
+        view=str(data.get("view", "view:View")),
+        steps_per_second=float(rate),
+        params=params,
+        observables=observables,
+        challenges=challenges,
+    )
+
+
+def load_manifest(folder: Path) -> Manifest:
+    """Read and validate ``folder/level.toml``."""
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ManifestError(path, "no level.toml in this folder") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(path, f"invalid TOML: {exc}") from None
+    return parse_manifest(data, Path(folder))

@@ -1,0 +1,127 @@
+"""Running a model: fixed timesteps, recorded observables, divergence and errors.
+
+The same runner serves the window, ``continuous-function run`` and the challenges, so what a
+learner sees and what a test asserts come from one code path.
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any
+
+import numpy as np
+
+from .manifest import Manifest
+from .model import Model
+
+
+class Runner:
+    """A model with its parameters, its step count and the history of its observables.
+
+    A model that raises stops the runner with ``error`` set (the traceback, for the UI); a model
+    whose observables or state become non-finite stops it with ``diverged`` set. Neither raises:
+    the app shows the message and offers a reset.
+    """
+
+    def __init__(self, manifest: Manifest, model_cls: type, params: dict[str, Any] | None = None,
+                 seed: int = 0, backend: str = "numpy"):
+        self.manifest = manifest
+        self.params = manifest.resolve_params(params)
+        self.seed = seed
+        self.backend = backend
+        self.model: Model = model_cls(dict(self.params), backend=backend)
+        self.error: str | None = None
+        self.reset(seed)
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.model.diverged)
+
+    @property
+    def stopped(self) -> bool:
+        """True when stepping does nothing until a reset (an error or a divergence)."""
+        return self.error is not None or self.diverged
+
+    def reset(self, seed: int | None = None) -> None:
+        """Restart the model from ``seed`` (the last one if None) and clear the history."""
+        if seed is not None:
+            self.seed = seed
+        self.steps = 0
+        self.error = None
+        self.history: dict[str, list[float]] = {name: [] for name in self.manifest.observables}
+        try:
+            self.model.diverged = False
+            self.model.reset(self.seed)
+            self._record()
+        except Exception:
+            self.error = traceback.format_exc()
+
+    def set_param(self, name: str, value: Any) -> bool:
+        """Change one parameter (checked against the manifest); returns True if it reset the run."""
+        value = self.manifest.params[name].coerce(value)
+        self.params[name] = value
+        self.model.set_param(name, value)
+        if self.manifest.params[name].resets:
+            self.reset()
+            return True
+        return False
+
+    def step(self, n: int = 1) -> int:
+        """Advance up to ``n`` steps; returns how many were taken (fewer if the run stopped)."""
+        taken = 0
+        while taken < n and not self.stopped:
+            try:
+                self.model.step()
+                self.steps += 1
+                taken += 1
+                self._record()
+            except FloatingPointError:
+                self.model.diverged = True
+            except Exception:
+                self.error = traceback.format_exc()
+        return taken
+
+    def _record(self) -> None:
+        values = self.model.observables()
+        missing = set(self.history) - set(values)
+        if missing:
+            raise KeyError(f"observables() did not report {', '.join(sorted(missing))}")
+        for name in self.history:
+            value = float(values[name])
+            self.history[name].append(value)
+            if not math.isfinite(value):
+                self.model.diverged = True
+        if not self.model.diverged:
+            for array in self.model.state().values():
+                if not np.all(np.isfinite(array)):
+                    self.model.diverged = True
+                    break
+
+    def series(self, name: str) -> np.ndarray:
+        """The history of one observable as a float64 array (one value per step, step 0 first)."""
+        return np.asarray(self.history[name], dtype=np.float64)
+
+    def latest(self) -> dict[str, float]:
+        """The last recorded value of every observable."""
+        return {name: values[-1] if values else math.nan for name, values in self.history.items()}
+
+    def to_json(self, with_history: bool = True) -> dict[str, Any]:
+        """One JSON-ready object: level, parameters, steps, final observables, histories."""
+
+        def clean(x: float) -> float | str:
+            return x if math.isfinite(x) else ("nan" if math.isnan(x) else ("inf" if x > 0 else "-inf"))
+
+        out: dict[str, Any] = {
+            "level": self.manifest.id,
+            "params": self.params,
+            "seed": self.seed,
+            "backend": self.backend,
+            "steps": self.steps,
+            "diverged": self.diverged,
+            "error": self.error,
+            "observables": {k: clean(v) for k, v in self.latest().items()},
+        }
+        if with_history:
+            out["history"] = {k: [clean(v) for v in vs] for k, vs in self.history.items()}
+        return out

@@ -1,0 +1,1 @@
+"""The user interface: Dear ImGui (through imgui-bundle), implot plots, LaTeX formulas."""

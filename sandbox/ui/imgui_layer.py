@@ -1,0 +1,72 @@
+"""Dear ImGui on the app's window, through imgui-bundle's bundled C++ backends.
+
+The GLFW backend feeds mouse, keyboard and gamepad into ImGui; the OpenGL 3 backend draws.
+Both run on the moderngl context of :class:`sandbox.gfx.context.Window`, windowed or headless.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+from imgui_bundle import imgui, implot
+
+import imgui_bundle
+
+FONTS = Path(imgui_bundle.__file__).parent / "assets" / "fonts"
+BASE_FONT_SIZE = 17.0
+
+
+class ImGuiLayer:
+    """One ImGui + implot context bound to a window. ``scale`` is the UI scale (1 = 100%)."""
+
+    def __init__(self, window, scale: float = 1.0):
+        self.window = window
+        self.context = imgui.create_context()
+        self.plot_context = implot.create_context()
+        io = imgui.get_io()
+        io.set_ini_filename(None)  # layouts are code, not a file left in the working directory
+        io.config_flags |= imgui.ConfigFlags_.nav_enable_keyboard.value | imgui.ConfigFlags_.nav_enable_gamepad.value
+        self.font = io.fonts.add_font_from_file_ttf(str(FONTS / "Roboto" / "Roboto-Regular.ttf"), BASE_FONT_SIZE)
+        self.font_bold = io.fonts.add_font_from_file_ttf(str(FONTS / "Roboto" / "Roboto-Bold.ttf"), BASE_FONT_SIZE)
+        self.font_mono = io.fonts.add_font_from_file_ttf(str(FONTS / "Inconsolata-Medium.ttf"), BASE_FONT_SIZE)
+        self._style()
+        self.scale = 1.0
+        self.set_scale(scale)
+        address = ctypes.cast(window.handle, ctypes.c_void_p).value
+        imgui.backends.glfw_init_for_opengl(address, True)
+        imgui.backends.opengl3_init("#version 330")
+
+    def _style(self) -> None:
+        imgui.style_colors_dark()
+        style = imgui.get_style()
+        style.window_rounding = 6.0
+        style.frame_rounding = 4.0
+        style.grab_rounding = 4.0
+        style.window_border_size = 0.0
+        style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.07, 0.08, 0.10, 0.92))
+        style.set_color_(imgui.Col_.title_bg_active, imgui.ImVec4(0.16, 0.24, 0.36, 1.0))
+        style.set_color_(imgui.Col_.header, imgui.ImVec4(0.20, 0.30, 0.45, 0.55))
+
+    def set_scale(self, scale: float) -> None:
+        """Scale fonts and sizes (clamped to 50%..300%)."""
+        scale = min(3.0, max(0.5, scale))
+        style = imgui.get_style()
+        style.scale_all_sizes(scale / self.scale)
+        style.font_scale_main = scale
+        self.scale = scale
+
+    def new_frame(self) -> None:
+        imgui.backends.opengl3_new_frame()
+        imgui.backends.glfw_new_frame()
+        imgui.new_frame()
+
+    def render(self) -> None:
+        imgui.render()
+        imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
+
+    def shutdown(self) -> None:
+        imgui.backends.opengl3_shutdown()
+        imgui.backends.glfw_shutdown()
+        implot.destroy_context(self.plot_context)
+        imgui.destroy_context(self.context)

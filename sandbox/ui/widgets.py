@@ -1,0 +1,148 @@
+"""Panels that every level shares, generated from its manifest and its run."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+from imgui_bundle import imgui, implot
+
+from ..manifest import Manifest, Param
+from ..runner import Runner
+
+ACCENT = imgui.ImVec4(0.45, 0.75, 1.0, 1.0)
+GOOD = imgui.ImVec4(0.45, 0.85, 0.45, 1.0)
+BAD = imgui.ImVec4(1.0, 0.45, 0.40, 1.0)
+MUTED = imgui.ImVec4(0.65, 0.68, 0.72, 1.0)
+
+
+def param_control(param: Param, value):
+    """One widget for one manifest parameter; returns (changed, new value)."""
+    label = f"{param.label}##{param.name}"
+    if param.type == "bool":
+        return imgui.checkbox(label, bool(value))
+    if param.type == "choice":
+        index = param.choices.index(value) if value in param.choices else 0
+        changed, index = imgui.combo(label, index, list(param.choices))
+        return changed, param.choices[index]
+    if param.type == "int":
+        changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max))
+        return changed, int(new)
+    flags = imgui.SliderFlags_.logarithmic.value if param.log else 0
+    fmt = "%.4g" + (f" {param.unit}" if param.unit else "")
+    changed, new = imgui.slider_float(label, float(value), float(param.min), float(param.max), fmt, flags)
+    return changed, float(new)
+
+
+def params_panel(manifest: Manifest, runner: Runner, locked: bool = False) -> list[str]:
+    """Sliders, checkboxes and combos for every parameter; returns the names changed this frame."""
+    changed_names = []
+    imgui.begin_disabled(locked)
+    for name, param in manifest.params.items():
+        changed, value = param_control(param, runner.params[name])
+        if param.help and imgui.is_item_hovered():
+            imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
+        if changed:
+            runner.set_param(name, value)
+            changed_names.append(name)
+    imgui.end_disabled()
+    return changed_names
+
+
+def format_value(value: float, unit: str = "") -> str:
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("+inf" if value > 0 else "-inf")
+    text = f"{value:.4g}"
+    return f"{text} {unit}" if unit else text
+
+
+def observables_table(manifest: Manifest, runner: Runner) -> None:
+    """The latest value of every observable."""
+    latest = runner.latest()
+    if imgui.begin_table("observables", 2, imgui.TableFlags_.row_bg.value):
+        for name, obs in manifest.observables.items():
+            imgui.table_next_row()
+            imgui.table_next_column()
+            imgui.text_colored(MUTED, obs.label)
+            if obs.help and imgui.is_item_hovered():
+                imgui.set_tooltip(obs.help)
+            imgui.table_next_column()
+            imgui.text(format_value(latest[name], obs.unit))
+        imgui.end_table()
+
+
+def observable_plots(runner: Runner, manifest: Manifest, names: list[str] | None = None,
+                     height: float = -1.0) -> None:
+    """One implot per observable, side by side, against the step."""
+    names = names or [n for n in manifest.observables if n != "diverged"]
+    if not names:
+        return
+    if implot.begin_subplots("##observables", 1, len(names), imgui.ImVec2(-1, height)):
+        for name in names:
+            obs = manifest.observables[name]
+            if implot.begin_plot(obs.label, flags=implot.Flags_.no_legend.value):
+                ys = runner.series(name)
+                ys = np.where(np.isfinite(ys), ys, np.nan)
+                implot.setup_axes("step", obs.unit, implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
+                implot.plot_line(obs.label, np.arange(len(ys), dtype=np.float64), ys)
+                implot.end_plot()
+        implot.end_subplots()
+
+
+def error_box(title: str, message: str) -> None:
+    """A red, selectable, wrapped error message."""
+    imgui.text_colored(BAD, title)
+    imgui.push_text_wrap_pos(0.0)
+    imgui.text_colored(imgui.ImVec4(1.0, 0.75, 0.7, 1.0), message)
+    imgui.pop_text_wrap_pos()
+
+
+def code_block(text: str, mono_font=None) -> None:
+    """Source code in the monospace font, in a bordered child region."""
+    lines = text.count("\n") + 1
+    height = min(lines, 40) * imgui.get_text_line_height_with_spacing() + 12
+    imgui.begin_child("##code", imgui.ImVec2(-1, height), imgui.ChildFlags_.borders.value,
+                      imgui.WindowFlags_.horizontal_scrollbar.value)
+    if mono_font is not None:
+        imgui.push_font(mono_font, 0.0)
+    imgui.text_unformatted(text)
+    if mono_font is not None:
+        imgui.pop_font()
+    imgui.end_child()
+
+
+def markdown(text: str, formulas=None, bold_font=None) -> None:
+    """A small Markdown subset: headings, paragraphs, bullets, `code`, and $$display$$ formulas."""
+    blocks = re.split(r"\n\s*\n", text.strip())
+    for block in blocks:
+        block = block.strip()
+        display = re.fullmatch(r"\$\$(.+?)\$\$", block, re.S)
+        if display and formulas is not None:
+            formulas.draw(display.group(1).strip(), 22.0, True)
+            imgui.spacing()
+            continue
+        if block.startswith("#"):
+            title = block.lstrip("#").strip()
+            imgui.spacing()
+            if bold_font is not None:
+                imgui.push_font(bold_font, 0.0)
+            imgui.text_colored(ACCENT, title)
+            if bold_font is not None:
+                imgui.pop_font()
+            continue
+        imgui.push_text_wrap_pos(0.0)
+        for line in block.splitlines():
+            line = line.strip()
+            if formulas is not None:
+                from .latex import plain_text
+
+                line = re.sub(r"\$([^$]+)\$", lambda m: plain_text(m.group(1)), line)
+            line = line.replace("**", "").replace("`", "")
+            if line.startswith(("- ", "* ")):
+                imgui.bullet()
+                imgui.text_wrapped(line[2:])
+            else:
+                imgui.text_wrapped(line)
+        imgui.pop_text_wrap_pos()
+        imgui.spacing()

@@ -1,0 +1,104 @@
+"""The base class of a level's view: what it draws in the scene and what its panels show.
+
+The engine hosts the view: it lays out the screen, steps the model at a fixed rate, draws the
+common panels (controls, parameters generated from the manifest, observables, challenges, the
+math card, the code witness, the learner's README) and calls the view for the rest. A view
+reads the simulation through ``self.run`` (which is the challenge's run while one plays) and
+never owns the simulation state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .gfx.camera import Camera2D, FrameInput, OrbitCamera
+from .gfx.shaders import HotProgram
+
+if TYPE_CHECKING:
+    from .host import LevelHost
+    from .runner import Runner
+
+
+class Frame:
+    """What a view needs to draw one frame of its scene."""
+
+    def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float):
+        self.viewport = viewport  # scene size in pixels
+        self.camera = camera
+        self.input = inp
+        self.time = time  # seconds since the level opened (for animation only, not simulation)
+
+    @property
+    def mvp(self) -> np.ndarray:
+        return self.camera.matrix(self.viewport) if self.camera is not None else np.eye(4, dtype=np.float32)
+
+
+class View:
+    """Subclass in a level's ``view.py``.
+
+    Class attributes:
+      ``camera``: ``"3d"`` (orbit), ``"2d"`` (pan/zoom) or ``None`` (panels only);
+      ``math``: LaTeX formulas for the math card, each a string or a (formula, caption) pair.
+    """
+
+    camera = "2d"
+    math: list = []
+
+    def __init__(self, host: "LevelHost"):
+        self.host = host
+        self.ctx = host.ctx
+        self.painter = host.painter
+        self.formulas = host.formulas
+        self.cam = self.make_camera()
+
+    # -- what subclasses override ------------------------------------------------------------
+    def make_camera(self):
+        """The camera for this view (override to set a starting pose)."""
+        if self.camera == "3d":
+            return OrbitCamera()
+        if self.camera == "2d":
+            return Camera2D()
+        return None
+
+    def scene(self, frame: Frame) -> None:
+        """Draw the scene with GL (the viewport, depth test and blending are set)."""
+
+    def overlay(self, draw_list, origin: tuple[float, float], frame: Frame) -> None:
+        """Draw 2-D annotations over the scene with an ImGui draw list (``origin`` = scene top-left)."""
+
+    def handle_input(self, frame: Frame) -> bool:
+        """React to scene input (dragging an object, say); True consumes it so the camera stays."""
+        return False
+
+    def panel(self) -> None:
+        """Extra ImGui widgets in the side panel, under the parameters."""
+
+    def plots(self) -> None:
+        """The plot strip at the bottom; by default every observable over time."""
+        from .ui.widgets import observable_plots
+
+        observable_plots(self.run, self.host.manifest)
+
+    def on_reset(self) -> None:
+        """Called after the simulation restarts (new seed, parameter that resets, challenge start)."""
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def run(self) -> "Runner":
+        """The run being shown: the challenge's while one plays, else the sandbox's."""
+        return self.host.active_runner
+
+    @property
+    def model(self):
+        return self.host.active_runner.model
+
+    def program(self, filename: str, defines: dict | None = None, compute: bool = False) -> HotProgram:
+        """A hot-reloaded shader program from the level folder (or the shared shaders/)."""
+        path = Path(self.host.entry.folder) / filename
+        return self.host.program(path, defines, compute)
+
+    def release(self) -> None:
+        """Free GL objects (called when the level closes or reloads)."""

@@ -1,0 +1,51 @@
+// A lit height-field surface with iso-height bands and a coordinate grid.
+// Attributes: in_pos (world, z up), in_normal, in_value (scalar mapped to colour, 0..1).
+
+#include "colormap.glsl"
+
+#if defined VERTEX_SHADER
+uniform mat4 mvp;
+in vec3 in_pos;
+in vec3 in_normal;
+in float in_value;
+out vec3 v_pos;
+out vec3 v_normal;
+out float v_value;
+void main() {
+    gl_Position = mvp * vec4(in_pos, 1.0);
+    v_pos = in_pos;
+    v_normal = in_normal;
+    v_value = in_value;
+}
+#endif
+
+#if defined FRAGMENT_SHADER
+uniform vec3 light_dir;
+uniform vec3 eye;
+uniform float bands;        // number of iso-value bands (0: none)
+uniform float grid_step;    // world units between grid lines in x and y (0: none)
+uniform float alpha;
+in vec3 v_pos;
+in vec3 v_normal;
+in float v_value;
+out vec4 frag;
+void main() {
+    vec3 n = normalize(v_normal);
+    if (!gl_FrontFacing) n = -n;
+    vec3 base = viridis(v_value);
+    float diffuse = max(dot(n, normalize(light_dir)), 0.0);
+    vec3 h = normalize(normalize(light_dir) + normalize(eye - v_pos));
+    float spec = pow(max(dot(n, h), 0.0), 40.0) * 0.25;
+    vec3 color = base * (0.35 + 0.65 * diffuse) + spec;
+    if (bands > 0.0) {   // thin darker iso-lines of the value
+        float f = fract(v_value * bands);
+        float w = fwidth(v_value * bands);
+        color *= mix(0.72, 1.0, smoothstep(0.0, 1.5 * w, min(f, 1.0 - f)));
+    }
+    if (grid_step > 0.0) {
+        vec2 g = abs(fract(v_pos.xy / grid_step - 0.5) - 0.5) / fwidth(v_pos.xy / grid_step);
+        color = mix(color, vec3(1.0), 0.18 * (1.0 - clamp(min(g.x, g.y), 0.0, 1.0)));
+    }
+    frag = vec4(color, alpha);
+}
+#endif
