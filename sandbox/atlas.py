@@ -112,6 +112,8 @@ class Atlas:
                 imgui.push_text_wrap_pos(0.0)
                 imgui.text_colored(MUTED, f"{entry.folder.name}: {entry.error}")
                 imgui.pop_text_wrap_pos()
+                if entry.manifest is None and imgui.small_button(f"Reload##{entry.folder}"):
+                    registry.retry(entry)
 
     def _graph(self) -> None:
         registry = self.app.registry

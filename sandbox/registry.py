@@ -62,6 +62,9 @@ class LevelEntry:
         if not attr:
             raise LevelLoadError(f"{self.folder}: {spec!r} must look like 'module:Class'")
         package = self.package_name
+        loaded = sys.modules.get(package)
+        if loaded is not None and list(getattr(loaded, "__path__", [])) != [str(self.folder)]:
+            self.unload()  # a level with the same id from another folder was imported before
         if package not in sys.modules:
             pkg_spec = importlib.machinery.ModuleSpec(package, None, is_package=True)
             pkg = importlib.util.module_from_spec(pkg_spec)
@@ -154,12 +157,25 @@ class Registry:
                 self.problems.append(bad)
                 continue
             for entry in _scan(Path(directory), source):
-                if entry.id in self.entries:
+                if entry.error:
+                    self.problems.append(entry)
+                elif entry.id in self.entries:
                     first = self.entries[entry.id]
                     entry.error = f"duplicate level id {entry.id!r}: already provided by {first.folder}"
                     self.problems.append(entry)
                 else:
                     self.entries[entry.id] = entry
+
+    def retry(self, entry: LevelEntry) -> bool:
+        """Read a broken level's manifest again; True if it now loads (it joins the levels)."""
+        entry.reload_manifest()
+        if entry.error or entry.id in self.entries:
+            if not entry.error:
+                entry.error = f"duplicate level id {entry.id!r}: already provided by {self.entries[entry.id].folder}"
+            return False
+        self.problems.remove(entry)
+        self.entries[entry.id] = entry
+        return True
 
     def __iter__(self):
         return iter(self.entries.values())

@@ -78,7 +78,10 @@ class Window:
             raise DisplayError(f"could not create an OpenGL 4.1+ core window: {message!r}")
         glfw.make_context_current(self.handle)
         glfw.swap_interval(1 if vsync and not headless else 0)
-        self.ctx = moderngl.create_context()
+        # init_context loads GL through the current context whatever made it (GLX or EGL);
+        # create_context() would try to detect a GLX context once a first one exists
+        moderngl.init_context()
+        self.ctx = moderngl.get_context()
         self._windowed_rect = (100, 100, *size)
         if fullscreen:
             self.toggle_fullscreen()

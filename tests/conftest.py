@@ -1,0 +1,51 @@
+"""Shared fixtures: an isolated user data folder, a headless app, GL error checks."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _user_data(tmp_path, monkeypatch):
+    """Every test gets its own progress database and screenshots folder."""
+    monkeypatch.setenv("CF_DATA_DIR", str(tmp_path / "userdata"))
+
+
+@pytest.fixture
+def gl():
+    """The kernels' GL context; fails the test if GL reports an error before or after it."""
+    from sim import backends
+
+    reason = backends.unavailable_reason("glsl")
+    if reason:
+        pytest.skip(f"no OpenGL 4.3: {reason}")
+    ctx = backends.gl_context()
+    assert ctx.error == "GL_NO_ERROR"
+    yield ctx
+    assert backends.gl_context().error == "GL_NO_ERROR"
+
+
+@pytest.fixture
+def make_app(tmp_path):
+    """Build headless apps (closed at the end of the test)."""
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    apps = []
+
+    def make(**kwargs):
+        kwargs.setdefault("size", (1024, 640))
+        kwargs.setdefault("headless", True)
+        kwargs.setdefault("progress", Progress(tmp_path / "progress.sqlite3"))
+        app = App(**kwargs)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.shutdown()

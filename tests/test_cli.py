@@ -1,0 +1,100 @@
+"""The command line: output formats, and exit status 2 with the valid choices for mistakes."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.cli import main
+
+
+def cli(*args, capsys):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_json_names_every_level_with_its_folder(capsys):
+    code, out, _ = cli("list", "--json", capsys=capsys)
+    levels = {e["id"]: e for e in json.loads(out)}
+    assert code == 0 and "eos_canyon" in levels
+    assert levels["eos_canyon"]["folder"].endswith("eos_canyon") and levels["eos_canyon"]["error"] is None
+
+
+def test_run_prints_one_json_object_with_params_steps_observables_and_histories(capsys):
+    code, out, _ = cli("run", "eos_canyon", "--steps", "50", "--seed", "3", "--backend", "numpy", "--json",
+                       capsys=capsys)
+    result = json.loads(out)
+    assert code == 0
+    assert result["level"] == "eos_canyon" and result["steps"] == 50 and result["seed"] == 3
+    assert set(result["observables"]) >= {"loss", "sharpness", "diverged"}
+    assert len(result["history"]["loss"]) == 51  # the state at step 0, then one per step
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["run", "no_such_level"], "levels found: "),
+    (["run", "eos_canyon", "--set", "nope=1"], "valid parameters: "),
+    (["run", "eos_canyon", "--set", "lr=-5"], "expected a float in"),
+    (["run", "eos_canyon", "--set", "lr=fast"], "expected a float in"),
+    (["run", "eos_canyon", "--set", "lr"], "NAME=VALUE"),
+    (["challenge", "eos_canyon", "no_such_challenge", "--answer", "1"], "challenges: "),
+    (["challenge", "eos_canyon", "settle_or_bounce", "--answer", "flies away"], "choose one of"),
+])
+def test_mistakes_exit_2_and_name_the_valid_choices(args, fragment, capsys):
+    code, _, err = cli(*args, capsys=capsys)
+    assert code == 2
+    assert fragment in err
+
+
+def test_challenge_reports_the_measured_outcome_verdict_and_score(capsys):
+    code, out, _ = cli("challenge", "eos_canyon", "settle_or_bounce", "--answer", "bounces", "--confidence", "0.9",
+                       "--backend", "numpy", "--json", capsys=capsys)
+    result = json.loads(out)
+    assert code == 0
+    assert result["measured"] in ("settles", "bounces", "diverges")
+    assert result["verdict"] in ("correct", "wrong")
+    assert result["score"] == pytest.approx(100 * (1 - (0.9 - (result["verdict"] == "correct")) ** 2))
+
+
+def test_without_a_display_the_atlas_says_so_in_one_line_and_exits():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    done = subprocess.run([sys.executable, "-m", "sandbox"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open a window" in lines[0] and "shot LEVEL" in lines[0]
+
+
+def test_new_level_scaffolds_a_level_that_validates(tmp_path, capsys):
+    code, out, _ = cli("new-level", "my_first_level", "--dir", str(tmp_path), capsys=capsys)
+    assert code == 0
+    code, out, err = cli("validate", str(tmp_path / "my_first_level"), "--frames", "60", capsys=capsys)
+    assert code == 0, out + err
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           str(tmp_path / "my_first_level")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_new_level_refuses_a_bad_id(tmp_path, capsys):
+    code, _, err = cli("new-level", "Bad-Id", "--dir", str(tmp_path), capsys=capsys)
+    assert code == 2 and "lower-case Python identifier" in err
+
+
+def test_validate_fails_with_a_clear_message_for_a_broken_level(tmp_path, capsys):
+    cli("new-level", "broken", "--dir", str(tmp_path), capsys=capsys)
+    model = tmp_path / "broken" / "model.py"
+    model.write_text(model.read_text().replace("def step(self) -> None:", "def step(self) -> None:\n        raise ValueError('boom')"))
+    code, out, _ = cli("validate", str(tmp_path / "broken"), "--frames", "20", capsys=capsys)
+    assert code == 1
+    assert "boom" in out
+
+
+def test_shot_writes_a_png_of_the_level(tmp_path, capsys):
+    from sandbox.image import load_png
+
+    out = tmp_path / "shot.png"
+    code, _, err = cli("shot", "eos_canyon", "--out", str(out), "--frames", "10", "--size", "640x400", capsys=capsys)
+    assert code == 0, err
+    pixels = load_png(out)
+    assert pixels.shape == (400, 640, 3) and pixels.std() > 5  # not a blank frame

@@ -1,0 +1,64 @@
+"""A person's input, injected into the real loop: clicks, keys, drags."""
+
+from imgui_bundle import imgui
+
+from sandbox.atlas import NODE_H, NODE_W, route_layout
+from sandbox.paths import user_data_dir
+
+
+def press(app, key):
+    app.inject("key", key, True)
+    app.inject("key", key, False)
+    app.run_frames(3)
+
+
+def click(app, x, y):
+    app.inject("mouse_pos", x, y)
+    app.inject("mouse_button", 0, True)
+    app.inject("mouse_button", 0, False)
+    app.run_frames(4)
+
+
+def test_clicking_a_level_on_the_route_graph_opens_it(make_app):
+    app = make_app()
+    app.run_frames(3)
+    column, row = route_layout(app.registry)["eos_canyon"]
+    # the graph's first node sits at the top-left of the right-hand child window
+    app.inject("mouse_pos", 0, 0)
+    app.run_frames(2)
+    list_width = min(420.0, 1024 * 0.4)
+    x0, y0 = list_width + 30, 50
+    click(app, x0 + column * (NODE_W + 70) + NODE_W / 2, y0 + row * (NODE_H + 16) + NODE_H / 2)
+    assert app.host is not None and app.host.entry.id == "eos_canyon"
+    press(app, imgui.Key.escape)
+    assert app.host is None
+
+
+def test_keys_pause_step_reset_help_and_screenshot(make_app):
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(5)
+    press(app, imgui.Key.space)
+    assert app.host.paused
+    steps = app.host.runner.steps
+    press(app, imgui.Key.n)
+    assert app.host.runner.steps == steps + 1
+    press(app, imgui.Key.r)
+    assert app.host.runner.steps == 0
+    press(app, imgui.Key.f1)
+    assert app.show_help
+    press(app, imgui.Key.f12)
+    assert list((user_data_dir() / "screenshots").glob("eos_canyon-*.png"))
+
+
+def test_dragging_in_the_scene_orbits_the_camera(make_app):
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(3)
+    x0, y0, w, h = app.layout()["scene"]
+    yaw = app.host.view.cam.yaw
+    app.inject("mouse_pos", x0 + w / 2, y0 + h / 2)
+    app.inject("mouse_button", 0, True)
+    for i in range(1, 6):
+        app.inject("mouse_pos", x0 + w / 2 + 20 * i, y0 + h / 2)
+    app.inject("mouse_button", 0, False)
+    app.run_frames(10)
+    assert app.host.view.cam.yaw != yaw

@@ -1,0 +1,94 @@
+"""A level that breaks shows its error; the app keeps running; the fixed level reloads in place."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from sandbox.registry import Registry
+from sandbox.scaffold import new_level
+
+
+@pytest.fixture
+def level_dir(tmp_path):
+    folder = new_level("fragile", tmp_path / "levels")
+    return folder
+
+
+def touch_later(path, text):
+    path.write_text(text)
+    stamp = time.time() + 5
+    os.utime(path, (stamp, stamp))
+
+
+def open_app(make_app, level_dir):
+    registry = Registry([level_dir.parent], builtin=False, packs=False)
+    return make_app(level="fragile", registry=registry, backend="numpy")
+
+
+def test_an_exception_in_step_is_shown_and_the_app_keeps_running(make_app, level_dir):
+    model = level_dir / "model.py"
+    model.write_text(model.read_text().replace("self.x -= self.params", "if len(self.trail) > 5:\n"
+                                               "            raise RuntimeError('step exploded')\n"
+                                               "        self.x -= self.params"))
+    app = open_app(make_app, level_dir)
+    app.run_frames(30)
+    assert "step exploded" in app.host.runner.error
+    app.run_frames(5)  # still drawing frames
+    assert app.ctx.error == "GL_NO_ERROR"
+    touch_later(model, model.read_text().replace("raise RuntimeError('step exploded')", "pass"))
+    app.host._last_scan = 0  # the watcher looks twice a second; do not wait for it
+    app.run_frames(10)
+    assert app.host.runner.error is None and app.host.runner.steps > 0
+
+
+def test_an_exception_in_the_view_is_shown_and_reload_fixes_it(make_app, level_dir):
+    view = level_dir / "view.py"
+    original = view.read_text()
+    view.write_text(original.replace("model = self.model", "model = self.model\n        1 / 0"))
+    app = open_app(make_app, level_dir)
+    app.run_frames(3)
+    assert "ZeroDivisionError" in app.host.error
+    view.write_text(original)
+    app.host.reload()
+    app.run_frames(3)
+    assert app.host.error is None and app.host.view is not None
+
+
+def test_a_broken_manifest_is_shown_and_the_atlas_keeps_working(make_app, level_dir):
+    manifest = level_dir / "level.toml"
+    manifest.write_text(manifest.read_text().replace('pillar = "foundations"', 'pillar = "nowhere"'))
+    registry = Registry([level_dir.parent], builtin=True, packs=False)
+    assert any("nowhere" in e.error for e in registry.problems)
+    app = make_app(registry=registry, backend="numpy")
+    app.run_frames(3)
+    assert app.host is None and app.frame_count == 3
+
+
+def test_a_shader_that_does_not_compile_keeps_the_last_good_one(make_app, level_dir):
+    shader = level_dir / "glow.glsl"
+    shader.write_text("#if defined VERTEX_SHADER\nin vec2 in_pos;\nvoid main(){gl_Position=vec4(in_pos,0,1);}\n#endif\n"
+                      "#if defined FRAGMENT_SHADER\nout vec4 f;\nvoid main(){f=vec4(1);}\n#endif\n")
+    view = level_dir / "view.py"
+    view.write_text(view.read_text().replace("    def scene(self, frame) -> None:",
+                                             "    def on_reset(self):\n        self.glow = self.program('glow.glsl')\n\n"
+                                             "    def scene(self, frame) -> None:"))
+    app = open_app(make_app, level_dir)
+    app.run_frames(2)
+    good = app.host.view.glow.program
+    touch_later(shader, shader.read_text().replace("f=vec4(1);", "f=vec4(1) +;"))
+    app.run_frames(2)
+    assert app.host.view.glow.program is good
+    assert "glow.glsl:7" in app.host.shader_errors()[0]
+    assert app.host.error is None
+
+
+def test_a_diverging_simulation_is_reported_and_reset(make_app, level_dir):
+    app = open_app(make_app, level_dir)
+    app.host.runner.set_param("lr", 1.5)
+    app.host.runner.set_param("curvature", 4.0)
+    app.run_frames(120)
+    assert app.host.runner.diverged and app.host.error is None
+    app.host._reset_active()
+    assert not app.host.runner.diverged and np.isfinite(app.host.runner.model.x)
