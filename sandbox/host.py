@@ -311,7 +311,9 @@ class LevelHost:
             tex, caption = (item, "") if isinstance(item, str) else item
             self.formulas.draw(tex, 22.0, True)
             if caption:
-                imgui.text_colored(MUTED, caption)
+                imgui.push_style_color(imgui.Col_.text, MUTED)
+                imgui.text_wrapped(caption)
+                imgui.pop_style_color()
             imgui.spacing()
         if self.formulas.warning:
             imgui.text_colored(MUTED, self.formulas.warning)

@@ -67,6 +67,11 @@ class Param:
     choices: tuple[str, ...] = ()
     log: bool = False  # a slider on a log scale
     resets: bool = False  # changing it restarts the simulation
+    when: tuple[tuple[str, tuple], ...] = ()  # shown only while these parameters have these values
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether the parameter matters for these values of the others (its ``when`` holds)."""
+        return all(values.get(name) in allowed for name, allowed in self.when)
 
     def describe_range(self) -> str:
         """The valid values in words, for error messages and help."""
@@ -208,7 +213,7 @@ def _parse_param(name: str, table: dict, path: Path) -> Param:
     ptype = _require(table, "type", str, path, where)
     if ptype not in PARAM_TYPES:
         raise ManifestError(path, f"{where}type is {ptype!r}; valid types: {', '.join(PARAM_TYPES)}")
-    unknown = set(table) - {"type", "default", "label", "unit", "help", "min", "max", "choices", "log", "resets"}
+    unknown = set(table) - {"type", "default", "label", "unit", "help", "min", "max", "choices", "log", "resets", "when"}
     if unknown:
         raise ManifestError(path, f"{where[:-1]} has unknown keys: {', '.join(sorted(unknown))}")
     lo = table.get("min")
@@ -221,6 +226,10 @@ def _parse_param(name: str, table: dict, path: Path) -> Param:
             raise ManifestError(path, f"{where}min ({lo}) must be below max ({hi})")
         if table.get("log") and lo <= 0:
             raise ManifestError(path, f"{where}log needs min > 0")
+    when = table.get("when", {})
+    if not isinstance(when, dict):
+        raise ManifestError(path, f"{where}when must be a table like {{ mode = \"network\" }}")
+    when = tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in when.items())
     choices = tuple(table.get("choices", ()))
     if ptype == "choice" and (not choices or not all(isinstance(c, str) for c in choices)):
         raise ManifestError(path, f"{where}choices must be a non-empty list of strings")
@@ -236,6 +245,7 @@ def _parse_param(name: str, table: dict, path: Path) -> Param:
         choices=choices,
         log=bool(table.get("log", False)),
         resets=bool(table.get("resets", False)),
+        when=when,
     )
     if "default" not in table:
         raise ManifestError(path, f"missing required key {where}'default'")
@@ -322,6 +332,15 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
     if not isinstance(params_table, dict):
         raise ManifestError(path, "params must be a table of tables")
     params = {name: _parse_param(name, table, path) for name, table in params_table.items()}
+    for param in params.values():
+        for other, allowed in param.when:
+            if other not in params or other == param.name:
+                raise ManifestError(path, f"params.{param.name}.when: no other parameter {other!r}")
+            for value in allowed:
+                try:
+                    params[other].coerce(value)
+                except ParamError as exc:
+                    raise ManifestError(path, f"params.{param.name}.when: {exc}") from None
     obs_table = data.get("observables", {})
     if not isinstance(obs_table, dict):
         raise ManifestError(path, "observables must be a table of tables")

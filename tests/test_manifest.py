@@ -69,3 +69,14 @@ def test_invalid_toml_is_reported_with_the_file(tmp_path):
     with pytest.raises(ManifestError, match="invalid TOML") as info:
         load_manifest(folder)
     assert "level.toml" in str(info.value)
+
+
+def test_a_parameter_can_apply_only_in_some_modes():
+    params = dict(BASE["params"])
+    params["width"] = {"type": "int", "default": 8, "min": 1, "max": 64, "when": {"mode": "b"}}
+    m = parse(params=params)
+    assert not m.params["width"].applies(m.defaults())
+    assert m.params["width"].applies({**m.defaults(), "mode": "b"})
+    params["width"]["when"] = {"mode": "z"}
+    with pytest.raises(ManifestError, match="one of a, b"):
+        parse(params=params)

@@ -167,15 +167,17 @@ class ChallengePanel:
         if not implot.begin_plot("predicted vs measured", imgui.ImVec2(-1, 160)):
             return
         implot.setup_axes("step", challenge.unit, implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
+        implot.setup_legend(implot.Location_.south_east.value)
+        span = np.array([0.0, float(max(self.attempt.runner.steps, 1))])
         if challenge.plot:
             ys = self.attempt.runner.series(challenge.plot)
             implot.plot_line(challenge.plot, np.arange(len(ys), dtype=np.float64), np.where(np.isfinite(ys), ys, np.nan))
-        measured = np.array([verdict.measured], dtype=np.float64)
+        # horizontal segments over the run (unlike infinite lines, auto-fit keeps them in view)
         if isinstance(verdict.prediction, tuple):
-            implot.plot_inf_lines("your region", np.array(verdict.prediction, dtype=np.float64),
-                                  implot.Spec(flags=implot.InfLinesFlags_.horizontal.value))
+            lo, hi = verdict.prediction
+            implot.plot_shaded("your region", span, np.array([lo, lo]), np.array([hi, hi]), implot.Spec(fill_alpha=0.3))
         else:
-            implot.plot_inf_lines("your prediction", np.array([verdict.prediction], dtype=np.float64),
-                                  implot.Spec(flags=implot.InfLinesFlags_.horizontal.value))
-        implot.plot_inf_lines("measured", measured, implot.Spec(flags=implot.InfLinesFlags_.horizontal.value))
+            implot.plot_line("your prediction", span, np.full(2, float(verdict.prediction)), implot.Spec(line_weight=2.0))
+        if np.isfinite(verdict.measured):
+            implot.plot_line("measured", span, np.full(2, float(verdict.measured)), implot.Spec(line_weight=2.0))
         implot.end_plot()

@@ -27,15 +27,25 @@ class ImGuiLayer:
         io = imgui.get_io()
         io.set_ini_filename(None)  # layouts are code, not a file left in the working directory
         io.config_flags |= imgui.ConfigFlags_.nav_enable_keyboard.value | imgui.ConfigFlags_.nav_enable_gamepad.value
-        self.font = io.fonts.add_font_from_file_ttf(str(FONTS / "Roboto" / "Roboto-Regular.ttf"), BASE_FONT_SIZE)
-        self.font_bold = io.fonts.add_font_from_file_ttf(str(FONTS / "Roboto" / "Roboto-Bold.ttf"), BASE_FONT_SIZE)
-        self.font_mono = io.fonts.add_font_from_file_ttf(str(FONTS / "Inconsolata-Medium.ttf"), BASE_FONT_SIZE)
+        self.font = self._font(io, "Roboto/Roboto-Regular.ttf")
+        self.font_bold = self._font(io, "Roboto/Roboto-Bold.ttf")
+        self.font_mono = self._font(io, "Inconsolata-Medium.ttf")
         self._style()
         self.scale = 1.0
         self.set_scale(scale)
         address = ctypes.cast(window.handle, ctypes.c_void_p).value
         imgui.backends.glfw_init_for_opengl(address, True)
         imgui.backends.opengl3_init("#version 330")
+
+    @staticmethod
+    def _font(io, name: str):
+        """A text font, with the Latin Modern math font merged in for the symbols it lacks
+        (subscripts, arrows, operators), so labels like x₀ or ∇L render."""
+        font = io.fonts.add_font_from_file_ttf(str(FONTS / name), BASE_FONT_SIZE)
+        config = imgui.ImFontConfig()
+        config.merge_mode = True
+        io.fonts.add_font_from_file_ttf(str(FONTS / "latex" / "latinmodern-math.otf"), BASE_FONT_SIZE, config)
+        return font
 
     def _style(self) -> None:
         imgui.style_colors_dark()

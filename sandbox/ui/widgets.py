@@ -39,13 +39,17 @@ def params_panel(manifest: Manifest, runner: Runner, locked: bool = False) -> li
     """Sliders, checkboxes and combos for every parameter; returns the names changed this frame."""
     changed_names = []
     imgui.begin_disabled(locked)
+    imgui.push_item_width(imgui.get_content_region_avail().x * 0.52)
     for name, param in manifest.params.items():
+        if not param.applies(runner.params):
+            continue
         changed, value = param_control(param, runner.params[name])
         if param.help and imgui.is_item_hovered():
             imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
         if changed:
             runner.set_param(name, value)
             changed_names.append(name)
+    imgui.pop_item_width()
     imgui.end_disabled()
     return changed_names
 
