@@ -19,6 +19,7 @@ import glfw
 from sim import backends
 
 from .atlas import Atlas
+from .audio import Sounds
 from .gfx.camera import FrameInput
 from .gfx.context import Window
 from .gfx.draw import Painter
@@ -77,6 +78,7 @@ class App:
         self.painter = Painter(self.ctx)
         self.formulas = Formulas(self.ctx)
         self.atlas = Atlas(self)
+        self.sounds = Sounds()
         self.host: LevelHost | None = None
         self.show_help = False
         self.toast: tuple[str, float] | None = None
@@ -112,6 +114,7 @@ class App:
         except Exception as exc:  # a full disk must not end the session
             self.notify(f"Could not save progress: {exc}")
         self._records_cache.pop(level_id, None)
+        self.sounds.play("right" if verdict.correct else "wrong")
 
     def progress_records(self, level_id: str) -> dict:
         if level_id not in self._records_cache:
@@ -339,6 +342,8 @@ class App:
                         imgui.text(action)
                     imgui.end_table()
                 imgui.text_colored(MUTED, f"Simulation backend: {self.backend}  ·  available: {', '.join(backends.available())}")
+                if self.sounds.available:
+                    _, self.sounds.muted = imgui.checkbox("mute sounds", self.sounds.muted)
                 _, scale = imgui.slider_float("UI scale", self.imgui.scale, 0.5, 3.0, "%.1f")
                 if abs(scale - self.imgui.scale) > 1e-3:
                     self.imgui.set_scale(scale)

@@ -47,7 +47,8 @@ class LevelHost:
         self.accumulator = 0.0
         self.elapsed = 0.0
         self.challenges = ChallengePanel(self)
-        self.requested_tab: str | None = None  # e.g. "Math": selected on the next frame
+        self.requested_tab: str | None = None
+        self._announced_divergence = False  # e.g. "Math": selected on the next frame
         self._programs: list[HotProgram] = []
         self._stamps = self._scan()
         self._last_scan = time.monotonic()
@@ -184,6 +185,9 @@ class LevelHost:
         for _ in range(steps):
             if not self.runner.step(1) or time.perf_counter() > deadline:
                 break
+        if self.runner.diverged and not self._announced_divergence:
+            self.app.sounds.play("diverged")
+        self._announced_divergence = self.runner.diverged
 
     def on_challenge_start(self) -> None:
         self._notify_reset()

@@ -37,14 +37,15 @@ void main() {
     vec3 h = normalize(normalize(light_dir) + normalize(eye - v_pos));
     float spec = pow(max(dot(n, h), 0.0), 40.0) * 0.25;
     vec3 color = base * (0.35 + 0.65 * diffuse) + spec;
-    if (bands > 0.0) {   // thin darker iso-lines of the value
+    // Iso-lines and grid lines of a fixed width, without screen-space derivatives
+    // (fwidth costs a lot on the software renderer).
+    if (bands > 0.0) {
         float f = fract(v_value * bands);
-        float w = fwidth(v_value * bands);
-        color *= mix(0.72, 1.0, smoothstep(0.0, 1.5 * w, min(f, 1.0 - f)));
+        color *= mix(0.72, 1.0, smoothstep(0.0, 0.06, min(f, 1.0 - f)));
     }
     if (grid_step > 0.0) {
-        vec2 g = abs(fract(v_pos.xy / grid_step - 0.5) - 0.5) / fwidth(v_pos.xy / grid_step);
-        color = mix(color, vec3(1.0), 0.18 * (1.0 - clamp(min(g.x, g.y), 0.0, 1.0)));
+        vec2 g = abs(fract(v_pos.xy / grid_step + 0.5) - 0.5);
+        color = mix(color, vec3(1.0), 0.18 * (1.0 - smoothstep(0.0, 0.02, min(g.x, g.y))));
     }
     frag = vec4(color, alpha);
 }

@@ -62,3 +62,11 @@ def test_dragging_in_the_scene_orbits_the_camera(make_app):
     app.inject("mouse_button", 0, False)
     app.run_frames(10)
     assert app.host.view.cam.yaw != yaw
+
+
+def test_sound_cues_play_without_an_audio_device():
+    from sandbox.audio import Sounds
+
+    sounds = Sounds()
+    for cue in ("right", "wrong", "diverged", "unknown"):
+        sounds.play(cue)  # SDL's dummy driver in tests: plays into nothing, never raises
