@@ -53,16 +53,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=["glsl", "numba", "numpy"], help="simulation backend")
     sub = parser.add_subparsers(dest="command")
 
+    def backend_option(p):  # accepted after the command too; SUPPRESS keeps a global value
+        p.add_argument("--backend", choices=["glsl", "numba", "numpy"], default=argparse.SUPPRESS,
+                       help="simulation backend")
+
     p = sub.add_parser("list", help="every level found, with its folder and any error")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("play", help="open one level in a window")
+    backend_option(p)
     p.add_argument("level")
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", type=_size, default=(1280, 720))
 
     p = sub.add_parser("shot", help="render a level headless to a PNG, UI included")
+    backend_option(p)
     p.add_argument("level", help="a level id, or 'atlas'")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--frames", type=int, default=120)
@@ -73,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the side-panel tab to show")
 
     p = sub.add_parser("run", help="run a level's model headless and print its observables")
+    backend_option(p)
     p.add_argument("level")
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
     p.add_argument("--steps", type=int, default=500)
@@ -80,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("challenge", help="run one challenge headless with a prediction")
+    backend_option(p)
     p.add_argument("level")
     p.add_argument("challenge")
     p.add_argument("--answer", required=True, help="a choice, a number, or LOW,HIGH for a region")
@@ -87,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("validate", help="check a level folder and exit non-zero on problems")
+    backend_option(p)
     p.add_argument("dir", type=Path)
     p.add_argument("--frames", type=int, default=120)
 
@@ -95,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", type=Path, default=Path("."), help="where to create the level folder")
 
     p = sub.add_parser("bench", help="frame time and model throughput of a level, headless")
+    backend_option(p)
     p.add_argument("level")
     p.add_argument("--frames", type=int, default=300)
     p.add_argument("--size", type=_size, default=(1280, 720))

@@ -43,10 +43,11 @@ def run_challenge(level_id: str, challenge_id: str, answer: Any, confidence: flo
     return attempt.finish()
 
 
-def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy") -> Any:
+def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy",
+                     levels_dir: str | Path | None = None) -> Any:
     """What the simulation gives for a challenge (whatever the prediction)."""
-    entry = level(level_id)
+    entry = level(level_id, levels_dir)
     challenge = entry.manifest.challenges[challenge_id]
     attempt = ChallengeRun(entry, challenge, backend=backend)
-    attempt.lock(challenge.choices[0] if challenge.kind == "choice" else ("0,0" if challenge.kind == "region" else 0))
+    attempt.lock(challenge.choices[0] if challenge.kind == "choice" else ("0,0" if challenge.kind == "region" else 0.0))
     return attempt.finish().measured

@@ -100,7 +100,7 @@ def _check_challenges(entry) -> list[str]:
 
     problems = []
     for challenge in entry.manifest.challenges.values():
-        neutral = {"choice": challenge.choices[0], "number": 0.0, "region": "0,0"}[challenge.kind]
+        neutral = challenge.choices[0] if challenge.kind == "choice" else ("0,0" if challenge.kind == "region" else 0.0)
         attempt = ChallengeRun(entry, challenge)
         try:
             attempt.lock(neutral, 0.5)

@@ -18,7 +18,9 @@ TOLERANCE = 24  # per-channel difference that counts as a mismatch (anti-aliasin
 MAX_MISMATCH = 0.02  # allowed fraction of mismatching pixels
 
 SHOTS = {
-    "eos_canyon_play": dict(level="eos_canyon", frames=90, tab="play", params={"lr": 0.12}),
+    "eos_canyon_play": dict(level="eos_canyon", frames=150, tab="play", params={"lr": 0.05}),
+    "eos_canyon_diverged": dict(level="eos_canyon", frames=60, tab="play", params={"lr": 0.15}),
+    "eos_canyon_network": dict(level="eos_canyon", frames=240, tab="play", params={"mode": "network", "lr": 0.08}),
     "eos_canyon_math": dict(level="eos_canyon", frames=20, tab="math", params={}),
 }
 

@@ -16,10 +16,11 @@ BALL = (1.0, 0.55, 0.15, 1.0)
 PATH = (1.0, 0.85, 0.35, 0.85)
 EDGE = (1.0, 0.35, 0.35, 0.95)
 FLOOR = (0.55, 0.8, 1.0, 0.7)
+NETWORK_X_STRETCH = 2.5  # network mode draws the input axis wider: the data span [-1, 1] × [-3, 3]
 HEIGHT_SCALE = 0.9  # world units per unit of log(1 + L − L_min)
 
 
-class View(View):
+class CanyonView(View):
     camera = "3d"
     math = [
         (r"L(x, y) = f(x) + \tfrac{1}{2}\, h(x)\, y^2", "the canyon: walls of curvature h(x) that steepen toward the floor"),
@@ -33,7 +34,7 @@ class View(View):
 
     def __init__(self, host):
         super().__init__(host)
-        self.plane_cam = Camera2D(center=(0.0, 0.0), half_height=4.5)
+        self.plane_cam = Camera2D(center=(0.0, 0.0), half_height=4.0)
         self.orbit_cam = self.cam
         self._surface = None
         self._surface_key = None
@@ -41,7 +42,7 @@ class View(View):
         self._z0 = 0.0
 
     def make_camera(self):
-        return OrbitCamera(target=(2.0, 0.0, 1.5), distance=13.0, yaw=-2.2, pitch=0.62)
+        return OrbitCamera(target=(2.0, 0.0, 1.5), distance=14.5, yaw=-2.2, pitch=0.62)
 
     # -- the canyon in 3-D -----------------------------------------------------------------------
     def height(self, loss):
@@ -62,7 +63,7 @@ class View(View):
         self._surface = self.painter.surface(xs, ys, self.height(loss), value)
         self._surface_key = key
         x_min, x_max, _, _ = model.bounds()
-        self.orbit_cam.home = ((0.5 * (x_min + x_max), 0.0, 1.5), 13.0, -2.2, 0.62)
+        self.orbit_cam.home = ((0.5 * (x_min + x_max), 0.0, 1.5), 14.5, -2.2, 0.62)
 
     def on_reset(self) -> None:
         canyon = self.model.mode == "canyon"
@@ -88,7 +89,8 @@ class View(View):
             self.painter.lines(frame.mvp, np.stack([np.full_like(ys, edge), ys, self.height(loss) + 0.03], 1),
                                EDGE, 2.5, frame.viewport)
         path = model.trajectory()
-        path = path[np.all(np.isfinite(path), axis=1)]
+        inside = (np.abs(path[:, 0] - 0.5 * (x_min + x_max)) < (x_max - x_min)) & (np.abs(path[:, 1]) < 2 * y_max)
+        path = path[np.all(np.isfinite(path), axis=1) & inside]  # a diverging ball leaves the picture
         if len(path):
             points = np.stack([path[:, 0], path[:, 1], self.height(path[:, 2]) + 0.05], 1)
             recent = points[-160:]
@@ -127,13 +129,17 @@ class View(View):
     # -- network mode: the fit -------------------------------------------------------------------
     def _network_scene(self, frame) -> None:
         model = self.model
-        xs = np.linspace(-1.3, 1.3, 240)
-        target = 3.0 * np.sin(3.0 * xs)
-        self.painter.lines(frame.mvp, np.stack([xs, target], 1), (0.5, 0.6, 0.75, 0.6), 1.5, frame.viewport)
+        stretch = NETWORK_X_STRETCH
+        xs = np.linspace(-1.2, 1.2, 240)
+        axes = np.array([[-1.3, 0], [1.3, 0], [0, -3.6], [0, 3.6]]) * [stretch, 1]
+        self.painter.lines(frame.mvp, axes, (0.4, 0.45, 0.5, 0.8), 1.0, frame.viewport, strip=False)
+        self.painter.lines(frame.mvp, np.stack([xs * stretch, model.target(xs)], 1), (0.5, 0.6, 0.75, 0.6), 1.5,
+                           frame.viewport)
         prediction = model.prediction(xs)
         if np.all(np.isfinite(prediction)):
-            self.painter.lines(frame.mvp, np.stack([xs, np.clip(prediction, -50, 50)], 1), PATH, 3.0, frame.viewport)
-        data = np.concatenate([model.data_x, model.data_y], axis=1)
+            self.painter.lines(frame.mvp, np.stack([xs * stretch, np.clip(prediction, -50, 50)], 1), PATH, 3.0,
+                               frame.viewport)
+        data = np.concatenate([model.data_x * stretch, model.data_y], axis=1)
         self.painter.points(frame.mvp, data, (0.55, 0.8, 1.0, 1.0), 10.0)
 
     # -- panels ----------------------------------------------------------------------------------
@@ -147,10 +153,16 @@ class View(View):
         imgui.text_colored(GOOD if stable else BAD,
                            f"now: η·λ = {eta_lambda:.3f}  ({'stable' if stable else 'at or past the edge'})")
         if model.mode == "canyon":
-            edge = model.edge_x()
-            imgui.text_colored(MUTED, f"2/η = {2 / model.lr:.4g}; floor curvature {model.params['depth']:g}: "
-                               + ("the ball can reach the edge" if math.isfinite(edge) and edge < model.canyon.floor_x
-                                  else "the canyon is too shallow to reach 2/η"))
+            edge, canyon = 2 / model.lr, model.canyon
+            if edge < canyon.plateau:
+                verdict = f"even the plateau ({canyon.plateau:g}) is sharper: nowhere is stable"
+            elif edge < canyon.depth:
+                verdict = "the ball can reach the edge"
+            else:
+                verdict = "the canyon is too shallow to reach 2/η"
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(MUTED, f"2/η = {edge:.4g}; plateau {canyon.plateau:g}, floor {canyon.depth:g}: {verdict}")
+            imgui.pop_text_wrap_pos()
             if imgui.button("Stability map: sweep η"):
                 self._map = model.stability_map()
             if imgui.is_item_hovered():

@@ -1,0 +1,217 @@
+"""The shared network kit: exact gradients, working optimizers, correct curvature."""
+
+import numpy as np
+import pytest
+
+from sim import nn
+
+
+def _regression_data(rng, n=7, d_in=3, d_out=2):
+    return rng.standard_normal((n, d_in)), rng.standard_normal((n, d_out))
+
+
+@pytest.mark.parametrize("activation", [nn.Tanh, nn.ReLU, nn.GELU])
+@pytest.mark.parametrize("init", ["xavier", "he", "normal"])
+def test_mlp_gradient_matches_finite_differences(activation, init):
+    rng = np.random.default_rng(1)
+    net = nn.Sequential(nn.Dense(3, 5, rng, init=init, scale=0.8), activation(), nn.Dense(5, 2, rng, init=init))
+    x, y = _regression_data(rng)
+    assert nn.gradient_check(net, nn.mse_loss, x, y) < 1e-6
+
+
+def test_dense_without_bias_and_with_batch_axes_has_exact_gradient():
+    rng = np.random.default_rng(2)
+    net = nn.Sequential(nn.Dense(4, 3, rng, bias=False), nn.GELU(), nn.Dense(3, 3, rng))
+    x = rng.standard_normal((2, 5, 4))  # (batch, sequence, features)
+    y = rng.standard_normal((2, 5, 3))
+    assert len(net.params) == 3
+    assert nn.gradient_check(net, nn.mse_loss, x, y) < 1e-6
+
+
+def test_input_gradient_of_each_layer_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    for layer in (nn.Dense(4, 3, rng), nn.Tanh(), nn.ReLU(), nn.GELU()):
+        x = rng.standard_normal((5, 4))
+        upstream = rng.standard_normal(layer.forward(x).shape)
+        layer.zero_grad()
+        analytic = layer.backward(upstream)
+        numeric = np.zeros_like(x)
+        eps = 1e-6
+        for idx in np.ndindex(*x.shape):
+            xp, xm = x.copy(), x.copy()
+            xp[idx] += eps
+            xm[idx] -= eps
+            numeric[idx] = np.sum((layer.forward(xp) - layer.forward(xm)) * upstream) / (2 * eps)
+        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_embedding_gradient_accumulates_repeated_tokens():
+    rng = np.random.default_rng(4)
+    net = nn.Sequential(nn.Embedding(6, 4, rng, scale=0.5), nn.Tanh(), nn.Dense(4, 6, rng))
+    tokens = np.array([[0, 3, 3], [5, 0, 1]])
+    labels = np.array([[1, 2, 2], [4, 0, 5]])
+    assert nn.gradient_check(net, nn.softmax_cross_entropy, tokens, labels) < 1e-6
+    unused = 2  # token 2 never appears: its row gets no gradient
+    assert not np.any(net.layers[0].grads[0][unused])
+
+
+def test_mse_loss_value_and_gradient():
+    pred = np.array([[1.0, 2.0], [3.0, 5.0]])
+    target = np.array([[1.0, 0.0], [3.0, 4.0]])
+    loss, grad = nn.mse_loss(pred, target)
+    assert loss == pytest.approx((4.0 + 1.0) / 4)
+    np.testing.assert_allclose(grad, 2 * (pred - target) / 4)
+
+
+def test_softmax_cross_entropy_value_gradient_and_stability():
+    logits = np.array([[2.0, 1.0, 0.1], [1000.0, 0.0, -1000.0]])  # the second would overflow exp naively
+    labels = np.array([0, 1])
+    loss, grad = nn.softmax_cross_entropy(logits, labels)
+    p0 = np.exp(logits[0]) / np.exp(logits[0]).sum()
+    assert loss == pytest.approx((-np.log(p0[0]) + 1000.0) / 2)
+    assert np.all(np.isfinite(grad))
+    np.testing.assert_allclose(grad.sum(axis=-1), 0.0, atol=1e-12)  # softmax − onehot sums to zero
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((4, 5))
+    lab = rng.integers(0, 5, size=4)
+    _, g = nn.softmax_cross_entropy(z, lab)
+    eps = 1e-6
+    for idx in np.ndindex(*z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += eps
+        zm[idx] -= eps
+        numeric = (nn.softmax_cross_entropy(zp, lab)[0] - nn.softmax_cross_entropy(zm, lab)[0]) / (2 * eps)
+        assert g[idx] == pytest.approx(numeric, rel=1e-6, abs=1e-10)
+
+
+def test_accuracy_counts_argmax_hits():
+    logits = np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])
+    assert nn.accuracy(logits, np.array([1, 0, 0])) == pytest.approx(2 / 3)
+
+
+def test_parameter_vector_round_trips():
+    rng = np.random.default_rng(6)
+    net = nn.Sequential(nn.Dense(3, 4, rng), nn.Tanh(), nn.Dense(4, 2, rng))
+    v = net.parameters_vector()
+    assert v.size == net.num_parameters() == 3 * 4 + 4 + 4 * 2 + 2
+    net.set_parameters_vector(v * 2.0)
+    np.testing.assert_allclose(net.parameters_vector(), 2.0 * v)
+    assert net.layers[0].W is net.params[0]  # written in place: optimizers keep their references
+    with pytest.raises(ValueError):
+        net.set_parameters_vector(v[:-1])
+
+
+def _train(make_optimizer, steps=300):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 2))
+    y = np.sin(x[:, :1]) + 0.5 * x[:, 1:]
+    net = nn.Sequential(nn.Dense(2, 16, rng), nn.Tanh(), nn.Dense(16, 1, rng))
+    opt = make_optimizer(net.params)
+    first = None
+    for _ in range(steps):
+        net.zero_grad()
+        loss, grad = nn.mse_loss(net.forward(x), y)
+        first = loss if first is None else first
+        net.backward(grad)
+        opt.step(net.grads)
+    return first, nn.mse_loss(net.forward(x), y)[0]
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda p: nn.SGD(p, lr=0.1),
+    lambda p: nn.SGD(p, lr=0.05, momentum=0.9),
+    lambda p: nn.SGD(p, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4),
+    lambda p: nn.Adam(p, lr=0.01),
+    lambda p: nn.Adam(p, lr=0.01, weight_decay=0.01),
+], ids=["sgd", "momentum", "nesterov-wd", "adam", "adamw"])
+def test_optimizers_reduce_a_regression_loss(make_optimizer):
+    first, last = _train(make_optimizer)
+    assert last < 0.1 * first
+
+
+def test_sgd_step_is_exactly_minus_lr_times_gradient():
+    p = [np.array([1.0, -2.0])]
+    opt = nn.SGD(p, lr=0.5)
+    opt.step([np.array([0.2, 0.4])])
+    np.testing.assert_allclose(p[0], [0.9, -2.2])
+    opt.lr = 1.0  # the learning rate is mutable between steps
+    opt.step([np.array([0.1, 0.0])])
+    np.testing.assert_allclose(p[0], [0.8, -2.2])
+
+
+def test_adamw_decay_is_decoupled_from_the_gradient():
+    p = [np.array([2.0])]
+    opt = nn.Adam(p, lr=0.1, weight_decay=0.5)
+    opt.step([np.array([0.0])])  # zero gradient: only the decay acts
+    np.testing.assert_allclose(p[0], [2.0 * (1 - 0.1 * 0.5)])
+
+
+def test_first_adam_step_has_size_lr_in_every_coordinate():
+    p = [np.array([0.0, 0.0, 0.0])]
+    nn.Adam(p, lr=0.01).step([np.array([1e-3, -5.0, 300.0])])
+    np.testing.assert_allclose(p[0], [-0.01, 0.01, -0.01], rtol=1e-4)
+
+
+def _quadratic_model(rng, n=6):
+    """A linear model with MSE: the loss is exactly quadratic, with Hessian 2XᵀX/N."""
+    x = rng.standard_normal((20, n))
+    y = rng.standard_normal((20, 1))
+    net = nn.Sequential(nn.Dense(n, 1, rng, bias=False))
+    hessian = 2.0 * x.T @ x / x.shape[0]
+    return net, x, y, hessian
+
+
+def test_hessian_vector_product_matches_exact_hessian_of_a_quadratic():
+    rng = np.random.default_rng(8)
+    net, x, y, hessian = _quadratic_model(rng)
+    for _ in range(3):
+        v = rng.standard_normal(hessian.shape[0])
+        np.testing.assert_allclose(nn.hessian_vector_product(net, nn.mse_loss, x, y, v), hessian @ v,
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_hessian_vector_product_restores_parameters_and_gradients():
+    rng = np.random.default_rng(9)
+    net = nn.Sequential(nn.Dense(3, 4, rng), nn.Tanh(), nn.Dense(4, 1, rng))
+    x, y = _regression_data(rng, d_out=1)
+    _, grad = nn.loss_and_gradient(net, nn.mse_loss, x, y)
+    theta = net.parameters_vector()
+    nn.hessian_vector_product(net, nn.mse_loss, x, y, rng.standard_normal(theta.size))
+    np.testing.assert_array_equal(net.parameters_vector(), theta)
+    np.testing.assert_array_equal(net.gradient_vector(), grad)
+
+
+def test_hessian_vector_product_of_a_network_is_symmetric_and_matches_second_differences():
+    rng = np.random.default_rng(10)
+    net = nn.Sequential(nn.Dense(2, 5, rng), nn.Tanh(), nn.Dense(5, 1, rng))
+    x, y = _regression_data(rng, d_in=2, d_out=1)
+    n = net.num_parameters()
+    u, w = rng.standard_normal(n), rng.standard_normal(n)
+    hu = nn.hessian_vector_product(net, nn.mse_loss, x, y, u)
+    hw = nn.hessian_vector_product(net, nn.mse_loss, x, y, w)
+    assert w @ hu == pytest.approx(u @ hw, rel=1e-6)  # the Hessian is symmetric
+    theta = net.parameters_vector()
+    h = 1e-4
+    values = []
+    for s in (1, 0, -1):
+        net.set_parameters_vector(theta + s * h * u)
+        values.append(nn.mse_loss(net.forward(x), y)[0])
+    net.set_parameters_vector(theta)
+    assert u @ hu == pytest.approx((values[0] - 2 * values[1] + values[2]) / h**2, rel=1e-4)
+
+
+def test_power_iteration_finds_the_top_eigenvalue():
+    rng = np.random.default_rng(11)
+    net, x, y, hessian = _quadratic_model(rng)
+    exact = np.linalg.eigvalsh(hessian)
+    value, vector = nn.top_hessian_eigenvalue(net, nn.mse_loss, x, y, iters=200, rng=rng)
+    assert value == pytest.approx(exact[-1], rel=1e-6)
+    assert np.linalg.norm(hessian @ vector - exact[-1] * vector) < 1e-3 * exact[-1]
+
+
+def test_power_iteration_warm_start_converges_at_once():
+    rng = np.random.default_rng(12)
+    net, x, y, hessian = _quadratic_model(rng)
+    exact_value, exact_vectors = np.linalg.eigh(hessian)
+    value, _ = nn.top_hessian_eigenvalue(net, nn.mse_loss, x, y, iters=1, v0=exact_vectors[:, -1])
+    assert value == pytest.approx(exact_value[-1], rel=1e-7)
