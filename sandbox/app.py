@@ -78,7 +78,7 @@ class App:
         self.painter = Painter(self.ctx)
         self.formulas = Formulas(self.ctx)
         self.atlas = Atlas(self)
-        self.sounds = Sounds()
+        self.sounds = Sounds(muted=headless)
         self.host: LevelHost | None = None
         self.show_help = False
         self.toast: tuple[str, float] | None = None
@@ -273,7 +273,8 @@ class App:
         ratio = fb_w / max(win_w, 1)
         self.ctx.screen.use()
         self.ctx.viewport = (0, 0, fb_w, fb_h)
-        self.ctx.clear(0.055, 0.06, 0.075, 1.0)
+        if self.host is None:  # a level's panels and scene cover the whole window; the atlas needs a clear
+            self.ctx.clear(0.055, 0.06, 0.075, 1.0)
         if self.host is not None:
             self._level_frame(dt, ratio)
         else:

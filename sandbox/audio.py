@@ -25,6 +25,8 @@ class Sounds:
     def __init__(self, muted: bool = False):
         self.muted = muted or bool(os.environ.get("CF_MUTE"))
         self._cues: dict[str, object] = {}
+        if muted:  # headless runs never open the audio device
+            return
         try:
             os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
             import pygame

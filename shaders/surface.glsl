@@ -3,40 +3,43 @@
 
 #include "colormap.glsl"
 
+// Colour and lighting are computed per vertex (the meshes are fine enough), which keeps the
+// per-pixel work small on the software renderer; iso-lines and grid lines stay per pixel.
+
 #if defined VERTEX_SHADER
 uniform mat4 mvp;
+uniform vec3 light_dir;
+uniform vec3 eye;
 in vec3 in_pos;
 in vec3 in_normal;
 in float in_value;
 out vec3 v_pos;
-out vec3 v_normal;
+out vec3 v_color;
 out float v_value;
 void main() {
     gl_Position = mvp * vec4(in_pos, 1.0);
+    vec3 n = normalize(in_normal);
+    vec3 to_eye = normalize(eye - in_pos);
+    if (dot(n, to_eye) < 0.0) n = -n;   // light the side that faces the camera
+    vec3 l = normalize(light_dir);
+    float diffuse = max(dot(n, l), 0.0);
+    float spec = pow(max(dot(n, normalize(l + to_eye)), 0.0), 40.0) * 0.25;
+    v_color = viridis(in_value) * (0.35 + 0.65 * diffuse) + spec;
     v_pos = in_pos;
-    v_normal = in_normal;
     v_value = in_value;
 }
 #endif
 
 #if defined FRAGMENT_SHADER
-uniform vec3 light_dir;
-uniform vec3 eye;
 uniform float bands;        // number of iso-value bands (0: none)
 uniform float grid_step;    // world units between grid lines in x and y (0: none)
 uniform float alpha;
 in vec3 v_pos;
-in vec3 v_normal;
+in vec3 v_color;
 in float v_value;
 out vec4 frag;
 void main() {
-    vec3 n = normalize(v_normal);
-    if (!gl_FrontFacing) n = -n;
-    vec3 base = viridis(v_value);
-    float diffuse = max(dot(n, normalize(light_dir)), 0.0);
-    vec3 h = normalize(normalize(light_dir) + normalize(eye - v_pos));
-    float spec = pow(max(dot(n, h), 0.0), 40.0) * 0.25;
-    vec3 color = base * (0.35 + 0.65 * diffuse) + spec;
+    vec3 color = v_color;
     // Iso-lines and grid lines of a fixed width, without screen-space derivatives
     // (fwidth costs a lot on the software renderer).
     if (bands > 0.0) {

@@ -160,7 +160,11 @@ class Surface:
         hot["bands"].value = float(bands)
         hot["grid_step"].value = float(grid_step)
         hot["alpha"].value = float(alpha)
+        ctx = self.painter.ctx
+        if alpha >= 1.0:  # opaque: skip blending, a real saving on the software renderer
+            ctx.disable(ctx.BLEND)
         self._vao.render()
+        ctx.enable(ctx.BLEND)
 
     def release(self) -> None:
         for obj in (self._vao, self.vbo, self.ibo):
