@@ -257,10 +257,12 @@ class LevelHost:
             if imgui.button("Reset the run (R)"):
                 self._reset_active()
         if run.error:
-            error_box("The simulation stopped with an error:", run.error)
+            error_box("The simulation stopped with an error:", _last_line(run.error))
             if imgui.button("Reload the level (Ctrl+R)"):
                 self.reload()
                 return
+            if imgui.collapsing_header("Details"):
+                error_box("", run.error)
         if imgui.begin_tab_bar("level-tabs"):
             for name, draw in (("Play", self._play_tab), ("Challenges", self.challenges.draw),
                                ("Math", self._math_card), ("Code", self._witness), ("About", self._readme)):
@@ -332,11 +334,21 @@ class LevelHost:
         code_block(path.read_text(), self.app.imgui.font_mono)
 
     def _error_panel(self) -> None:
-        error_box("This level failed:", self.error or self.entry.error or "unknown error")
+        error = (self.error or self.entry.error or "unknown error").strip()
+        error_box("This level failed:", _last_line(error))
         imgui.text_wrapped("Fix the file and save it (the level reloads by itself), or press Reload.")
         if imgui.button("Reload (Ctrl+R)"):
             self.reload()
+            return
+        if "\n" in error and imgui.collapsing_header("Details"):
+            error_box("", error)
 
     def plot_strip(self) -> None:
         if self.view is not None and self.runner is not None:
             self._guarded_ui(self.view.plots)
+
+
+def _last_line(error: str) -> str:
+    """The exception line of a traceback (what went wrong), for the headline."""
+    lines = [line for line in error.strip().splitlines() if line.strip() and not line.startswith(" ")]
+    return lines[-1] if lines else error

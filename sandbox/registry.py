@@ -14,7 +14,6 @@ import importlib
 import importlib.machinery
 import importlib.util
 import sys
-import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -70,11 +69,13 @@ class LevelEntry:
             pkg = importlib.util.module_from_spec(pkg_spec)
             pkg.__path__ = [str(self.folder)]
             sys.modules[package] = pkg
+        path = self.folder / (module_name.replace(".", "/") + ".py")
+        if not path.is_file():
+            raise LevelLoadError(f"{path}: no such file (the manifest names {spec!r})")
         try:
             module = importlib.import_module(f"{package}.{module_name}")
         except Exception as exc:
-            tb = traceback.format_exc(limit=-3)
-            raise LevelLoadError(f"{self.folder / (module_name + '.py')}: cannot import: {exc}\n{tb}") from exc
+            raise LevelLoadError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
         try:
             return getattr(module, attr)
         except AttributeError:

@@ -13,6 +13,8 @@ from imgui_bundle import imgui, implot
 
 import imgui_bundle
 
+from ..paths import ASSETS_DIR
+
 FONTS = Path(imgui_bundle.__file__).parent / "assets" / "fonts"
 BASE_FONT_SIZE = 17.0
 
@@ -39,12 +41,14 @@ class ImGuiLayer:
 
     @staticmethod
     def _font(io, name: str):
-        """A text font, with the Latin Modern math font merged in for the symbols it lacks
-        (subscripts, arrows, operators), so labels like x₀ or ∇L render."""
+        """A text font with fallbacks merged in for the symbols it lacks: DejaVu Sans (subscripts,
+        modifier letters like ᵀ, arrows) and Latin Modern Math (operators), so labels like x₀,
+        Kᵀ or ∇L render."""
         font = io.fonts.add_font_from_file_ttf(str(FONTS / name), BASE_FONT_SIZE)
-        config = imgui.ImFontConfig()
-        config.merge_mode = True
-        io.fonts.add_font_from_file_ttf(str(FONTS / "latex" / "latinmodern-math.otf"), BASE_FONT_SIZE, config)
+        for fallback in (ASSETS_DIR / "fonts" / "DejaVuSans.ttf", FONTS / "latex" / "latinmodern-math.otf"):
+            config = imgui.ImFontConfig()
+            config.merge_mode = True
+            io.fonts.add_font_from_file_ttf(str(fallback), BASE_FONT_SIZE, config)
         return font
 
     def _style(self) -> None:
