@@ -21,11 +21,13 @@ def random_value(param, rng: np.random.Generator):
         return bool(rng.integers(2))
     if param.type == "choice":
         return param.choices[int(rng.integers(len(param.choices)))]
-    if param.type == "int":
-        return int(rng.integers(int(param.min), int(param.max) + 1))
     if param.log:
-        return float(math.exp(rng.uniform(math.log(param.min), math.log(param.max))))
-    return float(rng.uniform(param.min, param.max))
+        value = math.exp(rng.uniform(math.log(param.min), math.log(param.max)))
+    else:
+        value = rng.uniform(param.min, param.max)
+    if param.type == "int":
+        return int(min(max(round(value), param.min), param.max))
+    return float(value)
 
 
 def fuzz_frames(app, frames: int, seed: int = 0, param_every: int = 40) -> list[str]:

@@ -98,6 +98,10 @@ class LevelHost:
                 self.view.release()
             except Exception:
                 pass
+        self.challenges.discard()
+        if self.runner is not None:
+            _release(self.runner.model)
+            self.runner = None
         for program in self._programs:
             if program.program is not None:
                 program.program.release()
@@ -346,6 +350,14 @@ class LevelHost:
     def plot_strip(self) -> None:
         if self.view is not None and self.runner is not None:
             self._guarded_ui(self.view.plots)
+
+
+def _release(model) -> None:
+    """Let a model free its GPU buffers; a failure here must not hide the level's real error."""
+    try:
+        model.release()
+    except Exception:
+        pass
 
 
 def _last_line(error: str) -> str:

@@ -51,3 +51,6 @@ class Model:
     def state(self) -> dict[str, np.ndarray]:
         """The arrays that make up the state, for the finiteness checks of tests and the runner."""
         return {}
+
+    def release(self) -> None:
+        """Free resources that garbage collection does not (GPU buffers); called when the run ends."""

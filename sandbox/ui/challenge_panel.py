@@ -29,9 +29,18 @@ class ChallengePanel:
         """A challenge's simulation is running or revealed (the scene shows its run)."""
         return self.attempt is not None and self.attempt.runner is not None
 
+    def discard(self) -> None:
+        """Drop the current attempt and free its model's resources."""
+        if self.attempt is not None and self.attempt.runner is not None:
+            try:
+                self.attempt.runner.model.release()
+            except Exception:
+                pass
+        self.attempt = None
+
     def select(self, challenge: Challenge) -> None:
         self.selected = challenge.id
-        self.attempt = None
+        self.discard()
         self.error = None
         self.choice = 0
         lo, hi = challenge.axis or (0.0, 1.0)
@@ -39,7 +48,7 @@ class ChallengePanel:
         self.number = 0.0
 
     def close(self) -> None:
-        self.attempt = None
+        self.discard()
         self.host.on_challenge_end()
 
     def lock(self, challenge: Challenge) -> None:
@@ -52,6 +61,7 @@ class ChallengePanel:
             self.error = str(exc)
             return
         self.error = None
+        self.discard()
         self.attempt = attempt
         self.recorded = False
         self.host.on_challenge_start()
@@ -64,7 +74,7 @@ class ChallengePanel:
             self.attempt.advance(steps)
         except Exception as exc:
             self.error = str(exc)
-            self.attempt = None
+            self.discard()
             self.host.on_challenge_end()
             return
         if self.attempt.verdict is not None and not self.recorded:
@@ -155,8 +165,7 @@ class ChallengePanel:
             imgui.text_wrapped(verdict.explain)
         imgui.pop_text_wrap_pos()
         if imgui.button("Try again"):
-            self.attempt = None
-            self.host.on_challenge_end()
+            self.close()
         imgui.same_line()
         if imgui.button("Back to the sandbox"):
             self.selected = None
