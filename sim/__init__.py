@@ -3,3 +3,9 @@
 Every kernel has a numpy reference (the oracle), a Numba version and, where GL 4.3 compute
 shaders exist, a GLSL version; see :mod:`sim.kernel` and :mod:`sim.backends`.
 """
+
+import os as _os
+
+# Parallel Numba kernels share two cores with the renderer and the UI: waiting threads should
+# sleep, not spin (spinning made kernels several times slower under contention).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
