@@ -23,6 +23,10 @@ class Model:
     #: What one unit of work is, for ``continuous-function bench`` (e.g. "particle-steps").
     work_unit = "steps"
 
+    #: Wall-clock seconds one step stands for at 1x speed (1 / the manifest's steps_per_second);
+    #: the runner sets it, for models that animate in real time.
+    step_seconds = 1.0 / 60.0
+
     def __init__(self, params: dict[str, Any], backend: str = "numpy"):
         self.params = dict(params)
         self.backend = backend

@@ -31,6 +31,7 @@ class Runner:
         self.seed = seed
         self.backend = backend
         self.model: Model = model_cls(dict(self.params), backend=backend)
+        self.model.step_seconds = 1.0 / manifest.steps_per_second
         self.error: str | None = None
         self.reset(seed)
 
