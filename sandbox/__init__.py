@@ -13,3 +13,8 @@ The engine is organised in layers that only depend downward:
 """
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# Small matrices everywhere: one BLAS thread (see sim/__init__.py); before numpy is imported.
+_os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

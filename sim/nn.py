@@ -175,6 +175,17 @@ class Embedding(Layer):
         return None
 
 
+class Flatten(Layer):
+    """``(N, ...)`` → ``(N, features)``: e.g. two token embeddings ``(N, 2, d)`` side by side."""
+
+    def forward(self, x):
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_y):
+        return grad_y.reshape(self._shape)
+
+
 class Sequential(Layer):
     """Layers applied in order; its ``params``/``grads`` are the layers' lists, concatenated."""
 

@@ -55,6 +55,13 @@ def test_embedding_gradient_accumulates_repeated_tokens():
     assert not np.any(net.layers[0].grads[0][unused])
 
 
+def test_flattened_token_pairs_have_exact_gradients():
+    rng = np.random.default_rng(5)
+    net = nn.Sequential(nn.Embedding(7, 3, rng), nn.Flatten(), nn.Dense(6, 7, rng))
+    pairs = np.array([[0, 1], [2, 2], [6, 3]])  # (N, 2) tokens -> (N, 2, 3) -> (N, 6)
+    assert nn.gradient_check(net, nn.softmax_cross_entropy, pairs, np.array([1, 4, 2])) < 1e-6
+
+
 def test_mse_loss_value_and_gradient():
     pred = np.array([[1.0, 2.0], [3.0, 5.0]])
     target = np.array([[1.0, 0.0], [3.0, 4.0]])
