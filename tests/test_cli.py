@@ -98,3 +98,11 @@ def test_shot_writes_a_png_of_the_level(tmp_path, capsys):
     assert code == 0, err
     pixels = load_png(out)
     assert pixels.shape == (400, 640, 3) and pixels.std() > 5  # not a blank frame
+
+
+def test_list_shows_a_broken_level_with_its_error(tmp_path, capsys):
+    cli("new-level", "half_done", "--dir", str(tmp_path), capsys=capsys)
+    (tmp_path / "half_done" / "level.toml").write_text("id = 'half_done'\n")
+    code, out, _ = cli("--levels-dir", str(tmp_path), "list", "--json", capsys=capsys)
+    broken = [e for e in json.loads(out) if e["id"] == "half_done"]
+    assert code == 0 and broken and "missing required key" in broken[0]["error"]

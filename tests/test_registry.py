@@ -64,3 +64,16 @@ def test_unknown_level_names_the_valid_ids():
         assert "eos_canyon" in exc.args[0]
     else:
         raise AssertionError("expected KeyError")
+
+
+def test_a_fixed_manifest_is_picked_up_by_retry(tmp_path):
+    folder = new_level("mended", tmp_path)
+    manifest = folder / "level.toml"
+    good = manifest.read_text()
+    manifest.write_text(good.replace('pillar = "foundations"', 'pillar = "nowhere"'))
+    registry = Registry([tmp_path], builtin=False, packs=False)
+    broken = registry.problems[0]
+    assert not registry.retry(broken) and "nowhere" in broken.error
+    manifest.write_text(good)
+    assert registry.retry(broken)
+    assert registry.get("mended").manifest.title == "Mended" and not registry.problems
