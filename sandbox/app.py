@@ -56,6 +56,9 @@ _KEYS = {"left": imgui.Key.left_arrow, "right": imgui.Key.right_arrow, "up": img
          "q": imgui.Key.q, "e": imgui.Key.e}
 
 
+_KEYBOARD_KEYS = range(imgui.Key.tab.value, imgui.Key.gamepad_start.value)  # every key but the pads
+
+
 def _stick(value: float) -> float:
     return 0.0 if abs(value) < 0.15 else value  # dead zone
 
@@ -66,7 +69,7 @@ class App:
     def __init__(self, size=(1280, 720), headless: bool = False, level: str | None = None,
                  levels_dirs=(), backend: str | None = None, params: dict | None = None, seed: int = 0,
                  fullscreen: bool = False, ui_scale: float = 1.0, progress: Progress | None = None,
-                 registry: Registry | None = None):
+                 registry: Registry | None = None, idle_reset_s: float | None = None):
         self.window = Window(size, "Continuous Function", headless=headless, fullscreen=fullscreen)
         self.ctx = self.window.ctx
         backends.use_context(self.ctx)  # GLSL kernels share the window's context
@@ -88,6 +91,8 @@ class App:
         self._screenshot_request: Path | None = None
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
+        self.idle_reset_s = idle_reset_s  # kiosks: back to the atlas after this long untouched
+        self._last_input = time.monotonic()
         if self.progress.notice:
             self.notify(self.progress.notice, 12.0)
         if level:
@@ -220,6 +225,23 @@ class App:
         if pressed(imgui.Key.minus) or pressed(imgui.Key.keypad_subtract) or glfw.GAMEPAD_BUTTON_LEFT_BUMPER in pad_pressed:
             host.change_speed(-1)
 
+    def _idle_check(self) -> None:
+        """Kiosk mode: a level left alone for ``idle_reset_s`` goes back to the atlas."""
+        if not self.idle_reset_s:
+            return
+        io = imgui.get_io()
+        left, right, buttons = self._gamepad()
+        touched = (io.mouse_delta.x != 0 or io.mouse_delta.y != 0 or io.mouse_wheel != 0 or any(io.mouse_down)
+                   or buttons or any(left) or any(right)
+                   or any(imgui.is_key_down(imgui.Key(k)) for k in _KEYBOARD_KEYS))
+        now = time.monotonic()
+        if touched:
+            self._last_input = now
+        elif self.host is not None and now - self._last_input > self.idle_reset_s:
+            self.close_level()
+            self.show_help = False
+            self._last_input = now
+
     # -- screenshots ---------------------------------------------------------------------------
     def request_screenshot(self, path: Path | str | None = None) -> Path:
         """Save the next frame, UI included, to ``path`` (default: the user's screenshots folder)."""
@@ -263,6 +285,7 @@ class App:
         self._feed_injected()
         self.imgui.new_frame()
         self._shortcuts()
+        self._idle_check()
         if self.host is not None:
             self.host.watch()
             self.host.update(dt)

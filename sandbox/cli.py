@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ui-scale", type=float, default=1.0, help="UI scale (0.5..3)")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen")
     parser.add_argument("--backend", choices=["glsl", "numba", "numpy"], help="simulation backend")
+    parser.add_argument("--kiosk", type=float, metavar="SECONDS", default=None,
+                        help="unattended kiosk: fullscreen, progress kept only for the session, and back to "
+                             "the atlas after SECONDS without input")
     sub = parser.add_subparsers(dest="command")
 
     def backend_option(p):  # accepted after the command too; SUPPRESS keeps a global value
@@ -171,6 +174,7 @@ def _open_app(args, headless: bool, level: str | None = None, size=(1280, 720), 
 
     from .app import App
     from .gfx.context import DisplayError, display_reason
+    from .progress import Progress
 
     if not headless:
         reason = display_reason()
@@ -179,8 +183,11 @@ def _open_app(args, headless: bool, level: str | None = None, size=(1280, 720), 
             return None
     try:
         # the backend is chosen inside the app, once its GL context exists (kernels share it)
+        kiosk = getattr(args, "kiosk", None)
         return App(size=size, headless=headless, level=level, levels_dirs=args.levels_dir, backend=args.backend,
-                   params=params, seed=seed, fullscreen=getattr(args, "fullscreen", False), ui_scale=args.ui_scale)
+                   params=params, seed=seed, fullscreen=args.fullscreen or bool(kiosk and not headless),
+                   ui_scale=args.ui_scale, idle_reset_s=kiosk,
+                   progress=Progress(":memory:") if kiosk else None)
     except BackendError as exc:
         raise UsageError(str(exc)) from None
     except DisplayError as exc:

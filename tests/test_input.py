@@ -70,3 +70,15 @@ def test_sound_cues_play_without_an_audio_device():
     sounds = Sounds()
     for cue in ("right", "wrong", "diverged", "unknown"):
         sounds.play(cue)  # SDL's dummy driver in tests: plays into nothing, never raises
+
+
+def test_a_kiosk_returns_to_the_atlas_when_left_alone(make_app, monkeypatch):
+    import time as clock
+
+    app = make_app(level="eos_canyon", backend="numpy", idle_reset_s=30)
+    app.run_frames(3)
+    assert app.host is not None
+    later = clock.monotonic() + 31
+    monkeypatch.setattr("sandbox.app.time.monotonic", lambda: later)
+    app.run_frames(2)
+    assert app.host is None
