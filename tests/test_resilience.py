@@ -92,3 +92,19 @@ def test_a_diverging_simulation_is_reported_and_reset(make_app, level_dir):
     assert app.host.runner.diverged and app.host.error is None
     app.host._reset_active()
     assert not app.host.runner.diverged and np.isfinite(app.host.runner.model.x)
+
+
+def test_an_exception_inside_a_plot_is_shown_not_fatal(make_app, level_dir):
+    view = level_dir / "view.py"
+    view.write_text(view.read_text() + '''
+    def plots(self):
+        from imgui_bundle import implot
+        if implot.begin_plot("half-drawn"):
+            implot.setup_axes("x", "y")
+            raise ValueError("plot went wrong")
+''')
+    app = open_app(make_app, level_dir)
+    app.run_frames(5)
+    assert "plot went wrong" in app.host.error
+    app.run_frames(5)  # the frames after it still render
+    assert app.frame_count == 10

@@ -28,6 +28,9 @@ class ImGuiLayer:
         self.plot_context = implot.create_context()
         io = imgui.get_io()
         io.set_ini_filename(None)  # layouts are code, not a file left in the working directory
+        # A level's panel that leaves ImGui's stack unbalanced is repaired and logged, never raised:
+        # the host then shows the level's own error.
+        io.config_error_recovery_enable_assert = False
         io.config_flags |= imgui.ConfigFlags_.nav_enable_keyboard.value | imgui.ConfigFlags_.nav_enable_gamepad.value
         self.font = self._font(io, "Roboto/Roboto-Regular.ttf")
         self.font_bold = self._font(io, "Roboto/Roboto-Bold.ttf")
@@ -58,7 +61,8 @@ class ImGuiLayer:
         style.frame_rounding = 4.0
         style.grab_rounding = 4.0
         style.window_border_size = 0.0
-        style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.07, 0.08, 0.10, 0.92))
+        # opaque: a level's panels are drawn over last frame's pixels (the window is not cleared)
+        style.set_color_(imgui.Col_.window_bg, imgui.ImVec4(0.07, 0.08, 0.10, 1.0))
         style.set_color_(imgui.Col_.title_bg_active, imgui.ImVec4(0.16, 0.24, 0.36, 1.0))
         style.set_color_(imgui.Col_.header, imgui.ImVec4(0.20, 0.30, 0.45, 0.55))
 

@@ -1,0 +1,180 @@
+"""Claims of the Newton-Schulz / Muon level, as assertions on the simulation."""
+
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.testing import level, make_runner, measured_outcome
+from sim import backends
+from sim.newton_schulz import (
+    CUBIC,
+    MUON_QUINTIC,
+    QUINTIC_BAND,
+    QUINTIC_REACH,
+    Muon,
+    iterate_singular_values,
+    newton_schulz,
+    polar_factor,
+)
+
+LEVEL = "muon_orthogonalizer"
+HERE = Path(__file__).parent
+
+
+def gradient_like(rng, rows, cols, condition):
+    u, _ = np.linalg.qr(rng.standard_normal((rows, rows)))
+    v, _ = np.linalg.qr(rng.standard_normal((cols, cols)))
+    k = min(rows, cols)
+    return (u[:, :k] * np.geomspace(1.0, 1.0 / condition, k)) @ v[:, :k].T
+
+
+# ---------------------------------------------------------------------------------------------
+# the iteration
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (16, 16), (12, 30), (30, 12)])
+def test_cubic_newton_schulz_converges_to_the_svd_polar_factor(shape):
+    rng = np.random.default_rng(1)
+    x = gradient_like(rng, *shape, condition=50.0) * 3.0
+    exact = polar_factor(x)
+    errors = [np.abs(newton_schulz(x, CUBIC, steps) - exact).max() for steps in (5, 10, 20)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 1e-5  # float32 output
+
+
+def test_quintic_brings_well_conditioned_singular_values_into_its_band_in_5_steps():
+    rng = np.random.default_rng(2)
+    for rows, cols, condition in [(32, 32, 10.0), (64, 64, 100.0), (20, 50, 300.0), (50, 20, 30.0)]:
+        x = gradient_like(rng, rows, cols, condition)
+        assert np.linalg.svd(x, compute_uv=False).min() / np.linalg.norm(x) > QUINTIC_REACH
+        sigma = np.linalg.svd(newton_schulz(x, MUON_QUINTIC, 5), compute_uv=False)
+        assert QUINTIC_BAND[0] <= sigma.min() and sigma.max() <= QUINTIC_BAND[1]
+        assert np.abs(sigma - 1).max() > 0.1  # fast, but not exactly orthogonal
+
+
+def test_quintic_band_holds_for_every_normalized_singular_value_above_its_reach():
+    sigma = np.geomspace(QUINTIC_REACH, 1.0, 20001)
+    after = iterate_singular_values(sigma, MUON_QUINTIC, 5)[-1]
+    assert QUINTIC_BAND[0] <= after.min() and after.max() <= QUINTIC_BAND[1]
+    assert iterate_singular_values([0.5 * QUINTIC_REACH], MUON_QUINTIC, 5)[-1, 0] < QUINTIC_BAND[0]
+
+
+def test_matrix_iteration_is_the_scalar_map_on_each_singular_value():
+    run = make_runner(LEVEL, {"method": "quintic", "pace": 1, "race": False, "size": 24, "condition": 100.0})
+    run.step(6)
+    model = run.model
+    scalar = iterate_singular_values(model.matrix_gain_history[0], MUON_QUINTIC, 6)
+    np.testing.assert_allclose(np.array(model.matrix_gain_history), scalar, atol=2e-5)
+    np.testing.assert_allclose(np.sort(scalar[-1])[::-1], model.matrix_sigma_history[-1], atol=2e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# the level: the grid snaps square, the histogram moves toward 1
+
+
+def test_grid_snaps_to_a_square_with_the_cubic_and_wobbles_near_one_with_the_quintic():
+    cubic = make_runner(LEVEL, {"method": "cubic", "pace": 1, "race": False})
+    cubic.step(12)
+    grid = cubic.model.grid
+    np.testing.assert_allclose(grid @ grid.T, np.eye(2), atol=1e-5)  # orthogonal: a rotated square
+    np.testing.assert_allclose(grid, cubic.model.grid_polar, atol=1e-5)  # the input's polar factor
+    sigma = np.array(cubic.model.grid_sigma_history)
+    assert sigma[0, 0] / sigma[0, 1] > 5  # it started deformed
+
+    quintic = make_runner(LEVEL, {"method": "quintic", "pace": 1, "race": False})
+    quintic.step(12)
+    sigma = np.array(quintic.model.grid_sigma_history)
+    assert sigma[2:].min() > 0.65 and sigma[2:].max() < 1.2  # within 2 steps, and stays near 1
+    assert np.abs(sigma[-1] - 1).max() > 0.05  # but never exactly 1
+
+
+def test_without_normalization_the_cubic_diverges_for_a_singular_value_above_root_5():
+    # |p(σ)| > σ beyond √5 ≈ 2.24 (σ = 2 would land on −1: p(2) = 3 − 4); this matrix has σ₁ ≈ 2.9
+    run = make_runner(LEVEL, {"method": "cubic", "normalize": False, "m00": 2.0, "m01": 2.0, "m10": 0.0,
+                              "m11": 0.5, "pace": 1, "race": False})
+    run.step(40)
+    assert run.diverged and run.error is None
+
+
+def test_editing_the_matrix_restarts_the_iteration_and_keeps_the_race():
+    run = make_runner(LEVEL, {"pace": 1})
+    run.step(8)
+    weights = run.model.race_networks["muon"].parameters_vector()
+    run.set_param("m01", -0.5)
+    assert run.model.iteration == 0
+    assert run.model.grid_input[0, 1] == -0.5
+    np.testing.assert_array_equal(run.model.race_networks["muon"].parameters_vector(), weights)
+    run.step(1)
+    assert run.model.iteration == 1
+    assert not np.array_equal(run.model.race_networks["muon"].parameters_vector(), weights)
+
+
+@pytest.mark.parametrize("backend", ["numba", "glsl"])
+def test_every_backend_draws_the_same_iteration(backend):
+    if backends.unavailable_reason(backend):
+        pytest.skip(backends.unavailable_reason(backend))
+    params = {"pace": 1, "race": False, "size": 16}
+    reference = make_runner(LEVEL, params)
+    other = make_runner(LEVEL, params, backend=backend)
+    reference.step(6)
+    other.step(6)
+    np.testing.assert_allclose(other.model.matrix, reference.model.matrix, atol=1e-4)
+    np.testing.assert_allclose(other.model.grid, reference.model.grid, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------
+# challenges: the measured outcome is what the scalar map says
+
+
+def test_challenge_cubic_steps_to_band_is_the_scalar_maps_count():
+    spec = level(LEVEL).manifest.challenges["cubic_steps_to_band"]
+    n, condition, band = spec.set["size"], spec.set["condition"], spec.set["band"]
+    sigma = np.geomspace(1.0, 1.0 / condition, n)
+    trajectory = iterate_singular_values(sigma / np.linalg.norm(sigma), CUBIC, 40)
+    expected = int(np.argmax(np.all(np.abs(trajectory - 1) <= band, axis=1)))
+    assert expected == 14
+    assert measured_outcome(LEVEL, "cubic_steps_to_band") == expected
+
+
+def test_challenge_quintic_leaves_the_weakest_directions_short_when_ill_conditioned():
+    assert measured_outcome(LEVEL, "quintic_leaves_short_ill_conditioned") == "the smallest ones"
+
+
+def test_challenge_quintic_leaves_none_short_when_well_conditioned():
+    assert measured_outcome(LEVEL, "quintic_leaves_short_well_conditioned") == "none: all land in [0.68, 1.21]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Muon and the race
+
+
+def test_muon_updates_are_orthogonalized_and_scaled_per_shape():
+    rng = np.random.default_rng(3)
+    params = [rng.standard_normal((8, 32)), rng.standard_normal((32, 8)), rng.standard_normal(8)]
+    before = [p.copy() for p in params]
+    opt = Muon(params, lr=0.1, momentum=0.0, nesterov=False, fallback_lr=0.01)
+    grads = [gradient_like(rng, 8, 32, 20.0), gradient_like(rng, 32, 8, 20.0), rng.standard_normal(8)]
+    opt.step(grads)
+    for i, (rows, cols) in enumerate([(8, 32), (32, 8)]):
+        update = (before[i] - params[i]) / 0.1
+        sigma = np.linalg.svd(update, compute_uv=False) / np.sqrt(max(1.0, rows / cols))
+        assert QUINTIC_BAND[0] <= sigma.min() and sigma.max() <= QUINTIC_BAND[1]
+    np.testing.assert_allclose(np.abs(before[2] - params[2]), 0.01, rtol=1e-3)  # Adam's first step: lr·sign
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_race_every_optimizer_learns_and_muon_gets_there_first(seed):
+    run = make_runner(LEVEL, {"pace": 60}, seed=seed)
+    run.step(250)
+    first_below = {}
+    for name in ("sgd", "adam", "muon"):
+        loss = run.series(f"loss_{name}")
+        assert loss[-1] < 0.25 * loss[0]
+        first_below[name] = int(np.argmax(loss < 0.1)) if (loss < 0.1).any() else 10**9
+    assert first_below["muon"] < min(first_below["sgd"], first_below["adam"])
+
+
+def test_the_witness_runs():
+    runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
