@@ -329,7 +329,7 @@ class App:
         host.scene(frame)
         self.ctx.disable(self.ctx.DEPTH_TEST)
         self.ctx.viewport = (0, 0, *self.window.size)
-        host.overlay(imgui.get_background_draw_list(), (sx, sy), frame)
+        host.overlay(imgui.get_background_draw_list(), (sx, sy), frame, (sw, sh))
         flags = imgui.WindowFlags_.no_move.value | imgui.WindowFlags_.no_resize.value | imgui.WindowFlags_.no_collapse.value
         x, y, w, h = rects["side"]
         imgui.set_next_window_pos(imgui.ImVec2(x, y))

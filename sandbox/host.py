@@ -228,9 +228,15 @@ class LevelHost:
         if self.view is not None:
             self._guard(self.view.scene, frame)
 
-    def overlay(self, draw_list, origin, frame: Frame) -> None:
-        if self.view is not None:
+    def overlay(self, draw_list, origin, frame: Frame, size: tuple[float, float]) -> None:
+        """The view's 2-D annotations, clipped to the scene so they never spill onto the panels."""
+        if self.view is None:
+            return
+        draw_list.push_clip_rect(imgui.ImVec2(*origin), imgui.ImVec2(origin[0] + size[0], origin[1] + size[1]), True)
+        try:
             self._guard(self.view.overlay, draw_list, origin, frame)
+        finally:
+            draw_list.pop_clip_rect()
 
     def _guarded_ui(self, fn) -> None:
         """Run an ImGui-drawing view callback; on error restore ImGui's stack."""
@@ -280,7 +286,9 @@ class LevelHost:
             error_box("Shader error (drawing with the last good version):", message)
 
     def _play_tab(self) -> None:
-        params_panel(self.manifest, self.runner, locked=self.challenges.playing)
+        changed = params_panel(self.manifest, self.runner, locked=self.challenges.playing)
+        if any(self.manifest.params[name].resets for name in changed):
+            self._notify_reset()  # the slider restarted the run: the view drops what it cached
         imgui.separator()
         observables_table(self.manifest, self.active_runner)
         if self.view is not None:

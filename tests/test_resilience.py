@@ -108,3 +108,12 @@ def test_an_exception_inside_a_plot_is_shown_not_fatal(make_app, level_dir):
     assert "plot went wrong" in app.host.error
     app.run_frames(5)  # the frames after it still render
     assert app.frame_count == 10
+
+
+def test_the_painter_streams_more_than_its_first_buffer_holds(make_app):
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(1)
+    points = np.random.default_rng(0).normal(size=(20000, 3))  # 560 kB of vertices: the buffer grows
+    app.painter.lines(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 2.0, (640, 480))
+    app.painter.points(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 4.0)
+    assert app.ctx.error == "GL_NO_ERROR"

@@ -42,8 +42,9 @@ class _Stream:
         """Upload ``data``; True if the buffer was replaced (VAOs must be rebuilt)."""
         replaced = False
         if data.nbytes > self.buffer.size:
+            size = max(data.nbytes, 2 * self.buffer.size)
             self.buffer.release()
-            self.buffer = self.ctx.buffer(reserve=max(data.nbytes, 2 * self.buffer.size), dynamic=True)
+            self.buffer = self.ctx.buffer(reserve=size, dynamic=True)
             replaced = True
         else:
             self.buffer.orphan()

@@ -1,0 +1,155 @@
+"""Claims of the associativity switch, as assertions on the simulation."""
+
+import math
+import runpy
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.testing import make_runner, measured_outcome
+from sim import backends
+from sim.attention import (
+    AttentionBenchmark,
+    attention_matrix_bytes,
+    linear_attention_quadratic,
+    linear_attention_recurrent,
+    linear_attention_weights,
+    run_form,
+    ssd_mask,
+    ssd_masked,
+    ssd_recurrent,
+    state_bytes,
+)
+
+LEVEL = "associativity_switch"
+HERE = Path(__file__).parent
+
+
+def backend_or_skip(backend):
+    reason = backends.unavailable_reason(backend)
+    if reason:
+        pytest.skip(reason)
+    return backend
+
+
+def tokens(n, d, seed=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    return tuple(rng.standard_normal((n, d)).astype(dtype) for _ in range(3))
+
+
+@pytest.mark.parametrize("backend", backends.BACKENDS)
+@pytest.mark.parametrize("n", [1, 64, 257])
+def test_both_associativities_give_the_same_causal_output(backend, n):
+    q, k, v = tokens(n, 8, dtype=np.float32)
+    expected = linear_attention_quadratic(*(m.astype(np.float64) for m in (q, k, v)))
+    got = linear_attention_recurrent(q, k, v, backend=backend_or_skip(backend))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", backends.BACKENDS)
+@pytest.mark.parametrize("n", [1, 100, 256])
+def test_masked_ssd_form_equals_the_recurrence(backend, n):
+    rng = np.random.default_rng(n)
+    a = rng.uniform(0.6, 1.0, n)
+    B, C, x = rng.standard_normal((n, 4)), rng.standard_normal((n, 4)), rng.standard_normal((n, 3))
+    got = ssd_recurrent(a, B, C, x, backend=backend_or_skip(backend))
+    np.testing.assert_allclose(got, ssd_masked(a, B, C, x), rtol=1e-4, atol=1e-4)
+
+
+def test_ssd_mask_is_the_product_of_decays_and_unit_decay_is_linear_attention():
+    a = np.array([0.9, 0.5, 0.8, 0.7])
+    L = ssd_mask(a)
+    assert L[3, 0] == pytest.approx(0.5 * 0.8 * 0.7) and L[2, 1] == pytest.approx(0.8)
+    assert np.all(np.diag(L) == 1.0) and np.all(np.triu(L, 1) == 0.0)
+    np.testing.assert_array_equal(ssd_mask(np.ones(5)), np.tri(5))
+
+
+def test_model_shows_equal_forms_in_every_mode_and_decay():
+    run = make_runner(LEVEL, {"seq_len": 96, "d": 6, "decay": 0.7, "decay_jitter": 1.2})
+    run.step(200)
+    assert run.series("form_difference").max() < 1e-10
+    assert run.series("ssd_difference").max() < 1e-10
+    model = run.model
+    # Without jitter the mask is Toeplitz: L_ij = a^(i-j).
+    run.set_param("decay_jitter", 0.0)
+    assert model.mask[10, 4] == pytest.approx(0.7 ** 6)
+    np.testing.assert_allclose(model.y_ssd_masked, model.y_ssd_recurrent, atol=1e-10)
+
+
+def test_attention_matrix_grows_as_n_squared_while_the_state_stays_fixed():
+    run = make_runner(LEVEL, {"seq_len": 200, "d": 8})
+    run.step(150)
+    t = run.series("token")
+    np.testing.assert_array_equal(run.series("attention_bytes"), 4 * t ** 2)
+    np.testing.assert_array_equal(run.series("attention_entries"), t * (t + 1) / 2)
+    assert np.all(run.series("state_bytes") == (8 * 8 + 8) * 4)
+
+
+def test_memory_formulas_match_the_arrays_the_forms_allocate():
+    q, k, _ = tokens(100, 8, dtype=np.float32)
+    assert linear_attention_weights(q, k).nbytes == attention_matrix_bytes(100, itemsize=4)
+    model = make_runner(LEVEL, {"seq_len": 50, "d": 8}).model
+    held = model.states[20].nbytes + model.normalisers[20].nbytes
+    assert held == state_bytes(8, itemsize=model.states.itemsize)
+
+
+def test_tiled_quadratic_form_keeps_memory_linear_in_n():
+    peaks = {}
+    for n in (2048, 8192):
+        q, k, v = tokens(n, 16, dtype=np.float32)
+        tracemalloc.start()
+        run_form("quadratic", q, k, v)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peaks[8192] < 0.05 * attention_matrix_bytes(8192)  # never the whole N x N matrix
+    assert peaks[8192] / peaks[2048] < 6  # O(N) plus a fixed tile, not O(N^2) = 16x
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_benchmark_forms_compute_the_same_attention(backend):
+    q, k, v = tokens(1500, 16, dtype=np.float32)
+    expected = linear_attention_quadratic(*(m.astype(np.float64) for m in (q, k, v)))
+    for form in ("quadratic", "linear"):
+        np.testing.assert_allclose(run_form(form, q, k, v, backend_or_skip(backend)), expected,
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_benchmark_stops_a_form_over_budget_and_says_why():
+    bench = AttentionBenchmark(d=16, n_min=128, n_max=2048, size_budget_s=1e-9).run()
+    assert set(bench.seconds["quadratic"]) == {128}
+    assert bench.stopped["quadratic"].startswith("stopped before N = 256")
+    assert bench.status("quadratic") == bench.stopped["quadratic"]
+    assert bench.differences[128] < 1e-5
+
+
+def test_benchmark_fits_slopes_and_interpolates_the_crossover():
+    bench = AttentionBenchmark(d=16, n_min=1000, n_max=8000)
+    sizes = [1000, 2000, 4000, 8000]
+    bench.seconds["quadratic"] = {n: 1e-9 * n ** 2 for n in sizes}
+    bench.seconds["linear"] = {n: 4e-6 * n for n in sizes}
+    assert bench.slope("quadratic") == pytest.approx(2.0)
+    assert bench.slope("linear") == pytest.approx(1.0)
+    assert bench.crossover() == pytest.approx(4000.0)  # 1e-9 N^2 = 4e-6 N
+    assert bench.largest_n_within("linear", 0.016) == pytest.approx(4000.0)
+
+
+def test_crossover_challenge_is_measured_by_timing_both_forms():
+    log_n = measured_outcome(LEVEL, "crossover")
+    assert math.log10(128) <= log_n <= math.log10(16384)
+
+
+def test_memory_challenges_measure_40_gb_for_the_matrix_and_16_kb_for_the_state():
+    assert measured_outcome(LEVEL, "memory_matrix") == pytest.approx(40.0)  # 1e10 * 4 B
+    assert measured_outcome(LEVEL, "memory_state") == pytest.approx(16.64)  # (64^2 + 64) * 4 B
+
+
+def test_extreme_settings_stay_finite():
+    run = make_runner(LEVEL, {"seq_len": 256, "d": 32, "decay": 0.5, "decay_jitter": 1.5, "tokens_per_step": 16})
+    run.step(40)
+    assert run.error is None and not run.diverged
+
+
+def test_witness_runs():
+    runpy.run_path(str(HERE / "witness.py"), run_name="__main__")

@@ -1,0 +1,208 @@
+"""Selective scan: the selective-copying game, an LTI SSM that cannot play it, and the
+parallel scan tree that computes both."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sandbox.model import Model
+from sim.scan import affine_scan, scan_tree_levels, tree_work
+
+NOISE = -1  # mark of a token that belongs to no register
+
+
+def make_stream(length: int, registers: int, vocab: int, burst: int, rng: np.random.Generator):
+    """A stream of token values with ``registers`` marked tokens among noise.
+
+    Returns ``(values, marks, targets)``: ``values[t]`` in 0..vocab-1, ``marks[t]`` the register
+    a token is marked for (or NOISE), ``targets[r]`` the value register r must remember. The
+    marked tokens come in register order; the last one is followed by exactly ``burst`` noise
+    tokens (as many as fit).
+    """
+    burst = min(burst, length - registers)
+    values = rng.integers(0, vocab, length)
+    marks = np.full(length, NOISE)
+    last = length - burst - 1
+    earlier = np.sort(rng.choice(last, registers - 1, replace=False)) if registers > 1 else np.zeros(0, int)
+    positions = np.append(earlier, last)
+    marks[positions] = np.arange(registers)
+    return values, marks, values[positions]
+
+
+def selective_gates(marks: np.ndarray, registers: int, delta_mark: float, delta_noise: float) -> np.ndarray:
+    """Delta(x) per token and register, ``(L, K)``: ``delta_mark`` where a token is marked for the
+    register, ``delta_noise`` everywhere else. This is the selection: the gate reads the input."""
+    gates = np.full((len(marks), registers), float(delta_noise))
+    gates[marks[:, None] == np.arange(registers)[None, :]] = float(delta_mark)
+    return gates
+
+
+def lti_gates(length: int, registers: int, delta: float) -> np.ndarray:
+    """A constant Delta per register, the same for every token (time-invariant), ``(L, K)``.
+
+    The registers get time scales spread over a decade below ``delta``, the most generous an
+    LTI model of this size can be: some remember longer, some react faster.
+    """
+    spread = 10.0 ** (-np.arange(registers) / max(1, registers - 1))
+    return np.broadcast_to(delta * spread, (length, registers)).copy()
+
+
+def ssm_states(gates: np.ndarray, values: np.ndarray, vocab: int, backend: str) -> np.ndarray:
+    """States ``h_t[r] = a h_{t-1}[r] + (1 - a) e(x_t)`` with ``a = exp(-Delta_t[r])``, ``(L, K, V)``.
+
+    Zero-order hold of ``h' = -h + e(x)`` with step Delta: a large step lands on the input, a
+    small one barely moves. ``e`` is one-hot over the vocabulary; all K x V channels run through
+    one affine scan.
+    """
+    length, registers = gates.shape
+    decays = np.exp(-gates)
+    embedded = np.eye(vocab)[values]
+    inputs = (1.0 - decays)[:, :, None] * embedded[:, None, :]
+    channel_decays = np.repeat(decays, vocab, axis=1)
+    return affine_scan(channel_decays, inputs.reshape(length, registers * vocab),
+                       backend=backend).reshape(length, registers, vocab)
+
+
+def token_weights(decays: np.ndarray, t: int) -> np.ndarray:
+    """How much of each token s <= t is in a state at time t: ``(1 - a_s) a_{s+1} ... a_t``.
+
+    The state is linear in the inputs, so these weights say exactly what it holds.
+    """
+    log_after = np.concatenate([np.cumsum(np.log(decays[: t + 1])[::-1])[::-1][1:], [0.0]])
+    return (1.0 - decays[: t + 1]) * np.exp(log_after)
+
+
+class SelectiveScan(Model):
+    """Selective copying with gates Delta(x), an LTI SSM of the same size, and the scan tree.
+
+    Public state for the view (L = ``stream_len``, K = ``registers``, V = ``vocab``):
+
+    * ``values``, ``marks`` (register or NOISE), ``targets``: the stream and what to remember.
+    * ``gates``: the selective Delta per token and register, ``(L, K)``; ``lti_gates`` likewise.
+    * ``selective_states``, ``lti_states``: ``(L, K, V)`` states after each token;
+      ``decoded_selective``, ``decoded_lti``: ``(L, K)`` the value each register reads as.
+    * ``position``: the playhead, 1..L (show states[position - 1]); ``round``: streams played.
+    * ``tree_levels``: the rounds of the parallel scan (:class:`sim.scan.TreeLevel`) over
+      ``tree_a``, ``tree_b`` (``tree_n`` pairs); ``tree_sequential``: the loop's states;
+      ``tree_level``: the animation cursor, 0 (inputs) .. depth.
+    """
+
+    work_unit = "tokens"
+
+    def work_per_step(self) -> float:
+        return float(self.params["tokens_per_step"])
+
+    def reset(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.round = 0
+        self.scores: list[tuple[float, float]] = []
+        self._new_stream()
+        self._build_tree()
+        self._tree_clock = 0
+
+    # -- the game -----------------------------------------------------------------------------
+
+    def _new_stream(self) -> None:
+        p = self.params
+        rng = np.random.default_rng([self.seed, self.round])
+        self.values, self.marks, self.targets = make_stream(p["stream_len"], p["registers"], p["vocab"],
+                                                            p["burst"], rng)
+        self.position = 1
+        self._run_models()
+
+    def _run_models(self) -> None:
+        p = self.params
+        length, registers, vocab = p["stream_len"], p["registers"], p["vocab"]
+        self.gates = selective_gates(self.marks, registers, p["delta_mark"], p["delta_noise"])
+        self.lti_gates = lti_gates(length, registers, p["lti_delta"])
+        self.selective_states = ssm_states(self.gates, self.values, vocab, self.backend)
+        self.lti_states = ssm_states(self.lti_gates, self.values, vocab, self.backend)
+        self.decoded_selective = np.argmax(self.selective_states, axis=2)
+        self.decoded_lti = np.argmax(self.lti_states, axis=2)
+        final = (float(np.mean(self.decoded_selective[-1] == self.targets)),
+                 float(np.mean(self.decoded_lti[-1] == self.targets)))
+        if len(self.scores) > self.round:
+            self.scores[self.round] = final
+        else:
+            self.scores.append(final)
+
+    def set_param(self, name, value) -> None:
+        super().set_param(name, value)
+        if name in ("delta_mark", "delta_noise", "lti_delta"):
+            self._run_models()
+        elif name in ("tree", "tree_n"):
+            self._build_tree()
+
+    def weights_in_register(self, register: int, t: int | None = None) -> np.ndarray:
+        """The share of each token 0..t in ``register``'s selective state after token t."""
+        t = self.position - 1 if t is None else t
+        return token_weights(np.exp(-self.gates[:, register]), t)
+
+    # -- the scan tree ------------------------------------------------------------------------
+
+    def _build_tree(self) -> None:
+        n = self.params["tree_n"]
+        rng = np.random.default_rng([self.seed, 10_000])
+        self.tree_a = rng.uniform(0.5, 1.0, n)
+        self.tree_b = rng.uniform(-1.0, 1.0, n)
+        self.tree_levels = scan_tree_levels(self.tree_a, self.tree_b, self.params["tree"])
+        self.tree_sequential = affine_scan(self.tree_a, self.tree_b, backend=self.backend)
+        self.tree_level = 0
+
+    # -- stepping -----------------------------------------------------------------------------
+
+    def step(self) -> None:
+        self.position += self.params["tokens_per_step"]
+        if self.position > self.params["stream_len"]:
+            self.round += 1
+            self._new_stream()
+        self._tree_clock += 1
+        if self._tree_clock >= self.params["tree_steps_per_level"]:
+            self._tree_clock = 0
+            self.tree_level = (self.tree_level + 1) % (len(self.tree_levels) + 1)
+
+    def observables(self) -> dict[str, float]:
+        t = self.position - 1
+        weights = self.weights_in_register(0, t)
+        arrived = np.flatnonzero(self.marks[: t + 1] == 0)
+        marked = float(weights[arrived[0]]) if len(arrived) else 0.0
+        noise = float(weights[self.marks[: t + 1] != 0].sum())
+        scores = np.array(self.scores)
+        tree_final = self.tree_levels[-1].b if self.tree_levels else self.tree_b
+        mark = self.marks[t]
+        return {
+            "position": float(self.position),
+            "round": float(self.round),
+            "gate": float(self.gates[t, mark] if mark != NOISE else self.params["delta_noise"]),
+            "marked_weight": marked,
+            "noise_weight": noise,
+            "selective_accuracy": self.scores[self.round][0],
+            "lti_accuracy": self.scores[self.round][1],
+            "mean_selective_accuracy": float(scores[:, 0].mean()),
+            "mean_lti_accuracy": float(scores[:, 1].mean()),
+            "tree_depth": float(len(self.tree_levels)),
+            "tree_work": float(tree_work(self.params["tree_n"], self.params["tree"])),
+            "tree_level": float(self.tree_level),
+            "scan_error": float(np.max(np.abs(tree_final - self.tree_sequential))),
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"selective_states": self.selective_states, "lti_states": self.lti_states,
+                "tree_sequential": self.tree_sequential}
+
+    # -- challenges ---------------------------------------------------------------------------
+
+    def measure_burst_outcome(self, run) -> str:
+        """What register 0 holds at the end of the stream: a token with at least half of the
+        state's weight, or a blur when no single token has that much."""
+        weights = self.weights_in_register(0, len(self.values) - 1)
+        marked = int(np.flatnonzero(self.marks == 0)[0])
+        if weights[marked] >= 0.5:
+            return "the marked token"
+        if weights[-1] >= 0.5 and self.marks[-1] == NOISE:
+            return "the last noise token"
+        return "a blur of the burst"
+
+    def measure_parallel_steps(self, run) -> float:
+        """The number of parallel rounds of the scan tree over ``tree_n`` tokens."""
+        return float(len(self.tree_levels))

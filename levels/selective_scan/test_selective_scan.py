@@ -1,0 +1,150 @@
+"""Claims of the selective scan level, as assertions on the simulation."""
+
+import math
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.testing import make_runner, measured_outcome
+from sim import backends
+from sim.scan import BLOCK, GlslAffineScan, affine_scan, affine_scan_reference, scan_tree_levels, tree_rounds
+
+LEVEL = "selective_scan"
+HERE = Path(__file__).parent
+LENGTHS = [1, 7, 1000, 1024, 4097, 65536, 100000]
+
+
+def backend_or_skip(backend):
+    reason = backends.unavailable_reason(backend)
+    if reason:
+        pytest.skip(reason)
+    return backend
+
+
+@pytest.fixture(scope="module")
+def sequences():
+    rng = np.random.default_rng(42)
+    out = {}
+    for n in LENGTHS:
+        a = rng.uniform(0.5, 1.0, (n, 2)).astype(np.float32)
+        b = rng.uniform(-1.0, 1.0, (n, 2)).astype(np.float32)
+        out[n] = (a, b, affine_scan_reference(a, b))
+    return out
+
+
+@pytest.mark.parametrize("backend", backends.BACKENDS)
+@pytest.mark.parametrize("n", LENGTHS)
+def test_parallel_scan_equals_the_sequential_loop_on_every_backend(backend, n, sequences):
+    a, b, expected = sequences[n]
+    got = affine_scan(a, b, backend=backend_or_skip(backend))
+    # float32 relative accuracy, with an absolute floor where h passes near zero
+    np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-4 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("backend", backends.BACKENDS)
+def test_scan_starts_from_a_given_state_and_shares_decays_across_channels(backend):
+    rng = np.random.default_rng(1)
+    a, b, h0 = rng.uniform(0.5, 1, 300), rng.uniform(-1, 1, (300, 4)), rng.uniform(-1, 1, 4)
+    expected = affine_scan_reference(np.repeat(a[:, None], 4, axis=1), b, h0)
+    got = affine_scan(a, b, h0, backend=backend_or_skip(backend))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_glsl_scan_is_a_hierarchy_of_work_groups_not_one_loop():
+    backend_or_skip("glsl")
+    scan = GlslAffineScan(backends.gl_context(), 100_000, 1)
+    try:
+        lengths = [n for n, _, _ in scan.levels]
+        assert lengths == [100_000, math.ceil(100_000 / BLOCK)]  # blocks, then the block totals
+    finally:
+        scan.release()
+
+
+@pytest.mark.parametrize("kind", ["work_efficient", "step_efficient"])
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 13, 16, 100, 1000])
+def test_scan_tree_reaches_the_sequential_result(kind, n):
+    rng = np.random.default_rng(n)
+    a, b = rng.uniform(0.5, 1, n), rng.uniform(-1, 1, n)
+    levels = scan_tree_levels(a, b, kind)
+    final_b = levels[-1].b if levels else b
+    np.testing.assert_allclose(final_b, affine_scan_reference(a, b), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [2, 16, 1024, 4096])
+def test_tree_depths_are_logarithmic_and_work_efficient_tree_does_linear_work(n):
+    log_n = int(math.log2(n))
+    efficient = tree_rounds(n, "work_efficient")
+    assert len(efficient) == 2 * log_n - 1
+    assert sum(len(t) for *_, t in efficient) < 2 * n
+    doubling = tree_rounds(n, "step_efficient")
+    assert len(doubling) == log_n
+    assert sum(len(t) for *_, t in doubling) == n * log_n - (n - 1)
+
+
+def test_work_efficient_rounds_never_read_what_they_write():
+    for n in (7, 64, 1000):
+        for _, _, sources, targets in tree_rounds(n, "work_efficient"):
+            assert not set(sources) & set(targets)  # so one round can run in parallel in place
+
+
+def test_selective_gates_copy_every_marked_token_and_an_lti_model_cannot():
+    run = make_runner(LEVEL, {"registers": 3, "stream_len": 96, "burst": 24})
+    run.step(96 * 6)  # six streams
+    assert run.series("mean_selective_accuracy")[-1] == 1.0
+    for lti_delta in (0.001, 0.01, 0.1, 1.0, 10.0):
+        run.set_param("lti_delta", lti_delta)
+        assert run.model.scores[-1][1] < 1.0  # the last stream: some token lost
+    assert run.series("mean_lti_accuracy")[-1] <= 0.5
+
+
+def test_large_delta_takes_the_input_and_small_delta_keeps_the_state():
+    params = {"registers": 1, "stream_len": 64, "burst": 30, "delta_mark": 2.0, "delta_noise": 0.01}
+    run = make_runner(LEVEL, params)
+    run.step(63)
+    weights = run.series("marked_weight")
+    marked = 64 - 30 - 1  # index of the marked token; record i is the state after token i
+    assert weights[marked - 1] == 0.0
+    assert weights[marked] == pytest.approx(1 - math.exp(-2.0))  # taken in: share 1 - e^-Δ
+    assert weights[-1] == pytest.approx((1 - math.exp(-2.0)) * math.exp(-0.01 * 30))  # kept: e^-Δ·burst
+
+
+@pytest.mark.parametrize("delta_noise, outcome", [(0.003, "the marked token"), (0.1, "a blur of the burst"),
+                                                 (3.0, "the last noise token")])
+def test_what_the_state_holds_after_a_burst_depends_on_delta_times_burst(delta_noise, outcome):
+    run = make_runner(LEVEL, {"registers": 1, "burst": 30, "delta_mark": 4.0, "delta_noise": delta_noise,
+                              "stream_len": 64})
+    assert run.model.measure_burst_outcome(run) == outcome
+
+
+def test_challenge_outcomes_are_what_the_algebra_says():
+    assert measured_outcome(LEVEL, "after_burst") == "a blur of the burst"  # e^-3 < 0.5, 1 - e^-0.1 < 0.5
+    assert measured_outcome(LEVEL, "parallel_steps") == 2 * 10 - 1  # up 10 rounds, down 9
+
+
+@pytest.mark.parametrize("backend", ["numba", "glsl"])
+def test_the_game_plays_the_same_on_every_backend(backend):
+    reference = make_runner(LEVEL, {"tree_n": 100}).model
+    other = make_runner(LEVEL, {"tree_n": 100}, backend=backend_or_skip(backend)).model
+    np.testing.assert_allclose(other.selective_states, reference.selective_states, atol=1e-5)
+    np.testing.assert_array_equal(other.decoded_selective[-1], reference.decoded_selective[-1])
+    assert make_runner(LEVEL, {"tree_n": 100}, backend=backend).latest()["scan_error"] < 1e-5
+
+
+def test_tree_animation_cycles_through_every_round():
+    run = make_runner(LEVEL, {"tree_n": 8, "tree_steps_per_level": 1})
+    run.step(12)
+    assert set(run.series("tree_level")) == set(range(6))  # inputs + 5 rounds
+    assert run.latest()["tree_depth"] == 5 and run.latest()["scan_error"] < 1e-12
+
+
+def test_extreme_settings_stay_finite():
+    run = make_runner(LEVEL, {"stream_len": 16, "registers": 6, "burst": 128, "vocab": 2, "delta_mark": 10.0,
+                              "delta_noise": 0.0001, "lti_delta": 10.0, "tree_n": 4096, "tokens_per_step": 8})
+    run.step(20)
+    assert run.error is None and not run.diverged
+
+
+def test_witness_runs():
+    runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
