@@ -16,6 +16,33 @@ from .manifest import Manifest
 from .model import Model
 
 
+class Series:
+    """One observable's history: a float64 buffer that doubles when full (amortised O(1) appends,
+    and reading it is a view, not a copy, however long the run has gone on)."""
+
+    def __init__(self, capacity: int = 1024):
+        self._data = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def append(self, value: float) -> None:
+        if self._n == len(self._data):
+            self._data = np.concatenate([self._data, np.empty_like(self._data)])
+        self._data[self._n] = value
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index):
+        return self.view()[index]
+
+    def view(self) -> np.ndarray:
+        """The values so far (read-only: the buffer belongs to the run)."""
+        out = self._data[: self._n]
+        out.flags.writeable = False
+        return out
+
+
 class Runner:
     """A model with its parameters, its step count and the history of its observables.
 
@@ -50,7 +77,7 @@ class Runner:
             self.seed = seed
         self.steps = 0
         self.error = None
-        self.history: dict[str, list[float]] = {name: [] for name in self.manifest.observables}
+        self.history: dict[str, Series] = {name: Series() for name in self.manifest.observables}
         try:
             self.model.diverged = False
             self.model.reset(self.seed)
@@ -101,11 +128,11 @@ class Runner:
 
     def series(self, name: str) -> np.ndarray:
         """The history of one observable as a float64 array (one value per step, step 0 first)."""
-        return np.asarray(self.history[name], dtype=np.float64)
+        return self.history[name].view()
 
     def latest(self) -> dict[str, float]:
         """The last recorded value of every observable."""
-        return {name: values[-1] if values else math.nan for name, values in self.history.items()}
+        return {name: float(values[-1]) if len(values) else math.nan for name, values in self.history.items()}
 
     def to_json(self, with_history: bool = True) -> dict[str, Any]:
         """One JSON-ready object: level, parameters, steps, final observables, histories."""
@@ -124,5 +151,5 @@ class Runner:
             "observables": {k: clean(v) for k, v in self.latest().items()},
         }
         if with_history:
-            out["history"] = {k: [clean(v) for v in vs] for k, vs in self.history.items()}
+            out["history"] = {k: [clean(float(v)) for v in vs.view()] for k, vs in self.history.items()}
         return out

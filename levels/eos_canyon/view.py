@@ -9,7 +9,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D, OrbitCamera
-from sandbox.ui.widgets import BAD, GOOD, MUTED
+from sandbox.ui.widgets import BAD, GOOD, MUTED, decimate
 from sandbox.view import View
 
 BALL = (1.0, 0.55, 0.15, 1.0)
@@ -179,13 +179,13 @@ class CanyonView(View):
             return
         if implot.begin_plot("sharpness against 2/η"):
             implot.setup_axes("step", "λ", implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
-            implot.plot_line("sharpness λ", steps, _finite(run.series("sharpness")))
-            implot.plot_line("2/η", steps, _finite(run.series("two_over_lr")))
+            implot.plot_line("sharpness λ", *decimate(steps, run.series("sharpness")))
+            implot.plot_line("2/η", *decimate(steps, run.series("two_over_lr")))
             implot.end_plot()
         if implot.begin_plot("loss"):
             implot.setup_axes("step", "L", implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
             implot.setup_axis_scale(implot.ImAxis_.y1.value, implot.Scale_.log10.value)
-            implot.plot_line("loss", steps, _finite(run.series("loss")))
+            implot.plot_line("loss", *decimate(steps, run.series("loss")))
             implot.end_plot()
         if columns == 3 and implot.begin_plot("stability map"):
             data = self._map
@@ -199,7 +199,3 @@ class CanyonView(View):
                 implot.plot_inf_lines("first divergence", np.array([etas[~ok].min()]))
             implot.end_plot()
         implot.end_subplots()
-
-
-def _finite(values: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(values), values, np.nan)

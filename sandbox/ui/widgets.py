@@ -76,6 +76,15 @@ def observables_table(manifest: Manifest, runner: Runner) -> None:
         imgui.end_table()
 
 
+def decimate(xs: np.ndarray, ys: np.ndarray, max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` of a long series for plotting (a stride, keeping the last point);
+    non-finite values become NaN gaps. Plotting cost then stays flat however long a run goes."""
+    if len(xs) > max_points:
+        index = np.unique(np.append(np.arange(0, len(xs), len(xs) // max_points + 1), len(xs) - 1))
+        xs, ys = xs[index], ys[index]
+    return np.asarray(xs, np.float64), np.where(np.isfinite(ys), ys, np.nan)
+
+
 def observable_plots(runner: Runner, manifest: Manifest, names: list[str] | None = None,
                      height: float = -1.0) -> None:
     """One implot per observable, side by side, against the step."""
@@ -87,9 +96,9 @@ def observable_plots(runner: Runner, manifest: Manifest, names: list[str] | None
             obs = manifest.observables[name]
             if implot.begin_plot(obs.label, flags=implot.Flags_.no_legend.value):
                 ys = runner.series(name)
-                ys = np.where(np.isfinite(ys), ys, np.nan)
+                xs, ys = decimate(np.arange(len(ys), dtype=np.float64), ys)
                 implot.setup_axes("step", obs.unit, implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
-                implot.plot_line(obs.label, np.arange(len(ys), dtype=np.float64), ys)
+                implot.plot_line(obs.label, xs, ys)
                 implot.end_plot()
         implot.end_subplots()
 
