@@ -171,3 +171,54 @@ class Surface:
         for obj in (self._vao, self.vbo, self.ibo):
             if obj is not None:
                 obj.release()
+
+
+# -- 2-D geometry shared by views: build segment lists, then draw them in one call ---------------
+
+def arrows(starts: np.ndarray, vectors: np.ndarray, head: float = 0.35) -> np.ndarray:
+    """Line segments (pairs of points) of 2-D arrows: a stem and two head strokes each."""
+    ends = starts + vectors
+    length = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = vectors / np.maximum(length, 1e-12)
+    normal = np.stack([-unit[:, 1], unit[:, 0]], axis=1)
+    size = head * length
+    left = ends - size * (unit - 0.6 * normal)
+    right = ends - size * (unit + 0.6 * normal)
+    return np.stack([starts, ends, ends, left, ends, right], axis=1).reshape(-1, 2)
+
+
+def ellipse_segments(means: np.ndarray, covariances: np.ndarray, sides: int = 12) -> np.ndarray:
+    """Line segments of each 2-D Gaussian's one-standard-deviation ellipse."""
+    angles = np.linspace(0.0, 2 * np.pi, sides + 1)
+    circle = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    factors = np.linalg.cholesky(covariances)
+    rings = means[:, None, :] + np.einsum("kij,sj->ksi", factors, circle)  # (K, sides + 1, 2)
+    return np.stack([rings[:, :-1], rings[:, 1:]], axis=2).reshape(-1, 2)
+
+
+class Batch:
+    """2-D line segments and points gathered over a frame, drawn with one call each (a software
+    renderer pays per draw call, hardly per vertex)."""
+
+    def __init__(self):
+        self._segments: list[tuple[np.ndarray, np.ndarray]] = []
+        self._points: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def segments(self, points: np.ndarray, color) -> None:
+        """Separate segments (pairs of points) in one colour or one colour per point."""
+        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        self._segments.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4))))
+
+    def points(self, points: np.ndarray, color, size: float) -> None:
+        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        self._points.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4)),
+                             np.full(len(points), size, np.float32)))
+
+    def draw(self, painter: Painter, mvp, viewport, thickness: float) -> None:
+        if self._segments:
+            points = np.concatenate([p for p, _ in self._segments])
+            colors = np.concatenate([c for _, c in self._segments])
+            painter.lines(mvp, points, colors, thickness, viewport, strip=False)
+        if self._points:
+            points, colors, sizes = (np.concatenate(parts) for parts in zip(*self._points))
+            painter.points(mvp, points, colors, sizes)

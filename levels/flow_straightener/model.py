@@ -1,0 +1,237 @@
+"""The flow straightener: rectified flow from noise to a 2-D target, and reflow, trained live.
+
+A small network learns the velocity of straight lines between noise and data
+(:mod:`sim.rectified_flow`); each reflow re-pairs noise with where the learned flow takes it
+and trains again. The work is a schedule of small chunks (a few training iterations, one
+evaluation, a slice of the reflow integration) so that one model step stays short and a view
+can show a progress bar while it trains.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Generator, Iterator
+
+import numpy as np
+
+from sandbox.model import Model
+from sim.mixture import preset, sliced_wasserstein
+from sim.rectified_flow import RectifiedFlow, euler_paths, exact_velocity, generate, straightness
+
+#: The numbers of Euler steps whose sample quality is measured after each round.
+STEP_COUNTS = (1, 2, 3, 5, 10, 20, 50)
+#: "Many steps": the reference quality (and the integration of the straightness measure).
+MANY_STEPS = STEP_COUNTS[-1]
+#: Noise points whose generated samples are scored against the target.
+PROBES = 2048
+#: Independent pairs of target samples averaged into the noise floor.
+FLOOR_PAIRS = 4
+#: Generation is "good enough" within this factor of the noise floor (the challenges' bar).
+QUALITY_BAR = 1.5
+#: Euler steps that carry the noise of the reflow pairs to their partners, and how many of the
+#: pairs one model step carries.
+REFLOW_STEPS = 100
+REFLOW_CHUNK = 256
+#: Points whose paths the view draws.
+SHOWN_PATHS = 256
+
+
+class FlowStraightener(Model):
+    """Rectified flow and reflow between ``N(0, I)`` and a Gaussian-mixture target.
+
+    For the view:
+
+    * ``flow``: the :class:`sim.rectified_flow.RectifiedFlow` (``flow.field`` is the network
+      being trained, ``flow.fields`` all of them, ``flow.pairs`` the reflow pairs or None);
+    * ``phase``: "training", "evaluating", "reflowing" or "done"; ``round``: reflows so far;
+      ``phase_progress`` and ``progress`` (0..1, the progress bar);
+    * ``evaluations``: one dict per finished round: ``round``, ``straightness``, ``quality``
+      ({Euler steps: distance}), ``steps_to_quality``;
+    * :meth:`paths`: Euler paths of a fixed set of noise points under the current field;
+    * :meth:`velocity_grid`: the learned (or exact first-flow) velocity on a grid at time t;
+    * :meth:`training_pairs`: a few current training pairs (lines from x0 to x1);
+    * ``reference``: target samples; ``floor``: the distance two target samples have.
+    """
+
+    work_unit = "training iterations"
+
+    def reset(self, seed: int = 0) -> None:
+        self.seed = int(seed)
+        self.target = preset(self.params["target"])
+        self.rng = np.random.default_rng([self.seed, 11])
+        self.flow = RectifiedFlow(self.target, self.rng, width=int(self.params["width"]), lr=float(self.params["lr"]))
+        probes = np.random.default_rng([self.seed, 12])
+        self.probe_noise = probes.standard_normal((PROBES, 2))
+        self.reference = self.target.sample(PROBES, probes)
+        self.floor = float(np.mean([sliced_wasserstein(self.target.sample(PROBES, probes),
+                                                       self.target.sample(PROBES, probes))
+                                    for _ in range(FLOOR_PAIRS)]))
+        self.evaluations: list[dict] = []
+        self.loss = math.nan
+        self._latest = self._evaluate_now()  # the untrained network, so every observable starts finite
+        self.phase, self.phase_progress, self.done = "training", 0.0, False
+        self._phases_done = 0
+        self._phase_count = 2 + 3 * int(self.params["reflows"])  # train + evaluate, then reflow + train + evaluate each
+        self._work: Iterator[None] = self._schedule()
+
+    # -- the schedule --------------------------------------------------------------------------
+
+    def _schedule(self) -> Iterator[None]:
+        for round_index in range(int(self.params["reflows"]) + 1):
+            if round_index:
+                yield from self._reflow()
+            yield from self._train()
+            yield from self._evaluate()
+
+    def _enter(self, phase: str) -> None:
+        self.phase, self.phase_progress = phase, 0.0
+
+    def _leave(self) -> None:
+        self._phases_done += 1
+
+    def _train(self) -> Iterator[None]:
+        self._enter("training")
+        total = int(self.params["train_iterations"])
+        done, losses = 0, []
+        while done < total:
+            chunk = min(int(self.params["iterations_per_step"]), total - done)
+            losses.append(self.flow.train(chunk, total))
+            self.loss = losses[-1] if math.isnan(self.loss) or not done else 0.9 * self.loss + 0.1 * losses[-1]
+            done += chunk
+            self.phase_progress = done / total
+            if not math.isfinite(self.loss):
+                self.diverged = True
+            yield
+        self._leave()
+
+    def _evaluate(self) -> Iterator[None]:
+        self._enter("evaluating")
+        self._latest = yield from self._measure_quality()
+        self.evaluations.append(self._latest)
+        self._leave()
+
+    def _measure_quality(self) -> Generator[None, None, dict]:
+        """Sample quality for each number of Euler steps, one per model step; returns the record."""
+        quality = {}
+        for i, n in enumerate(STEP_COUNTS[:-1]):
+            quality[n] = sliced_wasserstein(generate(self.flow.field, self.probe_noise, n), self.reference)
+            self.phase_progress = (i + 1) / len(STEP_COUNTS)
+            yield
+        return self._record(quality)
+
+    def _reflow(self) -> Iterator[None]:
+        """Carry fresh noise along the current flow a chunk of points at a time, then pair."""
+        self._enter("reflowing")
+        n_pairs = int(self.params["pairs"])
+        x0 = self.flow.rng.standard_normal((n_pairs, 2))
+        x1 = np.empty_like(x0)
+        for start in range(0, n_pairs, REFLOW_CHUNK):
+            x1[start:start + REFLOW_CHUNK] = generate(self.flow.field, x0[start:start + REFLOW_CHUNK], REFLOW_STEPS)
+            self.phase_progress = min(1.0, (start + REFLOW_CHUNK) / n_pairs)
+            yield
+        self.flow.start_round(x0, x1)
+        self._leave()
+
+    def _evaluate_now(self) -> dict:
+        work = self._measure_quality()
+        while True:
+            try:
+                next(work)
+            except StopIteration as finished:
+                return finished.value
+
+    def _record(self, quality: dict[int, float]) -> dict:
+        """Complete an evaluation: the many-step paths give both the last quality and S."""
+        path, velocities = euler_paths(self.flow.field, self.probe_noise, MANY_STEPS)
+        quality[MANY_STEPS] = sliced_wasserstein(path[-1], self.reference)
+        good = [n for n in STEP_COUNTS if quality[n] <= QUALITY_BAR * self.floor]
+        return {
+            "round": self.flow.rounds,
+            "straightness": straightness(path, velocities),
+            "quality": quality,
+            "steps_to_quality": good[0] if good else 2 * MANY_STEPS,
+        }
+
+    def step(self) -> None:
+        if self.done:
+            return
+        if next(self._work, StopIteration) is StopIteration:
+            self.done, self.phase, self.phase_progress = True, "done", 1.0
+
+    # -- observables ---------------------------------------------------------------------------
+
+    @property
+    def round(self) -> int:
+        return self.flow.rounds
+
+    @property
+    def progress(self) -> float:
+        """The whole schedule's progress, 0..1 (phases count equally)."""
+        if self.done:
+            return 1.0
+        return (self._phases_done + self.phase_progress) / self._phase_count
+
+    def observables(self) -> dict[str, float]:
+        latest = self._latest
+        return {
+            "round": float(self.round),
+            "progress": self.progress,
+            "loss": self.loss if math.isfinite(self.loss) or self.diverged else 0.0,
+            "straightness": latest["straightness"],
+            "distance_one_step": latest["quality"][1],
+            "distance_many_steps": latest["quality"][MANY_STEPS],
+            "distance_floor": self.floor,
+            "steps_to_quality": float(latest["steps_to_quality"]),
+        }
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"parameters": self.flow.field.net.parameters_vector()}
+
+    def work_per_step(self) -> float:
+        return float(self.params["iterations_per_step"])
+
+    # -- for the view --------------------------------------------------------------------------
+
+    def paths(self, steps: int | None = None, count: int = SHOWN_PATHS) -> np.ndarray:
+        """Euler paths of the first ``count`` probe noise points under the current field,
+        ``(steps + 1, count, 2)``; ``steps`` defaults to the ``view_steps`` parameter."""
+        steps = int(steps or self.params["view_steps"])
+        return euler_paths(self.flow.field, self.probe_noise[:count], steps)[0]
+
+    def velocity_grid(self, t: float, n: int = 20, extent=(-4.0, 4.0, -4.0, 4.0),
+                      exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """``(points, velocities)`` on an n x n grid at time ``t``: the learned field, or with
+        ``exact`` the first flow's exact field ``E[x1 - x0 | x_t]``."""
+        x0, x1, y0, y1 = extent
+        xs, ys = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
+        points = np.stack([xs.ravel(), ys.ravel()], axis=1)
+        velocities = exact_velocity(self.target, points, t) if exact else self.flow.field(points, t)
+        return points, velocities
+
+    def training_pairs(self, count: int = 128) -> tuple[np.ndarray, np.ndarray]:
+        """A few pairs (x0, x1) of the current round: independent ones, or the reflow pairs."""
+        if self.flow.pairs is None:
+            rng = np.random.default_rng([self.seed, 13])
+            return rng.standard_normal((count, 2)), self.target.sample(count, rng)
+        return self.flow.pairs[0][:count], self.flow.pairs[1][:count]
+
+    # -- challenges ----------------------------------------------------------------------------
+
+    def measure_steps_needed(self, run) -> str:
+        """The fewest Euler steps of the last evaluated flow that reach the quality bar, as a bucket."""
+        steps = run.model.evaluations[-1]["steps_to_quality"] if run.model.evaluations else 2 * MANY_STEPS
+        for bucket, top in (("1", 1), ("2 to 3", 3), ("5 to 10", 10), ("20 to 50", 50)):
+            if steps <= top:
+                return bucket
+        return "more than 50"
+
+    def measure_second_reflow(self, run) -> str:
+        """How the straightness drop of the second reflow compares with the first's."""
+        evaluations = run.model.evaluations
+        if len(evaluations) < 3:
+            raise ValueError("the second-reflow challenge needs two reflows")
+        s0, s1, s2 = (e["straightness"] for e in evaluations[:3])
+        first, second = s0 - s1, s1 - s2
+        if second < 0.25 * first:
+            return "much less than the first"
+        return "more than the first" if second > 1.25 * first else "about as much as the first"

@@ -1,0 +1,184 @@
+"""The particle shepherd's claims, asserted on the simulation (seeded)."""
+
+import math
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.testing import make_runner, measured_outcome
+from sim import backends
+from sim.diffusion import ParticleSystem, VPSchedule, reverse_coefficients
+from sim.mixture import PRESETS, GaussianMixture, preset, sliced_wasserstein
+from sim.rng import normal_pairs_reference
+
+LEVEL = "particle_shepherd"
+SMALL = {"particles": 4096}
+
+
+def finished(params, seed=0, backend="numpy", steps=None):
+    run = make_runner(LEVEL, {**SMALL, **params}, seed=seed, backend=backend)
+    run.step(steps if steps is not None else run.params["steps"])
+    return run
+
+
+# -- the exact score --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_the_exact_mixture_score_equals_a_finite_difference_gradient_of_the_log_density(name):
+    mixture = preset(name)
+    schedule = VPSchedule()
+    x = np.random.default_rng(1).normal(scale=2.0, size=(200, 2))
+    eps = 1e-5
+    for t in (0.0, 0.05, 0.3, 1.0):
+        alpha, sigma = schedule.alpha(t), schedule.sigma(t)
+        noised = mixture.noised(alpha, sigma)  # log_density uses the textbook formula, not the table
+        fd = np.stack([(noised.log_density(x + e) - noised.log_density(x - e)) / (2 * eps)
+                       for e in (np.array([eps, 0.0]), np.array([0.0, eps]))], axis=1)
+        score = mixture.score(x, alpha, sigma)
+        assert np.allclose(score, fd, rtol=1e-5, atol=1e-5 * (1 + np.abs(fd).max())), (name, t)
+
+
+def test_a_noised_mixture_is_the_law_of_noised_data():
+    mixture, rng = preset("spiral"), np.random.default_rng(2)
+    alpha, sigma, n = 0.6, 0.8, 4096
+    noised_data = alpha * mixture.sample(n, rng) + sigma * rng.standard_normal((n, 2))
+    floor = sliced_wasserstein(mixture.sample(n, rng, alpha, sigma), mixture.sample(n, rng, alpha, sigma))
+    assert sliced_wasserstein(noised_data, mixture.sample(n, rng, alpha, sigma)) < 2.5 * floor
+
+
+def test_the_score_stays_finite_for_far_points_and_many_sharp_components():
+    mixture = preset("picture")
+    far = np.array([[40.0, -35.0], [1e3, 1e3], [0.0, 0.0]])
+    assert np.all(np.isfinite(mixture.score(far)))  # logits of -1e7 must not underflow to 0/0
+
+
+# -- the counter-based noise -------------------------------------------------------------------
+
+
+def test_the_hash_normals_are_standard_normal_and_independent_across_steps():
+    z = normal_pairs_reference(seed=3, counter=1, count=200_000)
+    z_next = normal_pairs_reference(seed=3, counter=2, count=200_000)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01
+    assert abs(np.corrcoef(z[:, 0], z[:, 1])[0, 1]) < 0.01
+    assert abs(np.corrcoef(z[:, 0], z_next[:, 0])[0, 1]) < 0.01
+    assert abs(np.mean(z**4) - 3) < 0.1  # Gaussian tails, not just two moments
+
+
+def test_every_backend_draws_the_same_noise_so_tracers_replayed_on_the_cpu_match_the_cloud():
+    for backend in backends.available():
+        run = finished({"preset": "rings", "sampler": "sde", "steps": 60}, backend=backend, steps=30)
+        cloud = run.model.systems["sde"].sample(8)
+        tracers = run.model.tracer_paths("sde")[-1][:8]
+        assert np.allclose(cloud, tracers, atol=2e-4), backend
+
+
+def test_a_time_step_done_in_slices_equals_one_done_whole():
+    schedule = VPSchedule()
+    table = preset("blobs").component_table(schedule.alpha(0.4), schedule.sigma(0.4))
+    coefficients = reverse_coefficients(schedule, 0.4, 0.01, stochastic=True)
+    whole, sliced = ParticleSystem(3000, "numpy", seed=4), ParticleSystem(3000, "numpy", seed=4)
+    whole.step(table, *coefficients, 1)
+    for begin in range(0, 3000, 700):
+        sliced.step(table, *coefficients, 1, begin, begin + 700)
+    assert np.array_equal(whole.positions, sliced.positions)
+
+
+# -- the samplers reach the target --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "glsl"])
+def test_ode_and_sde_samples_reach_the_target_on_every_backend(backend):
+    if backends.unavailable_reason(backend):
+        pytest.skip(backends.unavailable_reason(backend))
+    run = finished({"preset": "blobs", "steps": 200}, backend=backend)
+    model = run.model
+    assert model.done and model.t == 0.0
+    for name in ("sde", "ode"):
+        assert model.distances[name] < 2.0 * model.floor, (name, model.distances, model.floor)
+        assert model.likelihood_gaps[name] < 0.3, (name, model.likelihood_gaps)
+    # it really started as noise
+    assert run.series("distance")[0] > 4 * model.floor and run.series("likelihood_gap")[0] > 2.0
+
+
+def test_the_distance_falls_as_t_runs_down_to_zero():
+    run = finished({"preset": "rings", "sampler": "ode", "steps": 100})
+    distance, t = run.series("distance"), run.series("t")
+    assert t[0] == 1.0 and t[-1] == 0.0 and np.all(np.diff(t) <= 0)
+    assert distance[-1] < 0.2 * distance[0]
+
+
+def test_ode_paths_are_smooth_and_sde_paths_jittery():
+    run = finished({"preset": "rings", "steps": 200}, backend="numba")
+    assert run.latest()["tortuosity_twin"] < 1.5  # the ODE's particles glide
+    assert run.latest()["tortuosity"] > 5.0  # the SDE's particles jitter
+
+
+def test_the_sde_and_the_ode_land_on_the_same_distribution_but_not_the_same_points():
+    assert measured_outcome(LEVEL, "same_landing", backend="numba") == "the same distribution, different points"
+
+
+def test_five_euler_steps_leave_the_cloud_off_target_and_fifty_do_not():
+    assert measured_outcome(LEVEL, "five_steps", backend="numba") == "visibly off the target"
+    run = finished({"preset": "rings", "sampler": "ode", "steps": 50}, backend="numba")
+    assert run.model.measure_few_steps(run) == "as close as with many steps"
+    assert run.model.likelihood_gaps["ode"] < 0.3
+
+
+def test_at_mid_noise_a_particle_moves_toward_the_heavy_blob_and_near_t0_toward_the_nearer():
+    assert measured_outcome(LEVEL, "which_way") == "right"
+    run = make_runner(LEVEL, {**SMALL, "preset": "pair", "marker_x": -0.5, "marker_t": 0.02})
+    assert run.model.measure_marker_direction(run) == "left"
+
+
+def test_langevin_samples_the_noised_target_at_high_noise_but_gets_the_weights_wrong_at_low_noise():
+    high = finished({"preset": "pair", "sampler": "langevin", "langevin_t": 0.3}, steps=300)
+    assert high.model.on_target("langevin")
+    assert abs(high.model.measure_heavy_fraction(high) - 0.75) < 0.05
+    low_fraction = measured_outcome(LEVEL, "langevin_weights")
+    assert 0.4 < low_fraction < 0.6  # split by the starting side, not by the weights 25/75
+
+
+def test_painting_a_blob_changes_the_target_and_particles_go_there():
+    run = make_runner(LEVEL, {**SMALL, "preset": "pair", "sampler": "ode", "steps": 100})
+    index = run.model.add_blob(0.0, 3.0, std=0.3, weight=1.0)  # as heavy as the rest together
+    assert index == 2 and run.latest()["components"] == 2  # the observable updates on the next step
+    run.step(100)
+    sample = run.model.samples["ode"]
+    near_new = np.linalg.norm(sample - [0.0, 3.0], axis=1) < 1.0
+    assert 0.4 < near_new.mean() < 0.6 and run.latest()["components"] == 3
+    run.model.move_blob(index, 0.0, -3.0)
+    assert np.allclose(run.model.mixture.means[index], [0.0, -3.0])
+    assert run.model.remove_blob(index) and run.model.mixture.n_components == 2
+
+
+def test_editing_never_removes_the_last_component_and_stops_at_the_gpu_limit():
+    mixture = GaussianMixture([1.0], [[0.0, 0.0]], [np.eye(2)])
+    assert not mixture.remove(0)
+    while mixture.add((0.0, 0.0)) >= 0:
+        pass
+    assert mixture.n_components == 512
+
+
+def test_extreme_settings_stay_finite_or_report_divergence():
+    for params in ({"steps": 1, "sampler": "sde+ode", "preset": "picture"},
+                   {"sampler": "langevin", "langevin_t": 0.005, "langevin_step": 1.5, "preset": "letters"}):
+        run = finished({**params, "particles": 1000}, steps=20)
+        assert run.error is None
+        assert run.diverged or all(math.isfinite(v) for v in run.latest().values())
+
+
+def test_the_view_helpers_have_the_shapes_a_view_draws():
+    run = make_runner(LEVEL, {**SMALL, "preset": "spiral"})
+    points, scores = run.model.score_field(16)
+    assert points.shape == scores.shape == (256, 2) and np.all(np.isfinite(scores))
+    assert run.model.log_density_grid(32).shape == (32, 32)
+    run.step(5)
+    assert run.model.tracer_paths("sde").shape[1:] == (24, 2)
+    assert run.model.marker_velocity().shape == (2,)
+
+
+def test_the_witness_runs():
+    runpy.run_path(str(Path(__file__).with_name("witness.py")), run_name="__main__")
