@@ -394,15 +394,7 @@ class SwitchView(View):
         draw_list.add_text(imgui.get_font(), size, pos, imgui.get_color_u32(imgui.ImVec4(*color)), text)
 
     def overlay(self, draw_list, origin, frame) -> None:
-        """Labels over the scene, clipped to it (the panels beside it are translucent)."""
-        x, y, w, h = self.host.app.layout()["scene"]
-        draw_list.push_clip_rect(imgui.ImVec2(x, y), imgui.ImVec2(x + w, y + h), True)
-        try:
-            self._labels(draw_list, origin, frame)
-        finally:
-            draw_list.pop_clip_rect()
-
-    def _labels(self, draw_list, origin, frame) -> None:
+        """Labels over the scene (the host clips them to it)."""
         if self._layout is None:
             return
         model = self.model

@@ -320,15 +320,7 @@ class ScanView(View):
         return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
 
     def overlay(self, draw_list, origin, frame) -> None:
-        """Labels over the scene, clipped to it (the panels beside it are translucent)."""
-        x, y, w, h = self.host.app.layout()["scene"]
-        draw_list.push_clip_rect(imgui.ImVec2(x, y), imgui.ImVec2(x + w, y + h), True)
-        try:
-            self._labels(draw_list, origin, frame)
-        finally:
-            draw_list.pop_clip_rect()
-
-    def _labels(self, draw_list, origin, frame) -> None:
+        """Labels over the scene (the host clips them to it)."""
         model = self.model
         line = imgui.get_font_size()
         length, t = len(model.values), int(model.position)
