@@ -165,7 +165,8 @@ class App:
         pressed = {i for i, b in enumerate(buttons) if b}
         return ((_stick(axes[0]), _stick(axes[1])), (_stick(axes[2]), _stick(axes[3])), pressed)
 
-    def _frame_input(self, scene_rect, dt: float) -> FrameInput:
+    def _frame_input(self, scene_rect, dt: float, ratio: float) -> FrameInput:
+        """This frame's input for the scene, in framebuffer pixels like the scene's viewport."""
         io = imgui.get_io()
         x0, y0, w, h = scene_rect
         mx, my = io.mouse_pos.x, io.mouse_pos.y
@@ -174,7 +175,8 @@ class App:
         if not io.want_capture_keyboard and not io.key_ctrl:
             keys = {name for name, key in _KEYS.items() if imgui.is_key_down(key)}
         left_stick, right_stick, _ = self._gamepad()
-        return FrameInput(mouse=(mx - x0, my - y0), drag=(io.mouse_delta.x, io.mouse_delta.y) if hovered else (0, 0),
+        drag = (io.mouse_delta.x * ratio, io.mouse_delta.y * ratio) if hovered else (0.0, 0.0)
+        return FrameInput(mouse=((mx - x0) * ratio, (my - y0) * ratio), drag=drag,
                           left=io.mouse_down[0], right=io.mouse_down[1], middle=io.mouse_down[2],
                           clicked=hovered and imgui.is_mouse_clicked(0), wheel=io.mouse_wheel if hovered else 0.0,
                           shift=io.key_shift, ctrl=io.key_ctrl, keys=keys, stick_left=left_stick,
@@ -318,9 +320,9 @@ class App:
         host = self.host
         rects = self.layout()
         sx, sy, sw, sh = rects["scene"]
-        inp = self._frame_input(rects["scene"], dt)
+        inp = self._frame_input(rects["scene"], dt, ratio)
         view = host.view
-        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed)
+        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed, ratio)
         fb_h = self.window.size[1]
         self.ctx.viewport = (int(sx * ratio), int(fb_h - (sy + sh) * ratio), frame.viewport[0], frame.viewport[1])
         self.ctx.enable(self.ctx.DEPTH_TEST | self.ctx.BLEND)

@@ -25,11 +25,14 @@ if TYPE_CHECKING:
 class Frame:
     """What a view needs to draw one frame of its scene."""
 
-    def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float):
-        self.viewport = viewport  # scene size in pixels
+    def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float, pixel_ratio: float = 1.0):
+        self.viewport = viewport  # scene size in framebuffer pixels (the mouse is in these too)
         self.camera = camera
         self.input = inp
         self.time = time  # seconds since the level opened (for animation only, not simulation)
+        #: framebuffer pixels per window unit (2 on a HiDPI screen): ImGui draw lists use window
+        #: units, so an overlay divides scene pixels by this
+        self.pixel_ratio = pixel_ratio
 
     @property
     def mvp(self) -> np.ndarray:

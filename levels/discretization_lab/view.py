@@ -267,7 +267,7 @@ class DiscretizationView(View):
 
     # -- labels --------------------------------------------------------------------------------
     def _to_screen(self, frame, origin, point) -> imgui.ImVec2:
-        ratio = frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1)
+        ratio = frame.pixel_ratio
         x, y = frame.camera.world_to_screen(point, frame.viewport)
         return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
 

@@ -121,7 +121,7 @@ class CanyonView(View):
         ndc = clip[:3] / clip[3]
         if np.any(np.abs(ndc[:2]) > 1.05):
             return
-        ratio = frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1)
+        ratio = frame.pixel_ratio
         x = origin[0] + (ndc[0] + 1) * 0.5 * frame.viewport[0] / ratio
         y = origin[1] + (1 - ndc[1]) * 0.5 * frame.viewport[1] / ratio
         draw_list.add_text(imgui.ImVec2(x + 6, y - 8), imgui.get_color_u32(imgui.ImVec4(*color)), text)

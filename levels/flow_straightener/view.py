@@ -260,7 +260,7 @@ class StraightenerView(View):
 
     def overlay(self, draw_list, origin, frame) -> None:
         model = self.model
-        ratio = frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1)
+        ratio = frame.pixel_ratio
 
         def screen(point) -> imgui.ImVec2:
             x, y = frame.camera.world_to_screen(point, frame.viewport)

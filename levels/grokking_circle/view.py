@@ -177,7 +177,7 @@ class GrokkingView(View):
         shown = self._circle()
         if shown is None:
             return
-        ratio = frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1.0)
+        ratio = frame.pixel_ratio
         width, height = frame.viewport[0] / ratio, frame.viewport[1] / ratio
         points, k, spectrum = shown
         for token, (point, color) in enumerate(zip(points, _hue(self._places(k)))):

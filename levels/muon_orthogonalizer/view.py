@@ -105,10 +105,6 @@ class OrthogonalizerView(View):
         return Camera2D(center=(0.45, 0.3), half_height=1.4)
 
     # -- geometry shared by the scene, the overlay and the input ---------------------------------
-    def _ratio(self, frame) -> float:
-        """Framebuffer pixels per window pixel (the mouse is in window pixels)."""
-        return frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1.0)
-
     def _shown_grid(self) -> np.ndarray:
         """The iterate as drawn: a quick tween from the previous step to the current one."""
         model = self.model
@@ -151,7 +147,7 @@ class OrthogonalizerView(View):
 
     def overlay(self, draw_list, origin, frame) -> None:
         model = self.model
-        ratio = self._ratio(frame)
+        ratio = frame.pixel_ratio
         width, height = frame.viewport[0] / ratio, frame.viewport[1] / ratio
 
         def put(world, text, color, dx=8.0, dy=-8.0):
@@ -193,8 +189,8 @@ class OrthogonalizerView(View):
         if not self._can_edit():
             self._dragging = self._hovered = None
             return False
-        ratio = self._ratio(frame)
-        mouse = np.asarray(inp.mouse, dtype=np.float64) * ratio
+        ratio = frame.pixel_ratio
+        mouse = np.asarray(inp.mouse, dtype=np.float64)
         if self._dragging is None:
             self._hovered = None
             if inp.hovered:

@@ -182,19 +182,13 @@ class ShepherdView(View):
             cached = self._caches[name] = (key, compute())
         return cached[1]
 
-    def _pixel_ratio(self, frame) -> float:
-        """Framebuffer pixels per window unit (input and ImGui use window units, GL pixels)."""
-        return frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1)
-
     def _to_world(self, frame) -> np.ndarray:
         """The world point under the mouse."""
-        ratio = self._pixel_ratio(frame)
-        mouse = (frame.input.mouse[0] * ratio, frame.input.mouse[1] * ratio)
-        return frame.camera.screen_to_world(mouse, frame.viewport)
+        return frame.camera.screen_to_world(frame.input.mouse, frame.viewport)
 
     def _world_per_pixel(self, frame) -> float:
         """World units per window unit at the current zoom."""
-        return 2.0 * self.cam.half_height / max(frame.viewport[1], 1) * self._pixel_ratio(frame)
+        return 2.0 * self.cam.half_height / max(frame.viewport[1], 1) * frame.pixel_ratio
 
     def _panel_at(self, world: np.ndarray) -> tuple[str, np.ndarray] | None:
         """The panel under a world point and the point in target coordinates, or None."""
@@ -511,7 +505,7 @@ class ShepherdView(View):
         model = self.model
         if not model.systems:
             return
-        ratio = self._pixel_ratio(frame)
+        ratio = frame.pixel_ratio
 
         def screen(point) -> imgui.ImVec2:
             x, y = frame.camera.world_to_screen(point, frame.viewport)

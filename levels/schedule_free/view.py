@@ -175,7 +175,7 @@ class ScheduleFreeView(View):
 
     def overlay(self, draw_list, origin, frame) -> None:
         model = self.model
-        ratio = frame.viewport[0] / max(self.host.app.layout()["scene"][2], 1.0)
+        ratio = frame.pixel_ratio
         width, height = frame.viewport[0] / ratio, frame.viewport[1] / ratio
 
         def put(world, text, color, dx=10.0, dy=-8.0):

@@ -17,8 +17,8 @@ from pyrr import Matrix44
 class FrameInput:
     """The input of one frame that reaches the scene (not captured by a panel)."""
 
-    mouse: tuple[float, float] = (0.0, 0.0)  # pixels, relative to the scene's top-left
-    drag: tuple[float, float] = (0.0, 0.0)  # mouse movement this frame, pixels
+    mouse: tuple[float, float] = (0.0, 0.0)  # framebuffer pixels, relative to the scene's top-left
+    drag: tuple[float, float] = (0.0, 0.0)  # mouse movement this frame, framebuffer pixels
     left: bool = False
     right: bool = False
     middle: bool = False
