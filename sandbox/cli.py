@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 USAGE_ERROR = 2
