@@ -76,6 +76,7 @@ class Atlas:
         imgui.begin_child("route", imgui.ImVec2(0, 0), imgui.ChildFlags_.borders.value,
                           imgui.WindowFlags_.horizontal_scrollbar.value)
         self._graph()
+        self._details()
         imgui.end_child()
         imgui.end()
 
@@ -157,6 +158,34 @@ class Atlas:
             right = max(p.x for p in pos.values()) + w + 10
             imgui.set_cursor_screen_pos(imgui.ImVec2(right, bottom))
             imgui.dummy(imgui.ImVec2(1, 1))
+
+
+    def _details(self) -> None:
+        """The level under the cursor (or keyboard focus): what it is, what it needs, how far you are."""
+        entry = self.app.registry.entries.get(self.hovered or "")
+        if entry is None:
+            return
+        manifest = entry.manifest
+        imgui.spacing()
+        imgui.separator()
+        imgui.push_font(self.app.imgui.font_bold, 0.0)
+        imgui.text_colored(ACCENT, manifest.title)
+        imgui.pop_font()
+        imgui.same_line()
+        imgui.text_colored(MUTED, f"  {SECTIONS[manifest.pillar]}")
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_wrapped(manifest.summary)
+        titles = [self.app.registry.entries[p].manifest.title for p in manifest.prerequisites
+                  if p in self.app.registry.entries]
+        imgui.text_colored(MUTED, "Builds on: " + (", ".join(titles) if titles else "nothing: a good place to start"))
+        records = self.app.progress_records(entry.id)
+        for challenge in manifest.challenges.values():
+            record = records.get(challenge.id)
+            status = ("solved" if record.solved else f"tried {record.attempts}x") if record else "not tried"
+            imgui.bullet()
+            imgui.text_colored(GOOD if record and record.solved else MUTED,
+                               f"{challenge.id.replace('_', ' ')}: {status}")
+        imgui.pop_text_wrap_pos()
 
 
 def _clip(text: str, width: float) -> str:
