@@ -221,7 +221,7 @@ class App:
         if pressed(imgui.Key.n) or glfw.GAMEPAD_BUTTON_Y in pad_pressed:
             host.single_step()
         if pressed(imgui.Key.r) or glfw.GAMEPAD_BUTTON_BACK in pad_pressed:
-            host._reset_active()
+            host.reset_active()
         if pressed(imgui.Key.equal) or pressed(imgui.Key.keypad_add) or glfw.GAMEPAD_BUTTON_RIGHT_BUMPER in pad_pressed:
             host.change_speed(1)
         if pressed(imgui.Key.minus) or pressed(imgui.Key.keypad_subtract) or glfw.GAMEPAD_BUTTON_LEFT_BUMPER in pad_pressed:

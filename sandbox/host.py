@@ -265,7 +265,7 @@ class LevelHost:
         if run.diverged:
             imgui.text_colored(BAD, "Diverged: the simulation blew up to inf/NaN.")
             if imgui.button("Reset the run (R)"):
-                self._reset_active()
+                self.reset_active()
         if run.error:
             error_box("The simulation stopped with an error:", _last_line(run.error))
             if imgui.button("Reload the level (Ctrl+R)"):
@@ -299,7 +299,8 @@ class LevelHost:
         if readme.is_file():
             markdown(readme.read_text(), self.formulas, self.app.imgui.font_bold)
 
-    def _reset_active(self) -> None:
+    def reset_active(self) -> None:
+        """Reset what is on screen: a challenge run ends and the sandbox run restarts."""
         if self.challenges.playing:
             self.challenges.close()
         self.reset()
@@ -312,7 +313,7 @@ class LevelHost:
             self.single_step()
         imgui.same_line()
         if imgui.button("Reset"):
-            self._reset_active()
+            self.reset_active()
         imgui.same_line()
         if imgui.button("-"):
             self.change_speed(-1)

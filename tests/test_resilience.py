@@ -90,7 +90,7 @@ def test_a_diverging_simulation_is_reported_and_reset(make_app, level_dir):
     app.host.runner.set_param("curvature", 4.0)
     app.run_frames(120)
     assert app.host.runner.diverged and app.host.error is None
-    app.host._reset_active()
+    app.host.reset_active()
     assert not app.host.runner.diverged and np.isfinite(app.host.runner.model.x)
 
 
