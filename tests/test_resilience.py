@@ -117,3 +117,20 @@ def test_the_painter_streams_more_than_its_first_buffer_holds(make_app):
     app.painter.lines(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 2.0, (640, 480))
     app.painter.points(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 4.0)
     assert app.ctx.error == "GL_NO_ERROR"
+
+
+def test_filled_rectangles_cover_their_pixels(make_app):
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(1)
+    ctx = app.ctx
+    fbo = ctx.simple_framebuffer((64, 64))
+    fbo.use()
+    fbo.clear(0.0, 0.0, 0.0, 1.0)
+    ctx.disable(ctx.DEPTH_TEST | ctx.BLEND)
+    app.painter.rects(np.eye(4, dtype=np.float32), [[-1, -1], [0, 0]], [[0, 0], [1, 1]],
+                      [[1, 0, 0, 1], [0, 0, 1, 1]])
+    pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(64, 64, 3)  # row 0 at the bottom
+    assert tuple(pixels[10, 10]) == (255, 0, 0) and tuple(pixels[50, 50]) == (0, 0, 255)
+    assert tuple(pixels[10, 50]) == (0, 0, 0)
+    assert ctx.error == "GL_NO_ERROR"
+    fbo.release()

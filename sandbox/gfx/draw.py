@@ -1,4 +1,5 @@
-"""Drawing primitives that views share: thick lines, round points and lit height-field surfaces.
+"""Drawing primitives that views share: thick lines, round points, filled triangles and
+rectangles, and lit height-field surfaces.
 
 A :class:`Painter` owns the shared shader programs (hot-reloaded from ``shaders/``) and
 streaming vertex buffers, so a view draws a trajectory in one call and never manages GL
@@ -61,8 +62,9 @@ class Painter:
             "lines": HotProgram(ctx, SHADERS_DIR / "lines.glsl"),
             "points": HotProgram(ctx, SHADERS_DIR / "points.glsl"),
             "surface": HotProgram(ctx, SHADERS_DIR / "surface.glsl"),
+            "flat": HotProgram(ctx, SHADERS_DIR / "flat.glsl"),
         }
-        self._streams = {"lines": _Stream(ctx), "points": _Stream(ctx)}
+        self._streams = {"lines": _Stream(ctx), "points": _Stream(ctx), "flat": _Stream(ctx)}
         self._vaos: dict[str, tuple] = {}
 
     def errors(self) -> list[str]:
@@ -115,6 +117,31 @@ class Painter:
         hot["size_scale"].value = float(scale)
         self.ctx.enable(self.ctx.PROGRAM_POINT_SIZE)
         vao.render(self.ctx.POINTS, vertices=len(p))
+
+    def triangles(self, mvp, points, color=(1, 1, 1, 1)) -> None:
+        """Filled triangles: every three points are one triangle; one colour or one per point."""
+        hot = self.programs["flat"]
+        p = _xyz(points)
+        if hot.program is None or len(p) < 3:
+            return
+        p = p[: len(p) - len(p) % 3]
+        data = np.concatenate([p, _rgba(color, len(p))[: len(p)]], axis=1)
+        self._streams["flat"].write(data)
+        vao = self._vao("flat", "3f 4f", ("in_pos", "in_color"))
+        hot["mvp"].write(np.asarray(mvp, np.float32).tobytes())
+        vao.render(self.ctx.TRIANGLES, vertices=len(p))
+
+    def rects(self, mvp, lows, highs, color=(1, 1, 1, 1)) -> None:
+        """Filled axis-aligned rectangles from corners ``lows[i]`` to ``highs[i]`` (heatmap cells,
+        bars); one colour, or one per rectangle."""
+        lo = np.asarray(lows, np.float32).reshape(-1, 2)
+        hi = np.asarray(highs, np.float32).reshape(-1, 2)
+        corners = np.stack([lo, np.stack([hi[:, 0], lo[:, 1]], 1), hi,
+                            lo, hi, np.stack([lo[:, 0], hi[:, 1]], 1)], axis=1).reshape(-1, 2)
+        colors = np.asarray(color, np.float32)
+        if colors.ndim == 2:  # one colour per rectangle: repeat it for its six vertices
+            colors = np.repeat(_rgba(colors, len(colors)), 6, axis=0)
+        self.triangles(mvp, corners, colors)
 
     def surface(self, xs: np.ndarray, ys: np.ndarray, z: np.ndarray, value: np.ndarray | None = None) -> "Surface":
         """A static height-field mesh over the grid ``xs`` × ``ys`` with heights ``z[iy, ix]``."""
