@@ -322,7 +322,8 @@ class App:
         sx, sy, sw, sh = rects["scene"]
         inp = self._frame_input(rects["scene"], dt, ratio)
         view = host.view
-        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed, ratio)
+        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed, ratio,
+                      (sx, sy))
         fb_h = self.window.size[1]
         self.ctx.viewport = (int(sx * ratio), int(fb_h - (sy + sh) * ratio), frame.viewport[0], frame.viewport[1])
         self.ctx.enable(self.ctx.DEPTH_TEST | self.ctx.BLEND)

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 class Frame:
     """What a view needs to draw one frame of its scene."""
 
-    def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float, pixel_ratio: float = 1.0):
+    def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float, pixel_ratio: float = 1.0,
+                 origin: tuple[float, float] = (0.0, 0.0)):
         self.viewport = viewport  # scene size in framebuffer pixels (the mouse is in these too)
         self.camera = camera
         self.input = inp
@@ -33,10 +34,41 @@ class Frame:
         #: framebuffer pixels per window unit (2 on a HiDPI screen): ImGui draw lists use window
         #: units, so an overlay divides scene pixels by this
         self.pixel_ratio = pixel_ratio
+        self.origin = origin  # the scene's top-left corner in window units (where overlays start)
 
     @property
     def mvp(self) -> np.ndarray:
         return self.camera.matrix(self.viewport) if self.camera is not None else np.eye(4, dtype=np.float32)
+
+    def to_overlay(self, point):
+        """Where a world point appears, in the window units of ImGui draw lists (an ``ImVec2``);
+        None when it is behind a 3-D camera."""
+        pixel = self.camera.world_to_screen(point, self.viewport) if self.camera is not None else None
+        if pixel is None:
+            return None
+        from imgui_bundle import imgui
+
+        return imgui.ImVec2(self.origin[0] + pixel[0] / self.pixel_ratio, self.origin[1] + pixel[1] / self.pixel_ratio)
+
+    def label(self, draw_list, point, text: str, color, offset: tuple[float, float] = (8.0, -8.0)) -> None:
+        """Text beside a world point, nudged to stay inside the scene; left out when the point is
+        not finite or far outside the view."""
+        from imgui_bundle import imgui
+
+        if not np.all(np.isfinite(point)):
+            return
+        at = self.to_overlay(point)
+        if at is None:
+            return
+        width, height = self.viewport[0] / self.pixel_ratio, self.viewport[1] / self.pixel_ratio
+        x, y = at.x - self.origin[0] + offset[0], at.y - self.origin[1] + offset[1]
+        if not (-50 < x < width + 50 and -50 < y < height + 50):
+            return
+        size = imgui.calc_text_size(text)
+        x = min(max(x, 4.0), width - size.x - 4.0)
+        y = min(max(y, 4.0), height - size.y - 4.0)
+        draw_list.add_text(imgui.ImVec2(self.origin[0] + x, self.origin[1] + y),
+                           imgui.get_color_u32(imgui.ImVec4(*color)), text)
 
 
 class View:

@@ -82,3 +82,17 @@ def test_a_kiosk_returns_to_the_atlas_when_left_alone(make_app, monkeypatch):
     monkeypatch.setattr("sandbox.app.time.monotonic", lambda: later)
     app.run_frames(2)
     assert app.host is None
+
+
+def test_overlay_labels_land_where_the_world_point_is_drawn(make_app):
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(2)
+    from sandbox.gfx.camera import Camera2D, FrameInput
+    from sandbox.view import Frame
+
+    camera = Camera2D(center=(1.0, 2.0), half_height=2.0)
+    frame = Frame((800, 400), camera, FrameInput(), 0.0, pixel_ratio=2.0, origin=(100.0, 50.0))
+    at = frame.to_overlay((1.0, 2.0))  # the centre of the scene, in window units
+    assert (at.x, at.y) == (100.0 + 200.0, 50.0 + 100.0)
+    orbit = app.host.view.cam
+    assert orbit.world_to_screen(orbit.eye - (orbit.target - orbit.eye), (800, 400)) is None  # behind the eye

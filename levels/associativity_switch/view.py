@@ -381,11 +381,6 @@ class SwitchView(View):
         self.painter.lines(frame.mvp, outline(read), CURSOR, 1.5, frame.viewport)
 
     # -- labels --------------------------------------------------------------------------------
-    def _to_screen(self, frame, origin, point) -> imgui.ImVec2:
-        ratio = frame.pixel_ratio
-        x, y = frame.camera.world_to_screen(point, frame.viewport)
-        return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
-
     def _text(self, draw_list, at: imgui.ImVec2, text: str, color=TEXT, scale: float = 1.0,
               centre: bool = True) -> None:
         size = imgui.get_font_size() * scale
@@ -404,11 +399,11 @@ class SwitchView(View):
         line = imgui.get_font_size()
 
         def above(box, text, color=TEXT):
-            at = self._to_screen(frame, origin, (0.5 * (box.x0 + box.x1), box.y1))
+            at = frame.to_overlay((0.5 * (box.x0 + box.x1), box.y1))
             self._text(draw_list, imgui.ImVec2(at.x, at.y - 0.8 * line), text, color)
 
         def below(box, text, color=LABEL_MUTED, lines_down: float = 0.8):
-            at = self._to_screen(frame, origin, (0.5 * (box.x0 + box.x1), box.y0))
+            at = frame.to_overlay((0.5 * (box.x0 + box.x1), box.y0))
             self._text(draw_list, imgui.ImVec2(at.x, at.y + lines_down * line), text, color)
 
         for name, shape in zip(CHAIN_NAMES["ssd" if mode == "ssd" else "attention"], ((n, d), (d, n), (n, d))):
@@ -416,7 +411,7 @@ class SwitchView(View):
             above(box, name)
             below(box, f"{shape[0]}×{shape[1]}")
         for text, x, y in self._layout["operators"]:
-            self._text(draw_list, self._to_screen(frame, origin, (x, y)), text, TEXT, OPERATOR_SCALE)
+            self._text(draw_list, frame.to_overlay((x, y)), text, TEXT, OPERATOR_SCALE)
         if mode == "transformer":
             above(boxes["weights"], f"φ(Q)φ(K)ᵀ, causal: {n}×{n} weights")
             below(boxes["weights"], f"computed so far: t(t+1)/2 = {t * (t + 1) // 2} weights, "
@@ -431,7 +426,7 @@ class SwitchView(View):
             below(lowest, f"S_t and z_t: {d * d + d} numbers, {_human_bytes(4 * (d * d + d))}, at every token", TEXT)
             below(lowest, f"dashed: the {n}×{n} matrix they replace", LABEL_MUTED, 2.0)
             if 3 * d < n:  # room beside the small state for its name
-                at = self._to_screen(frame, origin, (boxes["normaliser"].x1, state.y1))
+                at = frame.to_overlay((boxes["normaliser"].x1, state.y1))
                 self._text(draw_list, imgui.ImVec2(at.x + 6, at.y + 3), "S_t, z_t to scale", TEXT, centre=False)
             above(boxes["Y"], "Y")
             if "zoom" in boxes:
@@ -447,7 +442,7 @@ class SwitchView(View):
             below(boxes["zoom"], "the recurrence's state")
         if mode != "ssd":
             x_open, x_close, y_mid, height = self._parens if self._parens is not None else self._layout["parens"]
-            at = self._to_screen(frame, origin, (0.5 * (x_open + x_close), y_mid + 0.5 * height))
+            at = frame.to_overlay((0.5 * (x_open + x_close), y_mid + 0.5 * height))
             self._text(draw_list, imgui.ImVec2(at.x, at.y - 1.6 * line), "click φ(Q) or V to move the parentheses",
                        LABEL_MUTED)
 

@@ -266,15 +266,10 @@ class DiscretizationView(View):
         return world * frame.viewport[1] / (2.0 * frame.camera.half_height)
 
     # -- labels --------------------------------------------------------------------------------
-    def _to_screen(self, frame, origin, point) -> imgui.ImVec2:
-        ratio = frame.pixel_ratio
-        x, y = frame.camera.world_to_screen(point, frame.viewport)
-        return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
-
     def _label(self, draw_list, frame, origin, point, text, color=LABEL, dx=0.0, dy=0.0, centre=False,
                plate=False) -> None:
         """Text at a world point, offset in pixels; ``plate`` puts a dark backing under it (over curves)."""
-        at = self._to_screen(frame, origin, point)
+        at = frame.to_overlay(point)
         size = imgui.calc_text_size(text)
         pos = imgui.ImVec2(at.x + dx - (0.5 * size.x if centre else 0.0), at.y + dy)
         if plate:

@@ -108,23 +108,10 @@ class CanyonView(View):
         _, _, _, y_max = model.bounds()
         if math.isfinite(edge):
             loss = float(model.canyon.fields(edge, y_max)[0])
-            self._label(draw_list, origin, frame, (edge, y_max, float(self.height(loss)) + 0.3),
-                        "h = 2/η", EDGE)
+            frame.label(draw_list, (edge, y_max, float(self.height(loss)) + 0.3), "h = 2/η", EDGE, (6.0, -8.0))
         floor = model.canyon.floor_x
-        self._label(draw_list, origin, frame, (floor, 0.0, float(self.height(model.canyon.fields(floor, 0.0)[0])) + 0.4),
-                    f"floor: h = {model.params['depth']:g}", FLOOR)
-
-    def _label(self, draw_list, origin, frame, point, text, color) -> None:
-        clip = np.array([*point, 1.0]) @ frame.mvp.reshape(4, 4)
-        if clip[3] <= 0:
-            return
-        ndc = clip[:3] / clip[3]
-        if np.any(np.abs(ndc[:2]) > 1.05):
-            return
-        ratio = frame.pixel_ratio
-        x = origin[0] + (ndc[0] + 1) * 0.5 * frame.viewport[0] / ratio
-        y = origin[1] + (1 - ndc[1]) * 0.5 * frame.viewport[1] / ratio
-        draw_list.add_text(imgui.ImVec2(x + 6, y - 8), imgui.get_color_u32(imgui.ImVec4(*color)), text)
+        frame.label(draw_list, (floor, 0.0, float(self.height(model.canyon.fields(floor, 0.0)[0])) + 0.4),
+                    f"floor: h = {model.params['depth']:g}", FLOOR, (6.0, -8.0))
 
     # -- network mode: the fit -------------------------------------------------------------------
     def _network_scene(self, frame) -> None:

@@ -260,23 +260,17 @@ class StraightenerView(View):
 
     def overlay(self, draw_list, origin, frame) -> None:
         model = self.model
-        ratio = frame.pixel_ratio
-
-        def screen(point) -> imgui.ImVec2:
-            x, y = frame.camera.world_to_screen(point, frame.viewport)
-            return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
-
         evaluated = {e["round"]: e for e in model.evaluations}
         trained = model.flow.rounds + 1
         for k in range(self.rounds()):
             offset = self.offset(k)
-            top_left = screen(offset + np.array([EXTENT[0], EXTENT[3]]))
-            bottom_left = screen(offset + np.array([EXTENT[0], EXTENT[2]]))  # read-outs go under the panel
+            top_left = frame.to_overlay(offset + np.array([EXTENT[0], EXTENT[3]]))
+            bottom_left = frame.to_overlay(offset + np.array([EXTENT[0], EXTENT[2]]))  # read-outs go under the panel
             color = MUTED if k >= trained else imgui.ImVec4(*ROUND_COLORS[k % len(ROUND_COLORS)], 1.0)
             draw_list.add_text(imgui.ImVec2(top_left.x + 2, top_left.y - 20), imgui.get_color_u32(color),
                                round_title(k))
             if k >= trained:
-                centre = screen(offset)
+                centre = frame.to_overlay(offset)
                 text = f"waits for reflow {k}"
                 size = imgui.calc_text_size(text)
                 draw_list.add_text(imgui.ImVec2(centre.x - size.x / 2, centre.y - size.y / 2),

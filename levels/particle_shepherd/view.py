@@ -505,26 +505,20 @@ class ShepherdView(View):
         model = self.model
         if not model.systems:
             return
-        ratio = frame.pixel_ratio
-
-        def screen(point) -> imgui.ImVec2:
-            x, y = frame.camera.world_to_screen(point, frame.viewport)
-            return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
-
         for name, offset in self.offsets().items():
-            corner = screen(offset + np.array([EXTENT[0], EXTENT[3]]))
+            corner = frame.to_overlay(offset + np.array([EXTENT[0], EXTENT[3]]))
             draw_list.add_text(imgui.ImVec2(corner.x + 2, corner.y - 20),
                                imgui.get_color_u32(imgui.ImVec4(*SERIES_COLORS[name])), TITLES[name])
         if self.show_blobs and model.mixture.n_components <= MASS_PLOT_LIMIT:  # names for the mass plot
             for name, offset in self.offsets().items():
                 mixture = model.mixture
                 for i, (mean, cov) in enumerate(zip(mixture.means, mixture.covariances)):
-                    p = screen(offset + mean + np.array([0.0, 2.0 * math.sqrt(cov[1, 1])]))  # above the blob
+                    p = frame.to_overlay(offset + mean + np.array([0.0, 2.0 * math.sqrt(cov[1, 1])]))  # above the blob
                     draw_list.add_text(imgui.ImVec2(p.x - 4, p.y - 20), imgui.get_color_u32(imgui.ImVec4(*BLOB, 1.0)),
                                        str(i + 1))
         if self.show_marker and "ode" in model.systems:
             marker = self.offsets()["ode"] + np.array([model.params["marker_x"], model.params["marker_y"]])
-            p = screen(marker)
+            p = frame.to_overlay(marker)
             _label(draw_list, imgui.ImVec2(p.x + 8, p.y + 6), f"ODE at t = {model.params['marker_t']:.2f}", MARKER)
         label = (f"t_L = {model.t:.3f}   σ = {model.sigma:.3f}   (fixed)" if model.langevin
                  else f"t = {model.t:.3f}   σ_t = {model.sigma:.3f}   α_t = {model.alpha:.3f}")

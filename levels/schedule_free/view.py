@@ -175,21 +175,10 @@ class ScheduleFreeView(View):
 
     def overlay(self, draw_list, origin, frame) -> None:
         model = self.model
-        ratio = frame.pixel_ratio
-        width, height = frame.viewport[0] / ratio, frame.viewport[1] / ratio
 
         def put(world, text, color, dx=10.0, dy=-8.0):
-            """A label next to a world point, kept inside the scene."""
-            if not np.all(np.isfinite(world)):
-                return
-            x, y = frame.camera.world_to_screen(world, frame.viewport)
-            x, y = x / ratio + dx, y / ratio + dy
-            size = imgui.calc_text_size(text)
-            if -50 < x < width + 50 and -50 < y < height + 50:
-                x = min(max(x, 4.0), width - size.x - 4.0)
-                y = min(max(y, 4.0), height - size.y - 4.0)
-                draw_list.add_text(imgui.ImVec2(origin[0] + x, origin[1] + y),
-                                   imgui.get_color_u32(imgui.ImVec4(*color)), text)
+            """A label beside a world point, kept inside the scene."""
+            frame.label(draw_list, world, text, color, (dx, dy))
 
         trio = self._trio()
         if trio is not None:

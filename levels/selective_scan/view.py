@@ -314,11 +314,6 @@ class ScanView(View):
                                frame.viewport)
 
     # -- labels --------------------------------------------------------------------------------
-    def _to_screen(self, frame, origin, point) -> imgui.ImVec2:
-        ratio = frame.pixel_ratio
-        x, y = frame.camera.world_to_screen(point, frame.viewport)
-        return imgui.ImVec2(origin[0] + x / ratio, origin[1] + y / ratio)
-
     def overlay(self, draw_list, origin, frame) -> None:
         """Labels over the scene (the host clips them to it)."""
         model = self.model
@@ -327,7 +322,7 @@ class ScanView(View):
         xs = self._token_x(length)
 
         def text(point, words, color=TEXT, dx=0.0, dy=0.0, right=False):
-            at = self._to_screen(frame, origin, point)
+            at = frame.to_overlay(point)
             shift = imgui.calc_text_size(words).x if right else 0.0
             draw_list.add_text(imgui.ImVec2(at.x + dx - shift, at.y + dy), imgui.get_color_u32(imgui.ImVec4(*color)),
                                words)

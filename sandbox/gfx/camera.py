@@ -147,3 +147,11 @@ class OrbitCamera:
     def matrix(self, viewport: tuple[int, int]) -> np.ndarray:
         """The world-to-clip matrix (float32; pyrr's row-vector convention matches GL's column-major)."""
         return (self.view() @ self.projection(viewport)).astype(np.float32)
+
+    def world_to_screen(self, point, viewport: tuple[int, int]) -> tuple[float, float] | None:
+        """The pixel (origin top-left of the viewport) where a world point appears; None behind the eye."""
+        clip = np.array([*np.asarray(point, np.float64)[:3], 1.0]) @ self.matrix(viewport).astype(np.float64)
+        if clip[3] <= 0:
+            return None
+        w, h = viewport
+        return ((clip[0] / clip[3] + 1) * 0.5 * w, (1 - clip[1] / clip[3]) * 0.5 * h)
