@@ -59,6 +59,9 @@ _KEYS = {"left": imgui.Key.left_arrow, "right": imgui.Key.right_arrow, "up": img
 _KEYBOARD_KEYS = range(imgui.Key.tab.value, imgui.Key.gamepad_start.value)  # every key but the pads
 
 
+SCENE_BACKGROUND = (0.075, 0.085, 0.105, 1.0)
+
+
 def _stick(value: float) -> float:
     return 0.0 if abs(value) < 0.15 else value  # dead zone
 
@@ -320,19 +323,30 @@ class App:
         host = self.host
         rects = self.layout()
         sx, sy, sw, sh = rects["scene"]
-        inp = self._frame_input(rects["scene"], dt, ratio)
-        view = host.view
-        frame = Frame((int(sw * ratio), int(sh * ratio)), view.cam if view else None, inp, host.elapsed, ratio,
-                      (sx, sy))
         fb_h = self.window.size[1]
-        self.ctx.viewport = (int(sx * ratio), int(fb_h - (sy + sh) * ratio), frame.viewport[0], frame.viewport[1])
-        self.ctx.enable(self.ctx.DEPTH_TEST | self.ctx.BLEND)
+        self.ctx.enable(self.ctx.BLEND)
         self.ctx.blend_func = self.ctx.SRC_ALPHA, self.ctx.ONE_MINUS_SRC_ALPHA
-        self.ctx.clear(0.075, 0.085, 0.105, 1.0, depth=1.0, viewport=self.ctx.viewport)
-        host.scene(frame)
+        panes = host.panes()
+        if sum(p.rect[2] * p.rect[3] for p in panes) < 0.999:  # panes do not cover the scene: clear the rest
+            self.ctx.clear(*SCENE_BACKGROUND, depth=1.0,
+                           viewport=(int(sx * ratio), int(fb_h - (sy + sh) * ratio), int(sw * ratio), int(sh * ratio)))
+        frames = []
+        for pane in panes:
+            fx, fy, fw, fh = pane.rect
+            rect = (sx + fx * sw, sy + fy * sh, fw * sw, fh * sh)
+            frame = Frame((max(int(rect[2] * ratio), 1), max(int(rect[3] * ratio), 1)), pane.camera,
+                          self._frame_input(rect, dt, ratio), host.elapsed, ratio, rect[:2], pane.name)
+            if len(panes) > 1 and not frame.input.hovered:
+                frame.input.keys = set()  # keys move the pane under the mouse only
+            self.ctx.viewport = (int(rect[0] * ratio), int(fb_h - (rect[1] + rect[3]) * ratio), *frame.viewport)
+            self.ctx.enable(self.ctx.DEPTH_TEST)
+            self.ctx.clear(*SCENE_BACKGROUND, depth=1.0, viewport=self.ctx.viewport)
+            host.scene(frame)
+            frames.append(frame)
         self.ctx.disable(self.ctx.DEPTH_TEST)
         self.ctx.viewport = (0, 0, *self.window.size)
-        host.overlay(imgui.get_background_draw_list(), (sx, sy), frame, (sw, sh))
+        for frame in frames:
+            host.overlay(imgui.get_background_draw_list(), frame)
         flags = imgui.WindowFlags_.no_move.value | imgui.WindowFlags_.no_resize.value | imgui.WindowFlags_.no_collapse.value
         x, y, w, h = rects["side"]
         imgui.set_next_window_pos(imgui.ImVec2(x, y))

@@ -16,19 +16,30 @@ from imgui_bundle import imgui
 
 from .challenges import Verdict
 from .gfx.shaders import HotProgram
+from .kit.context import ViewContext
 from .registry import LevelEntry
 from .runner import Runner
 from .ui.challenge_panel import ChallengePanel
 from .ui.widgets import BAD, MUTED, code_block, error_box, markdown, observables_table, params_panel
-from .view import Frame, View
+from .view import Frame, Pane, View
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 STEP_BUDGET_S = 0.012  # simulation time allowed per frame, so the UI stays responsive
 WATCHED_SUFFIXES = {".py", ".toml", ".glsl", ".md"}
 
 
+class Fonts:
+    """The fonts a view may push: ``bold`` and ``mono``."""
+
+    def __init__(self, imgui_layer):
+        self.bold = getattr(imgui_layer, "font_bold", None)
+        self.mono = getattr(imgui_layer, "font_mono", None)
+
+
 class LevelHost:
     """Hosts one level inside the app (or headless for screenshots and tests)."""
+
+    SPEEDS = SPEEDS
 
     def __init__(self, app, entry: LevelEntry, params: dict | None = None, seed: int = 0):
         self.app = app
@@ -47,6 +58,10 @@ class LevelHost:
         self.accumulator = 0.0
         self.elapsed = 0.0
         self.challenges = ChallengePanel(self)
+        self.context = ViewContext(self)
+        self.fonts = Fonts(app.imgui)
+        self.stop_at: int | None = None  # the sandbox run pauses when it reaches this step
+        self._shown: tuple | None = None  # (run, generation) the view last saw: a change is a reset
         self.requested_tab: str | None = None
         self._announced_divergence = False  # e.g. "Math": selected on the next frame
         self._programs: list[HotProgram] = []
@@ -75,8 +90,8 @@ class LevelHost:
             params = {k: v for k, v in self.initial_params.items() if k in self.manifest.params}
             self.runner = Runner(self.manifest, model_cls, params, seed=self.seed, backend=self.backend)
             view_cls = self.entry.view_class()
-            self.view = view_cls(self)
-            self.view.on_reset()
+            self.view = view_cls(self.context)
+            self._shown = None
         except Exception:
             self.error = traceback.format_exc()
             self.view = None
@@ -155,7 +170,26 @@ class LevelHost:
             return
         self.runner.reset(seed)
         self.accumulator = 0.0
-        self._notify_reset()
+
+    def run_until(self, step: int) -> None:
+        """Play the sandbox run and pause at ``step`` (restarting it if it is already past)."""
+        if self.runner is None:
+            return
+        if self.runner.steps >= step:
+            self.reset()
+        self.stop_at = step
+        self.paused = False
+
+    def _check_stop(self) -> None:
+        if self.stop_at is not None and self.runner is not None and self.runner.steps >= self.stop_at:
+            self.paused = True
+            self.stop_at = None
+
+    def request_frames(self, count: int = 2) -> None:
+        """A view animates: keep drawing although nothing else moves."""
+        request = getattr(self.app, "request_frames", None)
+        if request is not None:
+            request(count)
 
     def single_step(self) -> None:
         self.paused = True
@@ -169,12 +203,15 @@ class LevelHost:
         self.elapsed += dt
         if self.runner is None or self.error:
             return
+        self._check_stop()
         if self.paused:
             self.accumulator = 0.0
             return
         rate = self.manifest.steps_per_second * self.speed
         self.accumulator = min(self.accumulator + dt * rate, rate * 0.25)  # never chase more than 1/4 s
         steps = int(self.accumulator)
+        if self.stop_at is not None and not self.challenges.playing:
+            steps = min(steps, self.stop_at - self.runner.steps)  # pause exactly at the step asked for
         if steps <= 0:
             return
         self.accumulator -= steps
@@ -193,14 +230,13 @@ class LevelHost:
             self.app.sounds.play("diverged")
         self._announced_divergence = self.runner.diverged
 
-    def on_challenge_start(self) -> None:
-        self._notify_reset()
-
-    def on_challenge_end(self) -> None:
-        self._notify_reset()
-
-    def _notify_reset(self) -> None:
-        if self.view is not None:
+    def _sync_view(self) -> None:
+        """The one reset path: when the run on screen changes (a reset, a parameter that resets,
+        a challenge run starting or ending), the view hears it once, before it next draws."""
+        runner = self.active_runner
+        shown = (id(runner), runner.generation) if runner is not None else None
+        if shown != self._shown and self.view is not None:
+            self._shown = shown
             self._guard(self.view.on_reset)
 
     def record(self, verdict: Verdict) -> None:
@@ -219,22 +255,33 @@ class LevelHost:
             self.view = None
             return None
 
+    def panes(self) -> list[Pane]:
+        """The view's panes (none when the level failed)."""
+        if self.view is None or self.runner is None:
+            return []
+        self._sync_view()
+        panes = self._guard(self.view.panes) if self.view is not None else None
+        return list(panes or [])
+
     def scene(self, frame: Frame) -> None:
+        """One pane: its input (to the view first, then its camera), then its drawing."""
         if self.view is None:
             return
-        cam = self.view.cam
+        cam = frame.camera
         if cam is not None and not self._guard(self.view.handle_input, frame):
             cam.update(frame.input, frame.viewport)
         if self.view is not None:
             self._guard(self.view.scene, frame)
 
-    def overlay(self, draw_list, origin, frame: Frame, size: tuple[float, float]) -> None:
-        """The view's 2-D annotations, clipped to the scene so they never spill onto the panels."""
+    def overlay(self, draw_list, frame: Frame) -> None:
+        """The view's 2-D annotations, clipped to the pane so they never spill onto the panels."""
         if self.view is None:
             return
-        draw_list.push_clip_rect(imgui.ImVec2(*origin), imgui.ImVec2(origin[0] + size[0], origin[1] + size[1]), True)
+        x, y = frame.origin
+        w, h = frame.size
+        draw_list.push_clip_rect(imgui.ImVec2(x, y), imgui.ImVec2(x + w, y + h), True)
         try:
-            self._guard(self.view.overlay, draw_list, origin, frame)
+            self._guard(self.view.overlay, draw_list, frame)
         finally:
             draw_list.pop_clip_rect()
 
@@ -253,7 +300,7 @@ class LevelHost:
         """Controls, parameters, observables, and the tabs (challenges, math, code, about)."""
         manifest = self.manifest
         if manifest is not None:
-            imgui.push_font(self.app.imgui.font_bold, 0.0)
+            imgui.push_font(self.fonts.bold, 0.0)
             imgui.text_wrapped(manifest.title)
             imgui.pop_font()
             imgui.text_colored(MUTED, f"{manifest.id}  ·  {self.backend} backend")
@@ -273,11 +320,13 @@ class LevelHost:
                 return
             if imgui.collapsing_header("Details"):
                 error_box("", run.error)
+        self.challenges.visible = False
         if imgui.begin_tab_bar("level-tabs"):
             for name, draw in (("Play", self._play_tab), ("Challenges", self.challenges.draw),
                                ("Math", self._math_card), ("Code", self._witness), ("About", self._readme)):
                 flags = imgui.TabItemFlags_.set_selected.value if self.requested_tab == name else 0
                 if imgui.begin_tab_item(name, None, flags)[0]:
+                    self.challenges.visible = name == "Challenges"
                     draw()
                     imgui.end_tab_item()
             self.requested_tab = None
@@ -286,9 +335,7 @@ class LevelHost:
             error_box("Shader error (drawing with the last good version):", message)
 
     def _play_tab(self) -> None:
-        changed = params_panel(self.manifest, self.runner, locked=self.challenges.playing)
-        if any(self.manifest.params[name].resets for name in changed):
-            self._notify_reset()  # the slider restarted the run: the view drops what it cached
+        params_panel(self.manifest, self.runner, locked=self.challenges.playing)
         imgui.separator()
         observables_table(self.manifest, self.active_runner)
         if self.view is not None:
@@ -299,11 +346,12 @@ class LevelHost:
         if readme.is_file():
             markdown(readme.read_text(), self.formulas, self.app.imgui.font_bold)
 
-    def reset_active(self) -> None:
+    def reset_active(self, seed: int | None = None) -> None:
         """Reset what is on screen: a challenge run ends and the sandbox run restarts."""
         if self.challenges.playing:
             self.challenges.close()
-        self.reset()
+        self.stop_at = None
+        self.reset(seed)
 
     def _controls(self, run: Runner) -> None:
         if imgui.button("Play" if self.paused else "Pause"):

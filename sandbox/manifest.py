@@ -116,14 +116,44 @@ class Param:
         return number
 
 
+OBSERVABLE_KINDS = ("scalar", "array")
+
+
 @dataclass(frozen=True)
 class Observable:
-    """A named quantity the model reports every step."""
+    """A named quantity the model reports every step.
+
+    A ``scalar`` is recorded every step. An ``array`` (a vector, a point set, a matrix, an
+    image) is recorded every ``every`` steps, and at most ``keep`` snapshots are kept: when the
+    store is full every other snapshot goes and the spacing doubles, so memory stays bounded
+    while the snapshots still span the whole run. ``color`` names a palette colour for plots.
+    """
 
     name: str
     label: str = ""
     unit: str = ""
     help: str = ""
+    kind: str = "scalar"
+    every: int = 1
+    keep: int = 256
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """A plot of the strip at the bottom, declared in the manifest as ``[plots.<name>]``:
+    ``series`` (scalar observables, one line each, against the step), ``y_log``, ``y_label``,
+    and ``when`` (shown only while parameters have these values, as for parameters)."""
+
+    name: str
+    title: str
+    series: tuple[str, ...]
+    y_label: str = ""
+    y_log: bool = False
+    when: tuple[tuple[str, tuple], ...] = ()
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        return all(values.get(name) in allowed for name, allowed in self.when)
 
 
 @dataclass(frozen=True)
@@ -176,6 +206,7 @@ class Manifest:
     params: dict[str, Param] = field(default_factory=dict)
     observables: dict[str, Observable] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
+    plots: dict[str, PlotSpec] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -206,6 +237,71 @@ def _require(table: dict, key: str, kind: type | tuple, path: Path, where: str =
     return value
 
 
+def _parse_when(table: dict, path: Path, where: str) -> tuple[tuple[str, tuple], ...]:
+    when = table.get("when", {})
+    if not isinstance(when, dict):
+        raise ManifestError(path, f"{where}when must be a table like {{ mode = \"network\" }}")
+    return tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in when.items())
+
+
+def _parse_observable(name: str, t: dict, path: Path) -> Observable:
+    where = f"observables.{name}."
+    if not isinstance(t, dict):
+        raise ManifestError(path, f"observables.{name} must be a table")
+    unknown = set(t) - {"label", "unit", "help", "kind", "every", "keep", "color"}
+    if unknown:
+        raise ManifestError(path, f"observables.{name} has unknown keys: {', '.join(sorted(unknown))}")
+    kind = t.get("kind", "scalar")
+    if kind not in OBSERVABLE_KINDS:
+        raise ManifestError(path, f"{where}kind is {kind!r}; valid kinds: {', '.join(OBSERVABLE_KINDS)}")
+    for key, default in (("every", 1), ("keep", 256)):
+        value = t.get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ManifestError(path, f"{where}{key} must be a positive integer")
+    if t.get("keep", 256) < 2:
+        raise ManifestError(path, f"{where}keep must be at least 2")
+    color = t.get("color", "")
+    if not isinstance(color, str) or (color and not hasattr(_palette(), color)):
+        raise ManifestError(path, f"{where}color must name a palette colour ({', '.join(_palette_names())})")
+    return Observable(name, str(t.get("label", name)), str(t.get("unit", "")), str(t.get("help", "")), kind,
+                      int(t.get("every", 1)), int(t.get("keep", 256)), color)
+
+
+def _palette():
+    from .kit.color import PALETTE
+
+    return PALETTE
+
+
+def _palette_names() -> list[str]:
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(_palette())]
+
+
+def _parse_plot(name: str, t: dict, observables: dict[str, Observable], params: dict[str, Param],
+                path: Path) -> PlotSpec:
+    where = f"plots.{name}."
+    if not isinstance(t, dict):
+        raise ManifestError(path, f"plots.{name} must be a table")
+    unknown = set(t) - {"title", "series", "y_label", "y_log", "when"}
+    if unknown:
+        raise ManifestError(path, f"plots.{name} has unknown keys: {', '.join(sorted(unknown))}")
+    series = t.get("series", [])
+    if not isinstance(series, list) or not series or not all(isinstance(x, str) for x in series):
+        raise ManifestError(path, f"{where}series must be a non-empty list of observable names")
+    for item in series:
+        if item not in observables or observables[item].kind != "scalar":
+            scalars = [o for o, spec in observables.items() if spec.kind == "scalar"]
+            raise ManifestError(path, f"{where}series: {item!r} is not a scalar observable; valid: {', '.join(scalars)}")
+    when = _parse_when(t, path, where)
+    for other, _ in when:
+        if other not in params:
+            raise ManifestError(path, f"{where}when: no parameter {other!r}")
+    return PlotSpec(name, str(t.get("title", name)), tuple(series), str(t.get("y_label", "")),
+                    bool(t.get("y_log", False)), when)
+
+
 def _parse_param(name: str, table: dict, path: Path) -> Param:
     where = f"params.{name}."
     if not isinstance(table, dict):
@@ -226,10 +322,7 @@ def _parse_param(name: str, table: dict, path: Path) -> Param:
             raise ManifestError(path, f"{where}min ({lo}) must be below max ({hi})")
         if table.get("log") and lo <= 0:
             raise ManifestError(path, f"{where}log needs min > 0")
-    when = table.get("when", {})
-    if not isinstance(when, dict):
-        raise ManifestError(path, f"{where}when must be a table like {{ mode = \"network\" }}")
-    when = tuple((k, tuple(v) if isinstance(v, list) else (v,)) for k, v in when.items())
+    when = _parse_when(table, path, where)
     choices = tuple(table.get("choices", ()))
     if ptype == "choice" and (not choices or not all(isinstance(c, str) for c in choices)):
         raise ManifestError(path, f"{where}choices must be a non-empty list of strings")
@@ -344,11 +437,11 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
     obs_table = data.get("observables", {})
     if not isinstance(obs_table, dict):
         raise ManifestError(path, "observables must be a table of tables")
-    observables: dict[str, Observable] = {}
-    for name, t in obs_table.items():
-        if not isinstance(t, dict):
-            raise ManifestError(path, f"observables.{name} must be a table")
-        observables[name] = Observable(name, str(t.get("label", name)), str(t.get("unit", "")), str(t.get("help", "")))
+    observables = {name: _parse_observable(name, t, path) for name, t in obs_table.items()}
+    plots_table = data.get("plots", {})
+    if not isinstance(plots_table, dict):
+        raise ManifestError(path, "plots must be a table of tables ([plots.NAME])")
+    plots = {name: _parse_plot(name, t, observables, params, path) for name, t in plots_table.items()}
     challenge_list = data.get("challenges", [])
     if not isinstance(challenge_list, list):
         raise ManifestError(path, "challenges must be an array of tables ([[challenges]])")
@@ -379,6 +472,7 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
         params=params,
         observables=observables,
         challenges=challenges,
+        plots=plots,
     )
 
 

@@ -43,6 +43,34 @@ class Series:
         return out
 
 
+class Snapshots:
+    """An array observable's history with bounded memory: at most ``keep`` snapshots, taken every
+    ``every`` steps at first; when full, every other one is dropped and the spacing doubles, so
+    the snapshots always span the whole run (densest where it is shortest)."""
+
+    def __init__(self, every: int = 1, keep: int = 256):
+        self.every = every
+        self.keep = keep
+        self.steps: list[int] = []
+        self.values: list[np.ndarray] = []
+        self.latest: np.ndarray | None = None  # the last value reported, due or not
+
+    def offer(self, step: int, value) -> None:
+        array = np.array(value, copy=True)
+        array.flags.writeable = False
+        self.latest = array
+        if step % self.every:
+            return
+        self.steps.append(step)
+        self.values.append(array)
+        if len(self.values) >= self.keep:
+            self.steps, self.values = self.steps[::2], self.values[::2]
+            self.every *= 2
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 class Runner:
     """A model with its parameters, its step count and the history of its observables.
 
@@ -77,7 +105,11 @@ class Runner:
             self.seed = seed
         self.steps = 0
         self.error = None
-        self.history: dict[str, Series] = {name: Series() for name in self.manifest.observables}
+        self.generation = getattr(self, "generation", -1) + 1  # views rebuild what they derived
+        scalars = [o for o in self.manifest.observables.values() if o.kind == "scalar"]
+        self.history: dict[str, Series] = {o.name: Series() for o in scalars}
+        self.snapshots: dict[str, Snapshots] = {o.name: Snapshots(o.every, o.keep)
+                                                for o in self.manifest.observables.values() if o.kind == "array"}
         try:
             self.model.diverged = False
             self.model.reset(self.seed)
@@ -112,7 +144,7 @@ class Runner:
 
     def _record(self) -> None:
         values = self.model.observables()
-        missing = set(self.history) - set(values)
+        missing = (set(self.history) | set(self.snapshots)) - set(values)
         if missing:
             raise KeyError(f"observables() did not report {', '.join(sorted(missing))}")
         for name in self.history:
@@ -120,6 +152,8 @@ class Runner:
             self.history[name].append(value)
             if not math.isfinite(value):
                 self.model.diverged = True
+        for name, store in self.snapshots.items():
+            store.offer(self.steps, values[name])
         if not self.model.diverged:
             for array in self.model.state().values():
                 if not np.all(np.isfinite(array)):
@@ -130,12 +164,25 @@ class Runner:
         """The history of one observable as a float64 array (one value per step, step 0 first)."""
         return self.history[name].view()
 
+    def array(self, name: str) -> np.ndarray:
+        """The latest value of an array observable (read-only)."""
+        latest = self.snapshots[name].latest
+        if latest is None:
+            raise KeyError(f"no value of {name!r} recorded yet")
+        return latest
+
+    def arrays(self, name: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The recorded snapshots of an array observable: (steps, values), oldest first."""
+        store = self.snapshots[name]
+        return np.asarray(store.steps, dtype=np.int64), list(store.values)
+
     def latest(self) -> dict[str, float]:
         """The last recorded value of every observable."""
         return {name: float(values[-1]) if len(values) else math.nan for name, values in self.history.items()}
 
     def to_json(self, with_history: bool = True) -> dict[str, Any]:
-        """One JSON-ready object: level, parameters, steps, final observables, histories."""
+        """One JSON-ready object: level, parameters, steps, final observables, histories (array
+        observables give their latest value as nested lists)."""
 
         def clean(x: float) -> float | str:
             return x if math.isfinite(x) else ("nan" if math.isnan(x) else ("inf" if x > 0 else "-inf"))
@@ -150,6 +197,11 @@ class Runner:
             "error": self.error,
             "observables": {k: clean(v) for k, v in self.latest().items()},
         }
+        if self.snapshots:
+            out["arrays"] = {k: np.where(np.isfinite(store.latest), store.latest, None).tolist()
+                             if store.latest is not None and store.latest.dtype.kind == "f" else
+                             (store.latest.tolist() if store.latest is not None else None)
+                             for k, store in self.snapshots.items()}
         if with_history:
             out["history"] = {k: [clean(float(v)) for v in vs.view()] for k, vs in self.history.items()}
         return out

@@ -3,42 +3,81 @@
 The engine hosts the view: it lays out the screen, steps the model at a fixed rate, draws the
 common panels (controls, parameters generated from the manifest, observables, challenges, the
 math card, the code witness, the learner's README) and calls the view for the rest. A view
-reads the simulation through ``self.run`` (which is the challenge's run while one plays) and
-never owns the simulation state.
+sees the engine only through its :class:`~sandbox.kit.context.ViewContext` (``self.context``):
+the run on screen, the parameters, the clock, the transport, the challenge state and the
+resources to draw with. It never owns simulation state and never does the model's math.
+
+The scene can be split into panes (a 3-D surface beside a 2-D map, say), each with its own
+camera: :meth:`View.panes` returns them, and ``scene``/``overlay``/``handle_input`` are called
+once per pane with ``frame.pane`` naming it.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
 from .gfx.camera import Camera2D, FrameInput, OrbitCamera
-from .gfx.shaders import HotProgram
+from .kit.color import PALETTE, Color
+from .kit.context import ViewContext
+from .kit.memo import Cache
 
-if TYPE_CHECKING:
-    from .host import LevelHost
-    from .runner import Runner
+
+@dataclass
+class Pane:
+    """A rectangle of the scene with its own camera. ``rect`` is (x, y, width, height) as
+    fractions of the scene, from its top-left corner."""
+
+    name: str
+    camera: object = None
+    rect: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+
+
+def side_by_side(*panes: tuple[str, object, float]) -> list[Pane]:
+    """Panes left to right, each ``(name, camera, weight)``; widths in proportion to weights."""
+    total = sum(weight for _, _, weight in panes) or 1.0
+    out, x = [], 0.0
+    for name, camera, weight in panes:
+        out.append(Pane(name, camera, (x, 0.0, weight / total, 1.0)))
+        x += weight / total
+    return out
 
 
 class Frame:
-    """What a view needs to draw one frame of its scene."""
+    """What a view needs to draw one pane of its scene for one frame."""
 
     def __init__(self, viewport: tuple[int, int], camera, inp: FrameInput, time: float, pixel_ratio: float = 1.0,
-                 origin: tuple[float, float] = (0.0, 0.0)):
-        self.viewport = viewport  # scene size in framebuffer pixels (the mouse is in these too)
+                 origin: tuple[float, float] = (0.0, 0.0), pane: str = "main"):
+        self.viewport = viewport  # pane size in framebuffer pixels (the mouse is in these too)
         self.camera = camera
         self.input = inp
         self.time = time  # seconds since the level opened (for animation only, not simulation)
         #: framebuffer pixels per window unit (2 on a HiDPI screen): ImGui draw lists use window
         #: units, so an overlay divides scene pixels by this
         self.pixel_ratio = pixel_ratio
-        self.origin = origin  # the scene's top-left corner in window units (where overlays start)
+        self.origin = origin  # the pane's top-left corner in window units (where overlays start)
+        self.pane = pane
 
     @property
     def mvp(self) -> np.ndarray:
         return self.camera.matrix(self.viewport) if self.camera is not None else np.eye(4, dtype=np.float32)
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """The pane's size in window units."""
+        return self.viewport[0] / self.pixel_ratio, self.viewport[1] / self.pixel_ratio
+
+    def mouse_world(self) -> np.ndarray | None:
+        """The world point under the mouse (2-D cameras), else None."""
+        if not isinstance(self.camera, Camera2D):
+            return None
+        return self.camera.screen_to_world(self.input.mouse, self.viewport)
+
+    def world_per_pixel(self) -> float:
+        """World units per window unit at the current zoom (2-D cameras)."""
+        return 2.0 * self.camera.half_height / max(self.viewport[1], 1) * self.pixel_ratio
 
     def to_overlay(self, point):
         """Where a world point appears, in the window units of ImGui draw lists (an ``ImVec2``);
@@ -50,90 +89,129 @@ class Frame:
 
         return imgui.ImVec2(self.origin[0] + pixel[0] / self.pixel_ratio, self.origin[1] + pixel[1] / self.pixel_ratio)
 
-    def label(self, draw_list, point, text: str, color, offset: tuple[float, float] = (8.0, -8.0)) -> None:
-        """Text beside a world point, nudged to stay inside the scene; left out when the point is
-        not finite or far outside the view."""
-        from imgui_bundle import imgui
-
+    def label(self, draw_list, point, text: str, color=PALETTE.text, offset: tuple[float, float] = (8.0, -8.0),
+              plate: bool = True) -> None:
+        """Text beside a world point, on a dark plate, nudged to stay inside the pane; left out when
+        the point is not finite or far outside the view."""
         if not np.all(np.isfinite(point)):
             return
         at = self.to_overlay(point)
         if at is None:
             return
-        width, height = self.viewport[0] / self.pixel_ratio, self.viewport[1] / self.pixel_ratio
+        width, height = self.size
         x, y = at.x - self.origin[0] + offset[0], at.y - self.origin[1] + offset[1]
         if not (-50 < x < width + 50 and -50 < y < height + 50):
             return
+        self.text(draw_list, (x, y), text, color, plate)
+
+    def text(self, draw_list, at: tuple[float, float], text: str, color=PALETTE.text, plate: bool = True) -> None:
+        """Text at a pane position (window units from the pane's top-left), kept inside the pane."""
+        from imgui_bundle import imgui
+
         size = imgui.calc_text_size(text)
-        x = min(max(x, 4.0), width - size.x - 4.0)
-        y = min(max(y, 4.0), height - size.y - 4.0)
-        draw_list.add_text(imgui.ImVec2(self.origin[0] + x, self.origin[1] + y),
-                           imgui.get_color_u32(imgui.ImVec4(*color)), text)
+        width, height = self.size
+        x = min(max(at[0], 4.0), width - size.x - 4.0) + self.origin[0]
+        y = min(max(at[1], 4.0), height - size.y - 4.0) + self.origin[1]
+        if plate:
+            draw_list.add_rect_filled(imgui.ImVec2(x - 4, y - 2), imgui.ImVec2(x + size.x + 4, y + size.y + 2),
+                                      PALETTE.plate.u32, 3.0)
+        draw_list.add_text(imgui.ImVec2(x, y), Color.of(color).u32, text)
+
+    def caption(self, draw_list, lines: Iterable, corner: str = "top-left") -> None:
+        """Lines of text stacked in a corner of the pane, each on a plate: a line is a string or a
+        (text, colour) pair."""
+        from imgui_bundle import imgui
+
+        items = [(line, PALETTE.text) if isinstance(line, str) else line for line in lines]
+        step = imgui.get_text_line_height() + 6.0
+        width, height = self.size
+        for k, (text, color) in enumerate(items):
+            y = 8.0 + step * k if corner.startswith("top") else height - 8.0 - step * (len(items) - k)
+            x = 10.0 if corner.endswith("left") else width - 10.0 - imgui.calc_text_size(text).x
+            self.text(draw_list, (x, y), text, color)
 
 
 class View:
     """Subclass in a level's ``view.py``.
 
     Class attributes:
-      ``camera``: ``"3d"`` (orbit), ``"2d"`` (pan/zoom) or ``None`` (panels only);
+      ``camera``: ``"3d"`` (orbit), ``"2d"`` (pan/zoom) or ``None`` (panels only), for the one
+      pane a view has unless it overrides :meth:`panes`;
       ``math``: LaTeX formulas for the math card, each a string or a (formula, caption) pair.
+
+    Shortcuts: ``self.run``, ``self.model``, ``self.params``, ``self.painter``, ``self.gl``,
+    ``self.formulas``, ``self.challenge``, ``self.transport``; ``self.cache`` holds GPU
+    resources built from derived data (released with the view).
     """
 
     camera = "2d"
     math: list = []
 
-    def __init__(self, host: "LevelHost"):
-        self.host = host
-        self.ctx = host.ctx
-        self.painter = host.painter
-        self.formulas = host.formulas
+    def __init__(self, context: ViewContext):
+        self.context = context
+        self.painter = context.painter
+        self.gl = context.gl
+        self.formulas = context.formulas
+        self.challenge = context.challenge
+        self.transport = context.transport
+        self.cache = Cache()
         self.cam = self.make_camera()
 
     # -- what subclasses override ------------------------------------------------------------
     def make_camera(self):
-        """The camera for this view (override to set a starting pose)."""
+        """The camera of the main pane (override to set a starting pose)."""
         if self.camera == "3d":
             return OrbitCamera()
         if self.camera == "2d":
             return Camera2D()
         return None
 
-    def scene(self, frame: Frame) -> None:
-        """Draw the scene with GL (the viewport, depth test and blending are set)."""
+    def panes(self) -> list[Pane]:
+        """The panes of the scene, each with its camera; by default one pane with ``self.cam``."""
+        return [Pane("main", self.cam)]
 
-    def overlay(self, draw_list, origin: tuple[float, float], frame: Frame) -> None:
-        """Draw 2-D annotations over the scene with an ImGui draw list (``origin`` = scene top-left)."""
+    def scene(self, frame: Frame) -> None:
+        """Draw one pane of the scene with GL (the viewport, depth test and blending are set)."""
+
+    def overlay(self, draw_list, frame: Frame) -> None:
+        """Draw 2-D annotations over one pane with an ImGui draw list (clipped to the pane)."""
 
     def handle_input(self, frame: Frame) -> bool:
-        """React to scene input (dragging an object, say); True consumes it so the camera stays."""
+        """React to input in the pane under the mouse (dragging an object, say); True consumes it
+        so the pane's camera stays still."""
         return False
 
     def panel(self) -> None:
         """Extra ImGui widgets in the side panel, under the parameters."""
 
     def plots(self) -> None:
-        """The plot strip at the bottom; by default every observable over time."""
-        from .ui.widgets import observable_plots
+        """The plot strip at the bottom: by default the manifest's ``[plots]``."""
+        from .kit.plots import plot_strip
 
-        observable_plots(self.run, self.host.manifest)
+        plot_strip(self.context)
 
     def on_reset(self) -> None:
-        """Called after the simulation restarts (new seed, parameter that resets, challenge start)."""
+        """Called once whenever the run on screen restarts (a new seed, a parameter that resets,
+        a challenge run starting or ending): drop what was derived from the old run."""
 
     # -- helpers -----------------------------------------------------------------------------
     @property
-    def run(self) -> "Runner":
+    def run(self):
         """The run being shown: the challenge's while one plays, else the sandbox's."""
-        return self.host.active_runner
+        return self.context.run
 
     @property
     def model(self):
-        return self.host.active_runner.model
+        return self.context.run.model
 
-    def program(self, filename: str, defines: dict | None = None, compute: bool = False) -> HotProgram:
+    @property
+    def params(self):
+        return self.context.run.params
+
+    def program(self, filename: str, defines: dict | None = None, compute: bool = False):
         """A hot-reloaded shader program from the level folder (or the shared shaders/)."""
-        path = Path(self.host.entry.folder) / filename
-        return self.host.program(path, defines, compute)
+        return self.context.program(filename, defines, compute)
 
     def release(self) -> None:
-        """Free GL objects (called when the level closes or reloads)."""
+        """Free GL objects (called when the level closes or reloads); call super() when overriding."""
+        self.cache.release()

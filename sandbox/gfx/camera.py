@@ -48,12 +48,29 @@ class Camera2D:
         self.home = (tuple(center), half_height)
         self.center = np.array(center, dtype=np.float64)
         self.half_height = half_height
+        self._box: tuple[float, float, float, float, float] | None = None  # a fit waiting for a viewport
 
     def reset(self) -> None:
         self.center = np.array(self.home[0], dtype=np.float64)
         self.half_height = self.home[1]
 
+    def fit(self, x0: float, x1: float, y0: float, y1: float, margin: float = 0.04) -> None:
+        """Make the box [x0, x1] × [y0, y1] (plus ``margin`` of its size) the home view and go
+        there; the box is fitted to the viewport's aspect the next time the camera is used."""
+        self._box = (x0, x1, y0, y1, margin)
+
+    def _apply_fit(self, viewport: tuple[int, int]) -> None:
+        if self._box is None:
+            return
+        x0, x1, y0, y1, margin = self._box
+        self._box = None
+        aspect = viewport[0] / max(viewport[1], 1)
+        half = 0.5 * max(y1 - y0, (x1 - x0) / max(aspect, 1e-6)) * (1.0 + 2.0 * margin)
+        self.home = ((0.5 * (x0 + x1), 0.5 * (y0 + y1)), max(half, 1e-6))
+        self.reset()
+
     def update(self, inp: FrameInput, viewport: tuple[int, int]) -> None:
+        self._apply_fit(viewport)
         w, h = viewport
         per_pixel = 2.0 * self.half_height / max(h, 1)
         if inp.hovered and (inp.right or inp.middle or (inp.left and inp.shift)):
@@ -70,6 +87,7 @@ class Camera2D:
 
     def matrix(self, viewport: tuple[int, int]) -> np.ndarray:
         """The world-to-clip matrix (float32, column-major for GL)."""
+        self._apply_fit(viewport)
         w, h = viewport
         hw = self.half_height * w / max(h, 1)
         x, y = self.center

@@ -23,6 +23,7 @@ class ChallengePanel:
         self.confidence = DEFAULT_CONFIDENCE
         self.error: str | None = None
         self.recorded = False
+        self.visible = False  # the Challenges tab is showing (set by the host every frame)
 
     @property
     def playing(self) -> bool:
@@ -49,7 +50,6 @@ class ChallengePanel:
 
     def close(self) -> None:
         self.discard()
-        self.host.on_challenge_end()
 
     def lock(self, challenge: Challenge) -> None:
         answer = {"choice": lambda: challenge.choices[self.choice], "number": lambda: self.number,
@@ -64,7 +64,6 @@ class ChallengePanel:
         self.discard()
         self.attempt = attempt
         self.recorded = False
-        self.host.on_challenge_start()
 
     def advance(self, steps: int) -> None:
         """Step the challenge's run (called by the host each frame)."""
@@ -75,7 +74,6 @@ class ChallengePanel:
         except Exception as exc:
             self.error = str(exc)
             self.discard()
-            self.host.on_challenge_end()
             return
         if self.attempt.verdict is not None and not self.recorded:
             self.host.record(self.attempt.verdict)

@@ -8,13 +8,14 @@ import re
 import numpy as np
 from imgui_bundle import imgui, implot
 
+from ..kit.color import PALETTE
 from ..manifest import Manifest, Param
 from ..runner import Runner
 
-ACCENT = imgui.ImVec4(0.45, 0.75, 1.0, 1.0)
-GOOD = imgui.ImVec4(0.45, 0.85, 0.45, 1.0)
-BAD = imgui.ImVec4(1.0, 0.45, 0.40, 1.0)
-MUTED = imgui.ImVec4(0.65, 0.68, 0.72, 1.0)
+ACCENT = PALETTE.accent
+GOOD = PALETTE.good
+BAD = PALETTE.bad
+MUTED = PALETTE.muted
 
 
 def param_control(param: Param, value):
@@ -66,6 +67,8 @@ def observables_table(manifest: Manifest, runner: Runner) -> None:
     latest = runner.latest()
     if imgui.begin_table("observables", 2, imgui.TableFlags_.row_bg.value):
         for name, obs in manifest.observables.items():
+            if obs.kind != "scalar":
+                continue
             imgui.table_next_row()
             imgui.table_next_column()
             imgui.text_colored(MUTED, obs.label)
@@ -76,38 +79,11 @@ def observables_table(manifest: Manifest, runner: Runner) -> None:
         imgui.end_table()
 
 
-def decimate(xs: np.ndarray, ys: np.ndarray, max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` of a long series for plotting (a stride, keeping the last point);
-    non-finite values become NaN gaps. Plotting cost then stays flat however long a run goes."""
-    if len(xs) > max_points:
-        index = np.unique(np.append(np.arange(0, len(xs), len(xs) // max_points + 1), len(xs) - 1))
-        xs, ys = xs[index], ys[index]
-    return np.asarray(xs, np.float64), np.where(np.isfinite(ys), ys, np.nan)
-
-
-def observable_plots(runner: Runner, manifest: Manifest, names: list[str] | None = None,
-                     height: float = -1.0) -> None:
-    """One implot per observable, side by side, against the step."""
-    names = names or [n for n in manifest.observables if n != "diverged"]
-    if not names:
-        return
-    if implot.begin_subplots("##observables", 1, len(names), imgui.ImVec2(-1, height)):
-        for name in names:
-            obs = manifest.observables[name]
-            if implot.begin_plot(obs.label, flags=implot.Flags_.no_legend.value):
-                ys = runner.series(name)
-                xs, ys = decimate(np.arange(len(ys), dtype=np.float64), ys)
-                implot.setup_axes("step", obs.unit, implot.AxisFlags_.auto_fit.value, implot.AxisFlags_.auto_fit.value)
-                implot.plot_line(obs.label, xs, ys)
-                implot.end_plot()
-        implot.end_subplots()
-
-
 def error_box(title: str, message: str) -> None:
     """A red, selectable, wrapped error message."""
     imgui.text_colored(BAD, title)
     imgui.push_text_wrap_pos(0.0)
-    imgui.text_colored(imgui.ImVec4(1.0, 0.75, 0.7, 1.0), message)
+    imgui.text_colored(PALETTE.error_text, message)
     imgui.pop_text_wrap_pos()
 
 

@@ -1,0 +1,20 @@
+"""The level kit: what a level's view is written with.
+
+- :mod:`.color`: one colour type (:class:`Color`, usable by ImGui, implot and the painter
+  alike) and one colour-blind-safe palette (:data:`PALETTE`).
+- :mod:`.context`: :class:`ViewContext`, all a view may use of the engine, with the challenge
+  state (hide what would answer an open challenge) and the transport.
+- :mod:`.memo`: :func:`derived` memoises a model's derived data on the parameters it depends
+  on; :class:`Cache` keeps a view's GPU resources built from it.
+- :mod:`.plots`: the plot strip, manifest-declared plots, and decimated, gap-aware lines.
+- Panes, frames with labels and captions on plates, and camera fitting live with the view
+  (:mod:`sandbox.view`) and the cameras (:mod:`sandbox.gfx.camera`).
+"""
+
+from .color import PALETTE, Color
+from .context import ChallengeState, Transport, ViewContext
+from .memo import Cache, derived, forget_derived
+from .plots import Plot, decimate, finite, finite_rows, hline, line, plot_strip, scatter, vlines
+
+__all__ = ["PALETTE", "Color", "ChallengeState", "Transport", "ViewContext", "Cache", "derived", "forget_derived",
+           "Plot", "decimate", "finite", "finite_rows", "hline", "line", "plot_strip", "scatter", "vlines"]

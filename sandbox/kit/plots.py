@@ -1,0 +1,179 @@
+"""The plot strip: plots of declared observables, and the pieces views build their own from.
+
+A level declares plots in its manifest (``[plots.<name>]``: observables against the step) and
+the default strip draws them. A view that needs more passes :func:`plot_strip` a list mixing
+manifest plot names and :class:`Plot` objects whose ``draw`` callback adds lines with
+:func:`line`, :func:`scatter`, :func:`vlines` and :func:`hline`. Every line is decimated (the
+cost of a frame stays flat however long the run) and non-finite values become gaps; legends sit
+outside the data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+from imgui_bundle import imgui, implot
+
+from .color import PALETTE, Color
+
+FIT = implot.AxisFlags_.auto_fit.value
+
+
+def finite(values, limit: float | None = None) -> np.ndarray:
+    """``values`` as float64 with non-finite entries (and, with ``limit``, entries beyond
+    ±limit: a diverged run's astronomically large values) replaced by NaN, which plots as a gap."""
+    values = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(values)
+    if limit is not None:
+        ok &= np.abs(values) < limit
+    return np.where(ok, values, np.nan)
+
+
+def finite_rows(points, limit: float = 1e4) -> np.ndarray:
+    """The rows of an (n, d) array that can be drawn: finite, and not flown off beyond ``limit``
+    (where float32 would overflow)."""
+    points = np.asarray(points, dtype=np.float64)
+    if points.ndim == 1:
+        points = points[None, :]
+    return points[np.all(np.isfinite(points), axis=1) & np.all(np.abs(points) < limit, axis=1)]
+
+
+def decimate(xs: np.ndarray, ys: np.ndarray, max_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` of a long series for plotting (a stride, keeping the last point);
+    non-finite values become NaN gaps. Plotting cost then stays flat however long a run goes."""
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    if len(xs) > max_points:
+        index = np.unique(np.append(np.arange(0, len(xs), len(xs) // max_points + 1), len(xs) - 1))
+        xs, ys = xs[index], ys[index]
+    return np.asarray(xs, np.float64), finite(ys)
+
+
+def _spec(color=None, weight: float | None = None, legend: bool = True, **extra) -> implot.Spec:
+    kwargs = dict(extra)
+    if color is not None:
+        kwargs["line_color"] = Color.of(color)
+    if weight is not None:
+        kwargs["line_weight"] = weight
+    if not legend:
+        kwargs["flags"] = kwargs.get("flags", 0) | implot.ItemFlags_.no_legend.value
+    return implot.Spec(**kwargs)
+
+
+def line(label: str, xs, ys, color=None, weight: float = 2.0, legend: bool = True) -> None:
+    """A decimated line with gaps at non-finite values; ``legend=False`` keeps it out of the legend."""
+    xs, ys = decimate(xs, ys)
+    implot.plot_line(label if legend else f"##{label}", xs, ys, _spec(color, weight, legend))
+
+
+def scatter(label: str, xs, ys, color=None, size: float = 4.0, legend: bool = True) -> None:
+    """Markers at finite points."""
+    xs, ys = np.asarray(xs, np.float64), finite(ys)
+    spec = _spec(None, None, legend, marker=implot.Marker_.circle.value, marker_size=size)
+    if color is not None:
+        spec.marker_fill_color = Color.of(color)
+        spec.marker_line_color = Color.of(color)
+    implot.plot_scatter(label if legend else f"##{label}", xs, ys, spec)
+
+
+def vlines(xs: Sequence[float], labels: Sequence[str] = (), color=PALETTE.muted.alpha(0.6)) -> None:
+    """Vertical marks (a planned end, a divergence), labelled at the top of the plot."""
+    implot.plot_inf_lines("##marks", np.asarray(xs, np.float64), _spec(color, 1.0, legend=False))
+    if labels:
+        top = implot.get_plot_limits().y.max
+        for x, text in zip(xs, labels):
+            implot.plot_text(text, float(x), top, imgui.ImVec2(-4 - 3.5 * len(text), 9))
+
+
+def hline(y: float, color=PALETTE.muted.alpha(0.6), label: str = "") -> None:
+    """A horizontal reference line."""
+    spec = _spec(color, 1.0, legend=bool(label), flags=implot.InfLinesFlags_.horizontal.value)
+    implot.plot_inf_lines(label or "##hline", np.array([float(y)]), spec)
+
+
+@dataclass
+class Plot:
+    """One plot of the strip.
+
+    ``draw(run)`` adds the items (it runs between the plot's setup and its end); or ``series``
+    names scalar observables to draw against the step. Axes: labels, log scales, fixed limits
+    (``None``: fitted to the data). ``when()`` returning False leaves the plot out this frame.
+    """
+
+    title: str
+    draw: Callable | None = None
+    series: Sequence[str] = ()
+    x_label: str = "step"
+    y_label: str = ""
+    x_log: bool = False
+    y_log: bool = False
+    x_limits: tuple[float, float] | None = None
+    y_limits: tuple[float, float] | None = None
+    legend: bool | None = None  # None: a legend when there are two or more items
+    weight: float = 1.0  # share of the strip's width
+    when: Callable[[], bool] | None = None
+    colors: dict = field(default_factory=dict)
+
+
+def manifest_plot(context, name: str) -> Plot:
+    """The :class:`Plot` for the manifest's ``[plots.<name>]``."""
+    spec = context.manifest.plots[name]
+    observables = context.manifest.observables
+    colors = {s: getattr(PALETTE, observables[s].color) for s in spec.series if observables[s].color}
+    return Plot(spec.title, series=spec.series, y_label=spec.y_label, y_log=spec.y_log,
+                when=(lambda: spec.applies(context.run.params)) if spec.when else None, colors=colors)
+
+
+def default_plots(context) -> list[Plot]:
+    """The manifest's plots; without any, one plot per scalar observable."""
+    manifest = context.manifest
+    if manifest.plots:
+        return [manifest_plot(context, name) for name in manifest.plots]
+    return [Plot(o.label, series=[o.name], y_label=o.unit) for o in manifest.observables.values()
+            if o.kind == "scalar" and o.name != "diverged"]
+
+
+def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##strip") -> None:
+    """Draw ``plots`` (manifest plot names or :class:`Plot` objects; default: the manifest's) side
+    by side, filling the strip."""
+    items = default_plots(context) if plots is None else [
+        manifest_plot(context, p) if isinstance(p, str) else p for p in plots]
+    items = [p for p in items if p.when is None or p.when()]
+    if not items:
+        return
+    ratios = implot.SubplotsRowColRatios([1.0], [float(p.weight) for p in items])
+    if not implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
+        return
+    for plot in items:
+        draw_plot(context.run, plot)
+    implot.end_subplots()
+
+
+def draw_plot(run, plot: Plot) -> None:
+    """One plot (inside a strip or on its own)."""
+    many = len(plot.series) > 1 or plot.draw is not None
+    legend = many if plot.legend is None else plot.legend
+    flags = 0 if legend else implot.Flags_.no_legend.value
+    if not implot.begin_plot(plot.title, imgui.ImVec2(-1, -1), flags):
+        return
+    implot.setup_axes(plot.x_label, plot.y_label, 0 if plot.x_limits else FIT, 0 if plot.y_limits else FIT)
+    if plot.x_log:
+        implot.setup_axis_scale(implot.ImAxis_.x1.value, implot.Scale_.log10.value)
+    if plot.y_log:
+        implot.setup_axis_scale(implot.ImAxis_.y1.value, implot.Scale_.log10.value)
+    if plot.x_limits:
+        implot.setup_axis_limits(implot.ImAxis_.x1.value, *plot.x_limits, implot.Cond_.always.value)
+    if plot.y_limits:
+        implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
+    if legend:
+        implot.setup_legend(implot.Location_.north_west.value, implot.LegendFlags_.outside.value)
+    if plot.series:
+        steps = np.arange(run.steps + 1, dtype=np.float64)
+        observables = run.manifest.observables
+        for k, name in enumerate(plot.series):
+            values = run.series(name)
+            line(observables[name].label, steps[: len(values)], values, plot.colors.get(name, PALETTE.pick(k)))
+    if plot.draw is not None:
+        plot.draw(run)
+    implot.end_plot()
