@@ -18,3 +18,9 @@ import os as _os
 
 # Small matrices everywhere: one BLAS thread (see sim/__init__.py); before numpy is imported.
 _os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+# sim's GLSL kernels get their hidden GL context and shader compiler from the sandbox (sim
+# imports nothing of it): installed here, so that any use of the sandbox provides them.
+from .kernels import provide_gl as _provide_gl  # noqa: E402
+
+_provide_gl()

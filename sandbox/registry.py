@@ -5,7 +5,8 @@ reported): the shipped ``levels/`` folder, any ``--levels-dir`` given on the com
 installed level packs announced through the ``continuous_function.levels`` entry-point group.
 Start-up only reads manifests. A level's Python code is imported when it is opened, as a
 package of its own (``cf_level_<id>``), so a level's modules may import each other relatively
-and the whole level can be re-imported after an edit.
+and the whole level can be re-imported after an edit. A level's kernels (``kernels.py``) are
+imported the same way, when they are asked for (:meth:`LevelEntry.kernels`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
+import pkgutil
 import sys
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Iterable
 
 from .manifest import MANIFEST_NAME, Manifest, ManifestError, load_manifest
 from .paths import LEVELS_DIR
 
 ENTRY_POINT_GROUP = "continuous_function.levels"
+KERNELS_MODULE = "kernels"  # a level's kernels: kernels.py, or a kernels/ package, in its folder
 
 
 class LevelLoadError(RuntimeError):
@@ -56,10 +60,7 @@ class LevelEntry:
             self.manifest = None
             self.error = str(exc)
 
-    def _import(self, spec: str) -> type:
-        module_name, _, attr = spec.partition(":")
-        if not attr:
-            raise LevelLoadError(f"{self.folder}: {spec!r} must look like 'module:Class'")
+    def _ensure_package(self) -> str:
         package = self.package_name
         loaded = sys.modules.get(package)
         if loaded is not None and list(getattr(loaded, "__path__", [])) != [str(self.folder)]:
@@ -69,17 +70,61 @@ class LevelEntry:
             pkg = importlib.util.module_from_spec(pkg_spec)
             pkg.__path__ = [str(self.folder)]
             sys.modules[package] = pkg
+        return package
+
+    def _module_path(self, module_name: str) -> Path | None:
+        """The file of the level's module ``module_name`` (a ``.py`` file or a package), if any."""
+        base = self.folder / module_name.replace(".", "/")
+        for path in (base.with_name(base.name + ".py"), base / "__init__.py"):
+            if path.is_file():
+                return path
+        return None
+
+    def module(self, module_name: str) -> ModuleType:
+        """Import the level's module ``module_name`` (``"kernels"``, ``"model"``) in the level's
+        package, the one its model and view use; raises :class:`LevelLoadError` if it cannot."""
+        package = self._ensure_package()
+        path = self._module_path(module_name)
+        if path is None:
+            raise LevelLoadError(f"{self.folder / module_name.replace('.', '/')}.py: no such file")
+        try:
+            return importlib.import_module(f"{package}.{module_name}")
+        except Exception as exc:
+            raise LevelLoadError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
+
+    def _import(self, spec: str) -> type:
+        module_name, _, attr = spec.partition(":")
+        if not attr:
+            raise LevelLoadError(f"{self.folder}: {spec!r} must look like 'module:Class'")
         path = self.folder / (module_name.replace(".", "/") + ".py")
         if not path.is_file():
             raise LevelLoadError(f"{path}: no such file (the manifest names {spec!r})")
-        try:
-            module = importlib.import_module(f"{package}.{module_name}")
-        except Exception as exc:
-            raise LevelLoadError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
+        module = self.module(module_name)
         try:
             return getattr(module, attr)
         except AttributeError:
             raise LevelLoadError(f"{self.folder / (module_name + '.py')}: defines no {attr!r}") from None
+
+    @property
+    def has_kernels(self) -> bool:
+        """Whether the level ships kernels (``kernels.py`` or a ``kernels/`` package)."""
+        return self._module_path(KERNELS_MODULE) is not None
+
+    def kernels(self) -> dict:
+        """The kernels the level registers, by name (``{}`` if it ships none).
+
+        Imports ``kernels.py`` (or every module of a ``kernels/`` package) in the level's package,
+        lazily like the model; the kernels are those whose reference is defined in the level.
+        """
+        if not self.has_kernels:
+            return {}
+        module = self.module(KERNELS_MODULE)
+        for info in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            self.module(f"{KERNELS_MODULE}.{info.name}")
+        from sim.kernel import KERNELS
+
+        package = self.package_name
+        return {name: k for name, k in KERNELS.items() if k.module == package or k.module.startswith(package + ".")}
 
     def model_class(self) -> type:
         """Import the level's model class (named by the manifest's ``model``)."""

@@ -10,7 +10,8 @@ from .manifest import ManifestError, load_manifest
 
 
 def validate_level(folder: Path | str, frames: int = 120, backend: str | None = None) -> list[str]:
-    """Check a level folder: manifest, imports, shaders, frames of random input, challenges.
+    """Check a level folder: manifest, imports, shaders, its kernels against their numpy
+    references on every available backend, frames of random input, challenges.
 
     Returns a list of problems (empty when the level is valid); never raises for a bad level.
     """
@@ -37,6 +38,7 @@ def validate_level(folder: Path | str, frames: int = 120, backend: str | None = 
     if problems:
         return problems
     problems += _check_shaders(folder)
+    problems += _check_kernels(entry)
     problems += _check_readme(folder)
     problems += _check_frames(entry, registry, frames, backend)
     problems += _check_challenges(entry)
@@ -68,6 +70,13 @@ def _check_shaders(folder: Path) -> list[str]:
         except (ShaderError, Exception) as exc:
             problems.append(f"shader {path.name}: {exc}")
     return problems
+
+
+def _check_kernels(entry) -> list[str]:
+    """The level's own kernels, on every backend available here, against their numpy references."""
+    from .kernels import level_kernel_problems
+
+    return level_kernel_problems(entry)
 
 
 def _check_readme(folder: Path) -> list[str]:

@@ -3,18 +3,30 @@
 ``glsl`` needs an OpenGL 4.3 context (compute shaders); ``numba`` needs Numba; ``numpy`` is
 always there. The engine picks the first available in that order and says which; a
 ``--backend`` option overrides, and asking for one that is missing is a clear error.
+
+sim opens no window and compiles no shader file itself: whoever hosts it provides both, with
+:func:`set_context_factory` and :func:`set_shader_compiler`. The sandbox does so when it is
+imported; without a provider ``glsl`` is unavailable and :func:`glsl_reason` says why.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
+from typing import Any, Callable
 
 BACKENDS = ("glsl", "numba", "numpy")
 
 _context = None  # the moderngl context GLSL kernels run in (the window's, or a hidden one of ours)
-_hidden_window = None  # the hidden headless window that owns our own context, if we made one
+_hidden_window = None  # what the context factory made for us: has ``ctx`` and ``make_current()``
 _context_error: str | None = None
+_context_factory: Callable[[], Any] | None = None
+_shader_compiler: Callable[[Any, Path, dict], Any] | None = None
+_shared_shader_dir: Path | None = None
+
+NO_PROVIDER = ("no OpenGL provider: sim makes no GL context of its own; the sandbox gives it one "
+               "when it is imported (import sandbox before running GLSL kernels)")
 
 
 class BackendError(RuntimeError):
@@ -29,22 +41,71 @@ def use_context(ctx) -> None:
     glsl_reason.cache_clear()
 
 
+def set_context_factory(factory: Callable[[], Any] | None) -> None:
+    """Say how to make the hidden GL context that kernels use when no window has lent one.
+
+    ``factory()`` returns an object with ``ctx`` (a moderngl context, OpenGL 4.3 core for compute
+    shaders) and ``make_current()``; it is called once, the first time a GLSL kernel needs a
+    context and :func:`use_context` has given none. sim itself makes no GL context: the sandbox
+    installs its headless window here when it is imported (``sandbox.kernels.provide_gl``).
+    """
+    global _context_factory, _context, _context_error, _hidden_window
+    if factory is _context_factory:
+        return
+    _context_factory = factory
+    if _hidden_window is not None and _context is _hidden_window.ctx:
+        _context = None  # made by the old factory; the next kernel asks the new one
+    _hidden_window, _context_error = None, None
+    glsl_reason.cache_clear()
+
+
+def set_shader_compiler(compiler: Callable[[Any, Path, dict], Any] | None, shared_dir: Path | str | None = None) -> None:
+    """Say how to compile a compute shader file, and where the shared kernel shaders live.
+
+    ``compiler(ctx, path, defines)`` returns a moderngl ``ComputeShader`` for the GLSL file
+    ``path`` (with its ``#include`` lines resolved and ``#define NAME value`` for each of
+    ``defines``); a compile error raises with the message naming file and line.
+    ``shared_dir`` is where :func:`sim.kernel.compute_program` finds a shader given by name.
+    The sandbox installs its own (``sandbox.gfx.shaders.compile_compute``, ``shaders/kernels``).
+    """
+    global _shader_compiler, _shared_shader_dir
+    _shader_compiler = compiler
+    _shared_shader_dir = Path(shared_dir) if shared_dir is not None else None
+    glsl_reason.cache_clear()
+
+
+def compile_compute(ctx, path: Path, defines: dict | None = None):
+    """Compile the compute shader file ``path`` with the installed compiler."""
+    if _shader_compiler is None:
+        raise BackendError(NO_PROVIDER)
+    return _shader_compiler(ctx, Path(path), dict(defines or {}))
+
+
+def shared_shader_dir() -> Path:
+    """The folder of the shared kernel shaders (``shaders/kernels`` of the game)."""
+    if _shared_shader_dir is None:
+        raise BackendError(NO_PROVIDER)
+    return _shared_shader_dir
+
+
 def gl_context():
     """The moderngl context for compute kernels, made current: the app's, else a hidden one.
 
-    The hidden one is a headless GLFW window (Null platform, EGL), the same kind of context the
-    app uses headless, so kernels and windows can be created in any order in one process.
+    The hidden one comes from the factory given to :func:`set_context_factory` (the sandbox's
+    headless GLFW window: the same kind of context the app uses headless, so kernels and
+    windows can be created in any order in one process).
     """
     global _context, _context_error, _hidden_window
     if _context is None and _context_error is None:
-        try:
-            from sandbox.gfx.context import Window
-
-            if _hidden_window is None or _hidden_window.handle is None:
-                _hidden_window = Window((64, 64), "kernels", headless=True)
-            _context = _hidden_window.ctx
-        except Exception as exc:  # no GL driver, or GL below 4.3
-            _context_error = f"no OpenGL 4.3 context: {exc}".strip()
+        if _context_factory is None:
+            _context_error = NO_PROVIDER
+        else:
+            try:
+                if _hidden_window is None or getattr(_hidden_window, "handle", True) is None:  # none, or closed
+                    _hidden_window = _context_factory()
+                _context = _hidden_window.ctx
+            except Exception as exc:  # no GL driver, or GL below 4.3
+                _context_error = f"no OpenGL 4.3 context: {exc}".strip()
     if _context is None:
         raise BackendError(_context_error or "no OpenGL context")
     if _hidden_window is not None and _context is _hidden_window.ctx:
@@ -57,6 +118,8 @@ def glsl_reason() -> str | None:
     """None when GLSL compute kernels can run here, else why not."""
     if os.environ.get("CF_NO_GLSL"):
         return "disabled by CF_NO_GLSL"
+    if _shader_compiler is None:
+        return NO_PROVIDER
     try:
         ctx = gl_context()
     except BackendError as exc:
