@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.kit import derived
 from sandbox.model import Model
 from sim import nn
 from sim.canyon import DIVERGED_LOSS, Canyon, canyon_fields, canyon_gd_step, canyon_surface, canyon_sweep
@@ -56,7 +57,6 @@ class EosModel(Model):
 
     def __init__(self, params: dict[str, Any], backend: str = "numpy"):
         super().__init__(params, backend)
-        self._map_cache: tuple[tuple, dict[str, np.ndarray]] | None = None
         self._build_canyon()
 
     # ------------------------------------------------------------------------------------------
@@ -152,6 +152,7 @@ class EosModel(Model):
         half_width = max(2.0, abs(float(self.params["start_y"])) * 1.2)
         return x_min, x_max, -half_width, half_width
 
+    @derived("depth", "start_x", "start_y", backend=True)
     def surface(self, nx: int = 96, ny: int = 48, bounds=None):
         """(xs, ys, L, ∂L/∂x, ∂L/∂y) on an ``nx`` × ``ny`` grid (rows are y) over ``bounds``."""
         x_min, x_max, y_min, y_max = bounds or self.bounds()
@@ -164,21 +165,51 @@ class EosModel(Model):
         """Where h(x) = 2/η on the centre line: where a bouncing ball hovers (−inf: nowhere)."""
         return self.canyon.x_at_curvature(2.0 / self.lr)
 
+    def loss_at(self, x, y) -> np.ndarray:
+        """The canyon's loss at points (arrays broadcast)."""
+        with np.errstate(all="ignore"):
+            return np.asarray(self.canyon.fields(np.asarray(x, np.float64), np.asarray(y, np.float64))[0])
+
+    @derived("depth", "start_x", "start_y")
+    def floor_line(self, points: int = 200) -> np.ndarray:
+        """The canyon's centre line over ``bounds()``: ``(points, 3)`` of (x, 0, loss)."""
+        x_min, x_max, _, _ = self.bounds()
+        xs = np.linspace(x_min, x_max, points)
+        return np.stack([xs, np.zeros_like(xs), self.loss_at(xs, 0.0)], 1)
+
+    @derived("depth", "lr", "start_x", "start_y")
+    def edge_line(self, points: int = 60) -> np.ndarray | None:
+        """The cross-section where h = 2/η: ``(points, 3)`` of (x, y, loss), or None when the edge
+        is outside the drawn part of the canyon."""
+        edge = self.edge_x()
+        x_min, x_max, y_min, y_max = self.bounds()
+        if not (math.isfinite(edge) and x_min < edge < x_max):
+            return None
+        ys = np.linspace(y_min, y_max, points)
+        return np.stack([np.full_like(ys, edge), ys, self.loss_at(edge, ys)], 1)
+
+    def edge_verdict(self) -> str:
+        """Whether the ball can reach the edge 2/η at all, in words."""
+        edge, canyon = 2 / self.lr, self.canyon
+        if edge < canyon.plateau:
+            return f"even the plateau ({canyon.plateau:g}) is sharper: nowhere is stable"
+        if edge < canyon.depth:
+            return "the ball can reach the edge"
+        return "the canyon is too shallow to reach 2/η"
+
+    @derived("depth", "start_x", "start_y", "noise_floor", backend=True)
     def stability_map(self, points: int = 64, lr_range: tuple[float, float] = MAP_LR_RANGE) -> dict[str, np.ndarray]:
         """GD from this start for ``points`` log-spaced η, ``SWEEP_STEPS`` steps each.
 
         Returns ``etas``, ``sharpness`` (late mean; inf if diverged), ``amplitude`` (late max
         |y|) and ``diverged`` (bool). Cached until the canyon, the start or the floor changes.
         """
-        key = (float(self.params["depth"]), float(self.params["start_x"]), float(self.params["start_y"]),
-               float(self.params["noise_floor"]), points, lr_range, self.backend)
-        if self._map_cache is None or self._map_cache[0] != key:
-            etas = np.geomspace(lr_range[0], lr_range[1], points)
-            sharpness, amplitude, diverged = canyon_sweep(
-                etas, self.coefficients, key[1], key[2], SWEEP_STEPS, key[3], backend=self.backend)
-            self._map_cache = (key, {"etas": etas, "sharpness": np.asarray(sharpness),
-                                     "amplitude": np.asarray(amplitude), "diverged": np.asarray(diverged) > 0.5})
-        return self._map_cache[1]
+        etas = np.geomspace(lr_range[0], lr_range[1], points)
+        sharpness, amplitude, diverged = canyon_sweep(
+            etas, self.coefficients, float(self.params["start_x"]), float(self.params["start_y"]), SWEEP_STEPS,
+            float(self.params["noise_floor"]), backend=self.backend)
+        return {"etas": etas, "sharpness": np.asarray(sharpness), "amplitude": np.asarray(amplitude),
+                "diverged": np.asarray(diverged) > 0.5}
 
     # ------------------------------------------------------------------------------------------
     # network mode

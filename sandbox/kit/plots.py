@@ -167,7 +167,7 @@ def draw_plot(run, plot: Plot) -> None:
     if plot.y_limits:
         implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
     if legend:
-        implot.setup_legend(implot.Location_.north_west.value, implot.LegendFlags_.outside.value)
+        implot.setup_legend(implot.Location_.north_east.value, implot.LegendFlags_.outside.value)
     if plot.series:
         steps = np.arange(run.steps + 1, dtype=np.float64)
         observables = run.manifest.observables
