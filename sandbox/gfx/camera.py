@@ -49,17 +49,25 @@ class Camera2D:
         self.center = np.array(center, dtype=np.float64)
         self.half_height = half_height
         self._box: tuple[float, float, float, float, float] | None = None  # a fit waiting for a viewport
+        self._follow: tuple | None = None  # (box, aspect fitted for) while a fit follows the viewport's shape
 
     def reset(self) -> None:
         self.center = np.array(self.home[0], dtype=np.float64)
         self.half_height = self.home[1]
 
-    def fit(self, x0: float, x1: float, y0: float, y1: float, margin: float = 0.04) -> None:
+    def fit(self, x0: float, x1: float, y0: float, y1: float, margin: float = 0.04, follow: bool = False) -> None:
         """Make the box [x0, x1] × [y0, y1] (plus ``margin`` of its size) the home view and go
-        there; the box is fitted to the viewport's aspect the next time the camera is used."""
+        there; the box is fitted to the viewport's aspect the next time the camera is used.
+        ``follow``: fit it again whenever the viewport changes shape (a fixed layout stays framed
+        when the window or the panels are resized)."""
         self._box = (x0, x1, y0, y1, margin)
+        self._follow = (self._box, None) if follow else None
 
     def _apply_fit(self, viewport: tuple[int, int]) -> None:
+        if self._follow is not None:
+            aspect = round(viewport[0] / max(viewport[1], 1), 2)
+            if aspect != self._follow[1]:
+                self._box, self._follow = self._follow[0], (self._follow[0], aspect)
         if self._box is None:
             return
         x0, x1, y0, y1, margin = self._box
