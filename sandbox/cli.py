@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--dir", type=Path, default=Path("."), help="where to create the level folder")
 
+    p = sub.add_parser("goldens", help="compare every level's golden screenshots, or write them anew")
+    p.add_argument("levels", nargs="*", help="level ids (default: every level found)")
+    p.add_argument("--update", action="store_true", help="write the goldens instead of comparing")
+
     p = sub.add_parser("bench", help="frame time and model throughput of a level, headless")
     backend_option(p)
     p.add_argument("level")
@@ -302,6 +306,46 @@ def cmd_new_level(args) -> int:
     return 0
 
 
+def cmd_goldens(args) -> int:
+    import tempfile
+
+    from . import goldens
+
+    registry = _registry(args)
+    entries = [registry.get(level) for level in args.levels] if args.levels else [
+        e for e in registry.all_entries() if e.manifest is not None]
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for entry in entries:
+            if entry.manifest is None:
+                raise UsageError(f"level {entry.id!r} does not load: {entry.error}")
+            for shot in goldens.shots(entry.manifest):
+                golden = shot.path(entry.folder)
+                out = golden if args.update else Path(tmp) / f"{entry.id}-{shot.name}.png"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    error = goldens.render(shot, out, registry=registry)
+                except goldens.RendererError as exc:
+                    raise UsageError(str(exc)) from None
+                if error:
+                    print(f"{entry.id}/{shot.name}: the level reported an error: {error.strip().splitlines()[-1]}")
+                    failed += 1
+                    continue
+                if args.update:
+                    print(f"wrote {golden}")
+                    continue
+                if not golden.is_file():
+                    print(f"{entry.id}/{shot.name}: no golden (run with --update)")
+                    failed += 1
+                    continue
+                diff = golden.with_name(f"{shot.name}-diff.png")
+                mismatch = goldens.compare(out, golden, Path(tmp) / diff.name)
+                ok = mismatch <= goldens.MAX_MISMATCH
+                print(f"{entry.id}/{shot.name}: {mismatch:.2%} of pixels differ" + ("" if ok else "  MISMATCH"))
+                failed += not ok
+    return 1 if failed else 0
+
+
 def cmd_bench(args) -> int:
     from .bench import bench_level
 
@@ -317,7 +361,7 @@ def cmd_bench(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "play": cmd_play, "shot": cmd_shot, "run": cmd_run, "challenge": cmd_challenge,
-            "validate": cmd_validate, "new-level": cmd_new_level, "bench": cmd_bench, None: cmd_atlas}
+            "validate": cmd_validate, "new-level": cmd_new_level, "goldens": cmd_goldens, "bench": cmd_bench, None: cmd_atlas}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,6 +207,7 @@ class Manifest:
     observables: dict[str, Observable] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
     plots: dict[str, PlotSpec] = field(default_factory=dict)
+    goldens: dict[str, GoldenSpec] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -300,6 +301,46 @@ def _parse_plot(name: str, t: dict, observables: dict[str, Observable], params: 
             raise ManifestError(path, f"{where}when: no parameter {other!r}")
     return PlotSpec(name, str(t.get("title", name)), tuple(series), str(t.get("y_label", "")),
                     bool(t.get("y_log", False)), when)
+
+
+GOLDEN_TABS = ("play", "challenges", "math", "code", "about")
+
+
+@dataclass(frozen=True)
+class GoldenSpec:
+    """A golden screenshot beyond the default one per tab: ``[goldens.<name>]`` with ``tab``,
+    ``frames`` and ``set`` (parameter values)."""
+
+    name: str
+    tab: str = "play"
+    frames: int = 90
+    set: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_golden(name: str, t: dict, params: dict[str, Param], path: Path) -> GoldenSpec:
+    where = f"goldens.{name}."
+    if not isinstance(t, dict):
+        raise ManifestError(path, f"goldens.{name} must be a table")
+    unknown = set(t) - {"tab", "frames", "set"}
+    if unknown:
+        raise ManifestError(path, f"goldens.{name} has unknown keys: {', '.join(sorted(unknown))}")
+    tab = t.get("tab", "play")
+    if tab not in GOLDEN_TABS:
+        raise ManifestError(path, f"{where}tab is {tab!r}; valid: {', '.join(GOLDEN_TABS)}")
+    frames = t.get("frames", 90)
+    if not isinstance(frames, int) or isinstance(frames, bool) or not 1 <= frames <= 2000:
+        raise ManifestError(path, f"{where}frames must be an integer from 1 to 2000")
+    settings = t.get("set", {})
+    if not isinstance(settings, dict):
+        raise ManifestError(path, f"{where}set must be a table of parameter values")
+    for key, value in settings.items():
+        if key not in params:
+            raise ManifestError(path, f"{where}set.{key}: no such parameter; valid: {', '.join(params)}")
+        try:
+            params[key].coerce(value)
+        except ParamError as exc:
+            raise ManifestError(path, f"{where}set: {exc}") from None
+    return GoldenSpec(name, tab, frames, dict(settings))
 
 
 def _parse_param(name: str, table: dict, path: Path) -> Param:
@@ -442,6 +483,13 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
     if not isinstance(plots_table, dict):
         raise ManifestError(path, "plots must be a table of tables ([plots.NAME])")
     plots = {name: _parse_plot(name, t, observables, params, path) for name, t in plots_table.items()}
+    goldens_table = data.get("goldens", {})
+    if not isinstance(goldens_table, dict):
+        raise ManifestError(path, "goldens must be a table of tables ([goldens.NAME])")
+    goldens = {name: _parse_golden(name, t, params, path) for name, t in goldens_table.items()}
+    clash = set(goldens) & set(GOLDEN_TABS)
+    if clash:
+        raise ManifestError(path, f"goldens.{sorted(clash)[0]}: a tab's own golden has that name; choose another")
     challenge_list = data.get("challenges", [])
     if not isinstance(challenge_list, list):
         raise ManifestError(path, "challenges must be an array of tables ([[challenges]])")
@@ -473,6 +521,7 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
         observables=observables,
         challenges=challenges,
         plots=plots,
+        goldens=goldens,
     )
 
 

@@ -1,48 +1,64 @@
-"""Golden screenshots on the software renderer, compared with a tolerance.
+"""Golden screenshots of every level and tab on the software renderer, compared with a tolerance.
 
-Set ``CF_UPDATE_GOLDENS=1`` to write new goldens after an intended visual change; on a
-mismatch the actual image and a magnified difference are written next to the test's tmp dir.
+``continuous-function goldens --update`` (or ``CF_UPDATE_GOLDENS=1`` here) writes them anew after
+an intended visual change; on a mismatch the actual image and a magnified difference are
+written to the test's tmp folder.
 """
 
 import os
-from pathlib import Path
 
-import numpy as np
 import pytest
 
-from sandbox.image import load_png, save_png
-from sandbox.shots import render_shot
+from sandbox import goldens
+from sandbox.registry import Registry
 
-GOLDENS = Path(__file__).parent / "goldens"
-TOLERANCE = 24  # per-channel difference that counts as a mismatch (anti-aliasing, font hinting)
-MAX_MISMATCH = 0.02  # allowed fraction of mismatching pixels
-
-SHOTS = {
-    "eos_canyon_play": dict(level="eos_canyon", frames=150, tab="play", params={"lr": 0.05}),
-    "eos_canyon_diverged": dict(level="eos_canyon", frames=60, tab="play", params={"lr": 0.15}),
-    "eos_canyon_network": dict(level="eos_canyon", frames=240, tab="play", params={"mode": "network", "lr": 0.08}),
-    "eos_canyon_math": dict(level="eos_canyon", frames=20, tab="math", params={}),
-}
+ENTRIES = [e for e in Registry(packs=False).all_entries() if e.manifest is not None]
+SHOTS = [(entry, shot) for entry in ENTRIES for shot in goldens.shots(entry.manifest)]
 
 
-@pytest.mark.parametrize("name", sorted(SHOTS))
-def test_golden_screenshot(name, make_app, tmp_path):
-    spec = SHOTS[name]
-    app = make_app(level=spec["level"], size=(960, 600), params=spec["params"], backend="numpy")
-    if "llvmpipe" not in app.ctx.info["GL_RENDERER"]:
-        pytest.skip("goldens are compared on the software renderer only")
-    out = tmp_path / f"{name}.png"
-    assert render_shot(app, out, spec["frames"], tab=spec["tab"]) is None
-    golden = GOLDENS / f"{name}.png"
-    if os.environ.get("CF_UPDATE_GOLDENS") or not golden.exists():
-        if not os.environ.get("CF_UPDATE_GOLDENS"):
-            pytest.fail(f"no golden {golden.name}; run with CF_UPDATE_GOLDENS=1 to create it")
+def test_every_level_has_a_golden_for_every_shot():
+    missing = [f"{entry.id}/{shot.name}" for entry, shot in SHOTS if not shot.path(entry.folder).is_file()]
+    assert not missing, f"no golden for {', '.join(missing)}: run `continuous-function goldens --update LEVEL`"
+
+
+def test_every_tab_is_a_shot():
+    for entry in ENTRIES:
+        assert {s.tab for s in goldens.shots(entry.manifest)} >= set(goldens.GOLDEN_TABS)
+
+
+@pytest.mark.parametrize("entry,shot", SHOTS, ids=[f"{e.id}-{s.name}" for e, s in SHOTS])
+def test_golden_screenshot(entry, shot, tmp_path):
+    from sandbox.progress import Progress
+
+    golden = shot.path(entry.folder)
+    out = tmp_path / f"{shot.name}.png"
+    try:
+        error = goldens.render(shot, out, progress=Progress(tmp_path / "progress.sqlite3"))
+    except goldens.RendererError as exc:
+        pytest.skip(str(exc))
+    assert error is None, error
+    if os.environ.get("CF_UPDATE_GOLDENS"):
+        golden.parent.mkdir(exist_ok=True)
         golden.write_bytes(out.read_bytes())
         return
-    actual, expected = load_png(out), load_png(golden)
-    assert actual.shape == expected.shape
-    diff = np.abs(actual.astype(int) - expected.astype(int)).max(axis=2)
-    mismatch = float((diff > TOLERANCE).mean())
-    if mismatch > MAX_MISMATCH:
-        save_png(tmp_path / f"{name}-diff.png", np.clip(diff * 8, 0, 255).astype(np.uint8)[..., None].repeat(3, 2))
-        pytest.fail(f"{name}: {mismatch:.1%} of pixels differ (allowed {MAX_MISMATCH:.0%}); see {tmp_path}")
+    if not golden.is_file():
+        pytest.skip(f"no golden {golden}: see test_every_level_has_a_golden_for_every_shot")
+    mismatch = goldens.compare(out, golden, tmp_path / f"{shot.name}-diff.png")
+    assert mismatch <= goldens.MAX_MISMATCH, (
+        f"{entry.id}/{shot.name}: {mismatch:.1%} of pixels differ (allowed {goldens.MAX_MISMATCH:.0%}); see {tmp_path}")
+
+
+def test_a_changed_image_is_caught(tmp_path):
+    """The comparison itself can fail: a shifted block of pixels is reported with a diff image."""
+    import numpy as np
+
+    from sandbox.image import save_png
+
+    image = np.zeros((60, 80, 3), np.uint8)
+    image[10:30, 10:30] = 200
+    save_png(tmp_path / "a.png", image)
+    shifted = np.roll(image, 6, axis=1)
+    save_png(tmp_path / "b.png", shifted)
+    assert goldens.compare(tmp_path / "a.png", tmp_path / "a.png") == 0.0
+    assert goldens.compare(tmp_path / "b.png", tmp_path / "a.png", tmp_path / "diff.png") > goldens.MAX_MISMATCH
+    assert (tmp_path / "diff.png").is_file()

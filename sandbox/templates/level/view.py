@@ -1,9 +1,15 @@
-"""The view of the $id level: the parabola, the ball and its recent steps."""
+"""The view of the $id level: the parabola, the cloud of balls and ball 0's recent steps."""
 
 import numpy as np
+from imgui_bundle import imgui
 
-from sandbox.gfx.camera import Camera2D
+from sandbox.kit import PALETTE, finite_rows
 from sandbox.view import View
+
+CURVE = PALETTE.sky
+BALL = PALETTE.orange
+CLOUD = PALETTE.yellow.alpha(0.8)
+TRAIL = 20  # ball 0's recent positions
 
 
 class $View(View):
@@ -11,16 +17,35 @@ class $View(View):
     math = [(r"x_{t+1} = x_t - \eta\, a\, x_t = (1 - \eta a)\, x_t", "one gradient step"),
             (r"\text{converges} \iff \eta a < 2", "the stability rule")]
 
-    def make_camera(self):
-        return Camera2D(center=(0.0, 2.0), half_height=3.0)
+    def on_reset(self) -> None:
+        self.cam.fit(-3.0, 3.0, -0.3, 5.0)
 
     def scene(self, frame) -> None:
-        model = self.model
-        xs = np.linspace(-3, 3, 200)
-        self.painter.lines(frame.mvp, np.stack([xs, model.loss(xs)], 1), (0.5, 0.7, 1.0, 1.0), 2.5, frame.viewport)
-        trail = np.asarray(model.trail[-20:])
-        trail = trail[np.isfinite(trail) & (np.abs(trail) < 1e3)]
-        if len(trail):
-            points = np.stack([trail, model.loss(trail)], 1)
-            self.painter.lines(frame.mvp, points, (1.0, 0.8, 0.3, 0.6), 1.5, frame.viewport)
-            self.painter.points(frame.mvp, points[-1:], (1.0, 0.5, 0.2, 1.0), 16.0)
+        model, paint, mvp, vp = self.model, self.painter, frame.mvp, frame.viewport
+        paint.lines(mvp, model.parabola(), CURVE, 2.5, vp)
+        cloud = np.asarray(self.run.array("cloud"))
+        balls = finite_rows(np.stack([cloud, model.loss(cloud)], 1))
+        paint.points(mvp, balls, CLOUD, 9.0)
+        trail = self.run.series("x")[-TRAIL:]
+        path = finite_rows(np.stack([trail, model.loss(trail)], 1))
+        if len(path):
+            paint.lines(mvp, path, BALL.alpha(0.6), 1.5, vp)
+            paint.points(mvp, path[-1:], BALL, 16.0)
+
+    def overlay(self, draw_list, frame) -> None:
+        x = self.run.series("x")[-1]
+        frame.label(draw_list, (x, float(self.model.loss(x))), "ball 0", BALL)
+        if not self.challenge.hide_answers:  # the factor answers "does it converge?"
+            frame.caption(draw_list, [f"each step multiplies x by 1 − ηa = {self.model.factor():.3g}"])
+
+    def panel(self) -> None:
+        imgui.separator()
+        if self.challenge.hide_answers:
+            imgui.text_colored(PALETTE.muted, "Predict first: the step factor shows after the reveal.")
+            return
+        factor = self.model.factor()
+        stable = abs(factor) < 1
+        imgui.text_colored(PALETTE.good if stable else PALETTE.bad,
+                           f"|1 − ηa| = {abs(factor):.3g}: {'shrinks' if stable else 'grows'} every step")
+        if imgui.button("Run 30 steps and stop"):
+            self.transport.run_until(self.run.steps + 30)
