@@ -47,7 +47,7 @@ def decimate(xs: np.ndarray, ys: np.ndarray, max_points: int = 2000) -> tuple[np
     if len(xs) > max_points:
         index = np.unique(np.append(np.arange(0, len(xs), len(xs) // max_points + 1), len(xs) - 1))
         xs, ys = xs[index], ys[index]
-    return np.asarray(xs, np.float64), finite(ys)
+    return np.ascontiguousarray(xs, dtype=np.float64), finite(ys)  # implot wants contiguous arrays
 
 
 def _spec(color=None, weight: float | None = None, legend: bool = True, **extra) -> implot.Spec:
