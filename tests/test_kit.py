@@ -1,0 +1,219 @@
+"""The level kit: colours, derived data, caches, array observables, declared plots and goldens,
+panes, the challenge state, the one reset path and the transport."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sandbox.kit import PALETTE, Cache, Color, derived, finite, finite_rows
+from sandbox.manifest import ManifestError, parse_manifest
+from sandbox.runner import Snapshots
+
+from .test_manifest import BASE
+
+
+def parse(**changes):
+    return parse_manifest({**BASE, **changes}, Path("/somewhere/demo"))
+
+
+# -- colours --------------------------------------------------------------------------------------
+def test_a_colour_is_an_imvec4_and_a_sequence():
+    from imgui_bundle import imgui
+
+    c = Color.hex("#E69F00")
+    assert isinstance(c, imgui.ImVec4)
+    assert list(c) == pytest.approx([230 / 255, 159 / 255, 0.0, 1.0])
+    assert np.asarray(c, np.float32).shape == (4,)
+    assert c.alpha(0.5)[3] == 0.5 and c[3] == 1.0, "alpha() makes a new colour"
+    assert Color.of((0.1, 0.2, 0.3)) == Color(0.1, 0.2, 0.3, 1.0)
+
+
+def test_series_colours_are_distinct_and_cycle():
+    series = PALETTE.series
+    assert len({tuple(c) for c in series}) == len(series)
+    assert PALETTE.pick(len(series)) == PALETTE.pick(0)
+
+
+# -- derived data and caches ----------------------------------------------------------------------
+class Counted:
+    backend = "numpy"
+
+    def __init__(self):
+        self.params = {"a": 1.0, "b": 2.0}
+        self.version = 0
+        self.calls = 0
+
+    @derived("a", key=lambda self: self.version)
+    def grid(self, n=3):
+        self.calls += 1
+        return np.full(n, self.params["a"])
+
+
+def test_derived_data_is_computed_once_per_change_of_what_it_depends_on():
+    model = Counted()
+    first = model.grid()
+    assert model.grid() is first and model.calls == 1
+    model.params["b"] = 5.0  # not a dependency
+    assert model.grid() is first and model.calls == 1
+    model.params["a"] = 3.0
+    assert model.grid()[0] == 3.0 and model.calls == 2
+    model.version += 1
+    model.grid()
+    assert model.calls == 3
+    model.grid(5)  # other arguments: their own entry
+    assert model.calls == 4 and model.grid() is not None and model.calls == 4
+
+
+class Resource:
+    released = 0
+
+    def release(self):
+        Resource.released += 1
+
+
+def test_a_cache_releases_what_its_key_no_longer_matches():
+    Resource.released = 0
+    cache = Cache()
+    key = object()
+    first = cache.get("r", key, Resource)
+    assert cache.get("r", key, Resource) is first and Resource.released == 0
+    second = cache.get("r", object(), Resource)
+    assert second is not first and Resource.released == 1
+    cache.release()
+    assert Resource.released == 2
+
+
+def test_finite_helpers_make_gaps_and_drop_rows():
+    assert np.isnan(finite([1.0, np.inf, 2e9], limit=1e6)[1:]).all()
+    rows = finite_rows([[0, 0], [np.nan, 1], [1e9, 0], [1, 2]])
+    assert rows.tolist() == [[0, 0], [1, 2]]
+
+
+# -- array observables ----------------------------------------------------------------------------
+def test_snapshots_keep_bounded_memory_and_span_the_run():
+    store = Snapshots(every=1, keep=16)
+    for step in range(1000):
+        store.offer(step, np.full(3, step))
+    assert len(store) < 16
+    assert store.steps[0] == 0 and store.steps[-1] > 999 - store.every, "the snapshots reach the end"
+    assert np.all(np.diff(store.steps) > 0)
+    assert store.latest[0] == 999, "the latest value is always there"
+    with pytest.raises(ValueError):
+        store.latest[0] = 1  # read-only: it belongs to the run
+
+
+def test_array_observables_and_plots_in_the_manifest():
+    m = parse(observables={"loss": {"label": "loss", "color": "sky"},
+                           "cloud": {"kind": "array", "every": 5, "keep": 32}},
+              plots={"loss": {"title": "loss", "series": ["loss"], "y_log": True, "when": {"mode": "b"}}})
+    assert m.observables["cloud"].kind == "array" and m.observables["cloud"].keep == 32
+    assert m.plots["loss"].y_log and not m.plots["loss"].applies({"mode": "a"})
+
+
+@pytest.mark.parametrize("changes, fragment", [
+    ({"observables": {"x": {"kind": "tensor"}}}, "valid kinds"),
+    ({"observables": {"x": {"kind": "array", "keep": 1}}}, "keep must be at least 2"),
+    ({"observables": {"x": {"color": "chartreuse"}}}, "palette colour"),
+    ({"plots": {"p": {"series": ["nope"]}}}, "not a scalar observable"),
+    ({"plots": {"p": {"series": "loss"}}}, "non-empty list"),
+    ({"plots": {"p": {"series": ["loss"], "when": {"speed": 1}}}}, "no parameter"),
+    ({"goldens": {"g": {"tab": "secret"}}}, "valid: play"),
+    ({"goldens": {"g": {"set": {"lr": 9.0}}}}, "goldens.g.set"),
+    ({"goldens": {"math": {}}}, "a tab's own golden"),
+])
+def test_bad_kit_declarations_are_named(changes, fragment):
+    with pytest.raises(ManifestError, match=fragment):
+        parse(**changes)
+
+
+def test_a_run_records_arrays_and_reports_them(tmp_path):
+    from sandbox import scaffold
+    from sandbox.testing import make_runner
+
+    scaffold.new_level("kit_demo", tmp_path)
+    run = make_runner("kit_demo", {"balls": 8}, levels_dir=tmp_path)
+    run.step(50)
+    steps, clouds = run.arrays("cloud")
+    assert steps.tolist() == list(range(0, 51, 5)) and clouds[0].shape == (8,)
+    assert np.array_equal(run.array("cloud"), run.model.xs)
+    assert len(run.to_json()["arrays"]["cloud"]) == 8
+    generation = run.generation
+    run.reset()
+    assert run.generation == generation + 1 and len(run.arrays("cloud")[1]) == 1
+
+
+# -- the view's context: challenge state, one reset path, transport, panes ------------------------
+@pytest.fixture
+def demo_app(make_app, tmp_path):
+    from sandbox import scaffold
+    from sandbox.registry import Registry
+
+    scaffold.new_level("kit_demo", tmp_path)
+    return make_app(level="kit_demo", registry=Registry(extra_dirs=[tmp_path]), backend="numpy")
+
+
+def test_the_view_hears_each_reset_once(demo_app):
+    app = demo_app
+    resets = []
+    app.host.view.on_reset = lambda: resets.append(app.host.context.run.generation)
+    app.run_frames(3)
+    app.host.view._shown = None
+    app.host.reset()
+    app.run_frames(3)
+    app.host.runner.set_param("balls", 12)  # a parameter that resets
+    app.run_frames(2)
+    app.host.runner.set_param("lr", 0.2)  # one that does not
+    app.run_frames(2)
+    assert len(resets) == 3, resets
+
+
+def test_choosing_a_prediction_hides_answers_and_a_challenge_locks(demo_app):
+    app = demo_app
+    host, state = app.host, app.host.context.challenge
+    app.run_frames(2)
+    assert not state.hide_answers
+    host.requested_tab = "Challenges"
+    host.challenges.select(host.manifest.challenges["converges"])
+    app.run_frames(2)
+    assert state.choosing and state.hide_answers and not state.locked
+    host.challenges.lock(host.manifest.challenges["converges"])
+    app.run_frames(1)
+    assert state.running and state.locked and state.hide_answers
+    assert host.context.run is host.challenges.attempt.runner
+    assert host.context.set_param("lr", 0.1) is False, "the challenge's run is not the learner's to change"
+    while not state.revealed:
+        app.run_frames(5)
+    assert not state.hide_answers
+
+
+def test_run_until_pauses_exactly_at_the_step(demo_app):
+    app = demo_app
+    transport = app.host.context.transport
+    transport.run_until(37)
+    for _ in range(400):
+        app.frame(1 / 60)
+        if transport.paused:
+            break
+    assert transport.paused and app.host.runner.steps == 37
+    transport.set_speed("fastest")
+    assert transport.fastest
+    transport.run_until(10)  # already past: a fresh start
+    assert app.host.runner.steps == 0 and not transport.paused
+
+
+def test_panes_get_their_own_viewports_and_input(demo_app):
+    from sandbox.gfx.camera import Camera2D
+    from sandbox.view import side_by_side
+
+    app = demo_app
+    seen = []
+    view = app.host.view
+    left, right = Camera2D(), Camera2D()
+    view.panes = lambda: side_by_side(("left", left, 2.0), ("right", right, 1.0))
+    view.scene = lambda frame: seen.append((frame.pane, frame.viewport, frame.origin, frame.camera))
+    app.run_frames(1)
+    (name_a, size_a, origin_a, cam_a), (name_b, size_b, origin_b, cam_b) = seen[-2:]
+    assert (name_a, name_b) == ("left", "right") and cam_a is left and cam_b is right
+    assert size_a[0] == pytest.approx(2 * size_b[0], abs=2) and size_a[1] == size_b[1]
+    assert origin_b[0] == pytest.approx(origin_a[0] + size_a[0], abs=1)
