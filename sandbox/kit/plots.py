@@ -82,8 +82,10 @@ def vlines(xs: Sequence[float], labels: Sequence[str] = (), color=PALETTE.muted.
     implot.plot_inf_lines("##marks", np.asarray(xs, np.float64), _spec(color, 1.0, legend=False))
     if labels:
         top = implot.get_plot_limits().y.max
+        # the labels sit at the top of the plot: fitted, they would push a fitted axis up every frame
+        unfitted = implot.Spec(flags=implot.ItemFlags_.no_fit.value)
         for x, text in zip(xs, labels):
-            implot.plot_text(text, float(x), top, imgui.ImVec2(-4 - 3.5 * len(text), 9))
+            implot.plot_text(text, float(x), top, imgui.ImVec2(-4 - 3.5 * len(text), 9), unfitted)
 
 
 def hline(y: float, color=PALETTE.muted.alpha(0.6), label: str = "") -> None:
