@@ -158,7 +158,6 @@ def test_the_view_hears_each_reset_once(demo_app):
     resets = []
     app.host.view.on_reset = lambda: resets.append(app.host.context.run.generation)
     app.run_frames(3)
-    app.host.view._shown = None
     app.host.reset()
     app.run_frames(3)
     app.host.runner.set_param("balls", 12)  # a parameter that resets
