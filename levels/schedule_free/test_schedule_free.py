@@ -1,14 +1,24 @@
 """Claims of the Schedule-Free level, as assertions on seeded races."""
 
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sandbox.testing import make_runner, measured_outcome
+from sandbox.testing import level, make_runner, measured_outcome
 from sim import nn
-from sim.schedule_free import LR_GRID, Race, RiverValley, ScheduleFreeSGD, cosine_lr, tuned_lr
+
+level("schedule_free").module("schedule_free")  # imports the level's package as the game does
+from cf_level_schedule_free.schedule_free import (  # noqa: E402
+    LR_GRID,
+    Race,
+    RiverValley,
+    ScheduleFreeSGD,
+    cosine_lr,
+    tuned_lr,
+)
 
 LEVEL = "schedule_free"
 HERE = Path(__file__).parent
@@ -166,12 +176,67 @@ def test_step_size_scale_changes_live_and_too_large_a_step_diverges_without_an_e
     assert run.diverged and run.error is None
 
 
-def test_trails_follow_the_first_ball():
+def test_trails_are_recorded_by_the_runner_for_the_first_ball():
     run = race_losses(30)
-    trails = run.model.trails
-    assert len(trails["x"]) == 31
-    np.testing.assert_allclose(trails["x"][-1], run.model.race.points["schedule_free"][0])
-    np.testing.assert_allclose(trails["z"][-1], run.model.race.explorer[0])
+    steps, balls = run.arrays("ball0")
+    assert list(steps) == list(range(31))
+    x, z, y, cosine, constant = balls[-1]
+    race = run.model.race
+    np.testing.assert_allclose(x, race.points["schedule_free"][0])
+    np.testing.assert_allclose(z, race.explorer[0])
+    np.testing.assert_allclose(y, race.gradient_point[0])
+    np.testing.assert_allclose(cosine, race.points["cosine"][0])
+    np.testing.assert_allclose(balls[0][0], RiverValley().start)
+
+
+def test_long_races_keep_bounded_trails_that_span_the_run():
+    run = race_losses(1200)
+    steps, balls = run.arrays("ball0")
+    assert len(balls) <= 512 and steps[0] == 0 and steps[-1] >= 1200 - 4
+
+
+def test_the_scene_plane_lays_the_valley_along_x_and_its_height_map_is_memoised():
+    run = make_runner(LEVEL)
+    model = run.model
+    np.testing.assert_allclose(model.plane([[1.5, 5.0]]), [[5.0, 1.5]])  # (u, v) drawn as (v, u)
+    xs, ys, height, shade = model.loss_map()
+    assert height.shape == shade.shape == (len(ys), len(xs))
+    assert 0.0 <= shade.min() and shade.max() == pytest.approx(0.8)
+    lowest = np.unravel_index(np.argmin(shade), shade.shape)
+    assert abs(xs[lowest[1]]) < 0.1 and abs(ys[lowest[0]]) < 0.1  # darkest at the minimum, the origin
+    floor = model.valley_floor()
+    np.testing.assert_allclose(floor[:, 1], model.problem.bend * floor[:, 0] ** 2)
+    run.step(5)
+    assert model.loss_map() is model.loss_map()  # computed once, not per frame
+    run.set_param("problem", "regression")
+    assert model.valley_floor() is None
+    (x0, x1), (y0, y1) = model.view_box()
+    for point in (model.optimum(), model.plane(model.problem.start)):
+        assert x0 < point[0] < x1 and y0 < point[1] < y1
+    losses = model.weight_losses()
+    assert sum(losses["cosine"]) == pytest.approx(run.series("loss_cosine")[-1])
+
+
+def test_while_a_challenge_waits_for_a_prediction_the_view_hides_who_is_ahead(tmp_path, monkeypatch):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    app = App(size=(960, 600), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    try:
+        shown = []
+        view_module = sys.modules[type(app.host.view).__module__]
+        monkeypatch.setattr(view_module, "plot_strip", lambda context, plots: shown.append(
+            [plot.title for plot in plots if plot.when is None or plot.when()]))
+        app.host.requested_tab = "Challenges"
+        app.host.challenges.select(app.host.manifest.challenges["ahead_at_half"])
+        app.run_frames(3)
+        assert app.host.error is None and app.host.context.challenge.choosing
+        assert shown[-1] == ["step sizes γ"]  # no loss, no ratio: nothing says who leads
+        app.host.requested_tab = "Play"
+        app.run_frames(3)
+        assert shown[-1][:2] == ["loss (faint red: explorer z)", "÷ Schedule-Free's loss"]
+    finally:
+        app.shutdown()
 
 
 def test_the_witness_runs():
