@@ -59,7 +59,8 @@ def set_context_factory(factory: Callable[[], Any] | None) -> None:
     glsl_reason.cache_clear()
 
 
-def set_shader_compiler(compiler: Callable[[Any, Path, dict], Any] | None, shared_dir: Path | str | None = None) -> None:
+def set_shader_compiler(compiler: Callable[[Any, Path, dict], Any] | None,
+                        shared_dir: Path | str | None = None) -> None:
     """Say how to compile a compute shader file, and where the shared kernel shaders live.
 
     ``compiler(ctx, path, defines)`` returns a moderngl ``ComputeShader`` for the GLSL file

@@ -471,11 +471,14 @@ def points_per_invocation(ctx) -> int:
     return 8 if any(name in renderer for name in ("llvmpipe", "softpipe", "swrast")) else 1
 
 
-def score_program(ctx, name: str):
-    """The compiled score-using compute shader ``name`` and how many invocations ``count`` points need."""
+def score_program(ctx, shader):
+    """The compiled score-using compute shader and how many invocations ``count`` points need.
+
+    ``shader`` is a shared kernel shader's name or a shader file's path (see ``compute_program``);
+    it includes ``kernels/include/gaussian_mixture.glsl``, whose defines this supplies."""
     points = points_per_invocation(ctx)
     local_size = LOCAL_SIZE // points
-    program = compute_program(ctx, name, LOCAL_SIZE=local_size, POINTS_PER_INVOCATION=points,
+    program = compute_program(ctx, shader, LOCAL_SIZE=local_size, POINTS_PER_INVOCATION=points,
                               MAX_COMPONENTS=MAX_COMPONENTS)
     return program, lambda count: dispatch_size((count + points - 1) // points, local_size)
 

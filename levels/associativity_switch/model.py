@@ -13,7 +13,8 @@ import math
 import numpy as np
 
 from sandbox.model import Model
-from sim.attention import (
+
+from .kernels import (
     AttentionBenchmark,
     attention_matrix_bytes,
     feature_map,

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import make_runner, measured_outcome
+from sandbox.testing import level, make_runner, measured_outcome
 from sim import backends
-from sim.attention import (
+
+level("associativity_switch").module("kernels")  # imports the level's package as the game does
+from cf_level_associativity_switch.kernels import (  # noqa: E402
     AttentionBenchmark,
     attention_matrix_bytes,
     linear_attention_quadratic,

@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from sandbox.model import Model
-from sim.ssm import (
+
+from .kernels import (
     METHODS,
     continuous_response,
     discretize,

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import make_runner, measured_outcome
-from sim.ssm import (
+from sandbox.testing import level, make_runner, measured_outcome
+
+level("discretization_lab").module("kernels")  # imports the level's package as the game does
+from cf_level_discretization_lab.kernels import (  # noqa: E402
     continuous_response,
     discretize,
     expm,

@@ -20,8 +20,8 @@ from imgui_bundle import imgui, implot
 from sandbox.gfx.camera import Camera2D
 from sandbox.ui.widgets import BAD, GOOD, MUTED
 from sandbox.view import View
-from sim.ssm import METHODS
 
+from .kernels import METHODS
 from .model import HIPPO_STEP
 
 NAMES = {"euler": "Euler", "bilinear": "bilinear", "zoh": "ZOH"}

@@ -16,8 +16,9 @@ import numpy as np
 from sandbox.kit import derived
 from sandbox.model import Model
 from sim import nn
-from sim.canyon import DIVERGED_LOSS, Canyon, canyon_fields, canyon_gd_step, canyon_surface, canyon_sweep
-from sim.canyon import largest_stable_lr as sweep_largest_stable_lr
+
+from .kernels import DIVERGED_LOSS, Canyon, canyon_fields, canyon_gd_step, canyon_surface, canyon_sweep
+from .kernels import largest_stable_lr as sweep_largest_stable_lr
 
 #: GD steps each rate of the stability map (and of the "largest stable η" search) runs.
 SWEEP_STEPS = 1500

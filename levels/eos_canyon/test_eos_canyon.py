@@ -11,7 +11,9 @@ import pytest
 from sandbox.manifest import load_manifest
 from sandbox.testing import level, make_runner, measured_outcome, run_challenge
 from sim import backends, nn
-from sim.canyon import Canyon, canyon_fields, largest_stable_lr
+
+level("eos_canyon").module("kernels")  # imports the level's package as the game does
+from cf_level_eos_canyon.kernels import Canyon, canyon_fields, largest_stable_lr  # noqa: E402
 
 LEVEL = "eos_canyon"
 HERE = Path(__file__).parent

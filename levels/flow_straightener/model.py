@@ -16,7 +16,8 @@ import numpy as np
 
 from sandbox.model import Model
 from sim.mixture import preset, sliced_wasserstein
-from sim.rectified_flow import RectifiedFlow, euler_paths, exact_velocity, generate, straightness
+
+from .rectified_flow import RectifiedFlow, euler_paths, exact_velocity, generate, straightness
 
 #: The numbers of Euler steps whose sample quality is measured after each round.
 STEP_COUNTS = (1, 2, 3, 5, 10, 20, 50)

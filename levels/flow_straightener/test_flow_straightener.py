@@ -10,7 +10,14 @@ from sandbox.challenges import ChallengeRun
 from sandbox.testing import level, make_runner, measured_outcome
 from sim import nn
 from sim.mixture import preset
-from sim.rectified_flow import VelocityField, euler_paths, exact_velocity, straightness
+
+level("flow_straightener").module("rectified_flow")  # imports the level's package as the game does
+from cf_level_flow_straightener.rectified_flow import (  # noqa: E402
+    VelocityField,
+    euler_paths,
+    exact_velocity,
+    straightness,
+)
 
 LEVEL = "flow_straightener"
 

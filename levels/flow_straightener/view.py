@@ -19,9 +19,9 @@ from sandbox.gfx.camera import Camera2D
 from sandbox.gfx.draw import Batch, arrows, ellipse_segments
 from sandbox.ui.widgets import GOOD, MUTED
 from sandbox.view import View
-from sim.rectified_flow import euler_paths, exact_velocity, generate
 
 from .model import MANY_STEPS, QUALITY_BAR, REFLOW_STEPS, STEP_COUNTS
+from .rectified_flow import euler_paths, exact_velocity, generate
 
 EXTENT = (-4.0, 4.0, -4.0, 4.0)  # each panel's square: the noise and every target fit in it
 PANEL_STEP = 8.6  # distance between the centres of neighbouring panels

@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from sandbox.model import Model
-from sim.grokking import (
+
+from .grokking import (
     GROKKED_ACCURACY,
     MODULUS,
     GrokkingRun,

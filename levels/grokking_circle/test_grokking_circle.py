@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from sandbox.testing import level, make_runner, measured_outcome
-from sim.grokking import GROKKED_ACCURACY, Record, circle_projection, circularity, embedding_spectrum
+
+level("grokking_circle").module("grokking")  # imports the level's package as the game does
+from cf_level_grokking_circle.grokking import (  # noqa: E402
+    GROKKED_ACCURACY,
+    Record,
+    circle_projection,
+    circularity,
+    embedding_spectrum,
+)
 
 LEVEL = "grokking_circle"
 HERE = Path(__file__).parent

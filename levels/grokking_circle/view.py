@@ -14,7 +14,8 @@ from sandbox.gfx.camera import Camera2D
 from sandbox.host import SPEEDS
 from sandbox.ui.widgets import ACCENT, BAD, GOOD, MUTED
 from sandbox.view import View
-from sim.grokking import GROKKED_ACCURACY, circle_projection, circularity, embedding_spectrum, key_frequencies
+
+from .grokking import GROKKED_ACCURACY, circle_projection, circularity, embedding_spectrum, key_frequencies
 
 TRAIN_COLOR = (0.45, 0.75, 1.0, 1.0)
 VAL_COLOR = (1.0, 0.6, 0.2, 1.0)

@@ -13,7 +13,8 @@ import numpy as np
 
 from sandbox.model import Model
 from sim import nn
-from sim.newton_schulz import (
+
+from .kernels import (
     CUBIC,
     MUON_QUINTIC,
     QUINTIC_BAND,

@@ -8,7 +8,9 @@ import pytest
 
 from sandbox.testing import level, make_runner, measured_outcome
 from sim import backends
-from sim.newton_schulz import (
+
+level("muon_orthogonalizer").module("kernels")  # imports the level's package as the game does
+from cf_level_muon_orthogonalizer.kernels import (  # noqa: E402
     CUBIC,
     MUON_QUINTIC,
     QUINTIC_BAND,

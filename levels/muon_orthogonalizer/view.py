@@ -13,7 +13,8 @@ from imgui_bundle import imgui, implot
 from sandbox.gfx.camera import Camera2D
 from sandbox.ui.widgets import BAD, GOOD, MUTED
 from sandbox.view import View
-from sim.newton_schulz import QUINTIC_BAND, iterate_singular_values
+
+from .kernels import QUINTIC_BAND, iterate_singular_values
 
 GRID = (0.45, 0.75, 1.0, 0.9)
 GRID_EDGE = (0.6, 0.85, 1.0, 1.0)

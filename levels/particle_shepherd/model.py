@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from sandbox.model import Model
-from sim.diffusion import (INIT_COUNTER, ParticleSystem, VPSchedule, langevin_coefficients,
-                           particle_step_reference, reverse_coefficients)
 from sim.mixture import GaussianMixture, preset, sliced_wasserstein
 from sim.rng import normal_pairs, stream_key
+
+from .kernels import (INIT_COUNTER, ParticleSystem, VPSchedule, langevin_coefficients,
+                     particle_step_reference, reverse_coefficients)
 
 #: Particles compared with the target for the distance observables (read back every few steps).
 DISTANCE_SAMPLE = 2048
@@ -251,7 +252,7 @@ class ParticleShepherd(Model):
         backend here (medians, 1 M particles, this target) and, per backend that can draw, the
         most particles whose frame (one step + a 1280x720 density splat) keeps a 16.7 ms median."""
         from sim import backends
-        from sim.diffusion import bench_frame, bench_throughput
+        from .kernels import bench_frame, bench_throughput
 
         rows = bench_throughput(counts=(1_000_000,), presets=(self.params["preset"],), repeats=3, budget_s=1.0)
         result: dict[str, Any] = {

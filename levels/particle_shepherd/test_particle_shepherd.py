@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import make_runner, measured_outcome
+from sandbox.testing import level, make_runner, measured_outcome
 from sim import backends
-from sim.diffusion import ParticleSystem, VPSchedule, reverse_coefficients
 from sim.mixture import PRESETS, GaussianMixture, preset, sliced_wasserstein
 from sim.rng import normal_pairs_reference
+
+level("particle_shepherd").module("kernels")  # imports the level's package as the game does
+from cf_level_particle_shepherd.kernels import ParticleSystem, VPSchedule, reverse_coefficients  # noqa: E402
 
 LEVEL = "particle_shepherd"
 SMALL = {"particles": 4096}

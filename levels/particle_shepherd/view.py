@@ -20,9 +20,9 @@ from sandbox.gfx.camera import Camera2D
 from sandbox.gfx.draw import Batch, arrows, ellipse_segments
 from sandbox.ui.widgets import ACCENT, MUTED
 from sandbox.view import View
-from sim.diffusion import density_splat_numba, density_splat_reference, splat_gl
 from sim.mixture import MAX_COMPONENTS, GaussianMixture
 
+from .kernels import density_splat_numba, density_splat_reference, splat_gl
 from .model import EXTENT
 
 TITLES = {"sde": "reverse SDE (stochastic)", "ode": "probability-flow ODE (deterministic)",

@@ -25,7 +25,7 @@ import math
 import numpy as np
 from numpy.polynomial import legendre
 
-from .kernel import Kernel, register
+from sim.kernel import Kernel, register
 
 METHODS = ("euler", "bilinear", "zoh")
 

@@ -15,8 +15,8 @@ This module builds the data, the network (from :mod:`sim.nn`), the Fourier diagn
 (:func:`embedding_spectrum`, :func:`circle_projection`, :func:`circularity`) and a trainer,
 :class:`GrokkingRun`, that keeps a :class:`Record` of snapshots for replay.
 
-``python -m sim.grokking --bench`` prints training steps per second;
-``python -m sim.grokking --record FILE`` trains the default run and stores its record.
+``python levels/grokking_circle/grokking.py --bench`` prints training steps per second;
+``python levels/grokking_circle/grokking.py --record FILE`` trains the default run and stores its record.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .nn import Adam, Dense, Embedding, Flatten, ReLU, Sequential, accuracy, softmax_cross_entropy
+from sim.nn import Adam, Dense, Embedding, Flatten, ReLU, Sequential, accuracy, softmax_cross_entropy
 
 #: Defaults measured to grok fast on two cores (see BENCHMARKS-optimization.md): p = 47,
 #: 40% of the table, d = 32, h = 128, AdamW at lr 6e-3, β = (0.9, 0.98), weight decay 1.
@@ -265,7 +265,7 @@ class GrokkingRun:
 
 def main(argv=None) -> None:
     """Benchmark training (steps per second), or train the default run and store its record."""
-    parser = argparse.ArgumentParser(prog="python -m sim.grokking", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python levels/grokking_circle/grokking.py", description=main.__doc__)
     parser.add_argument("--bench", action="store_true", help="print training steps per second (default action)")
     parser.add_argument("--record", metavar="FILE", help="train the default run and save its record (.npz)")
     parser.add_argument("--steps", type=int, default=4000, help="steps of the stored run")

@@ -37,7 +37,7 @@ for scalars in loops), the :class:`Canyon` constants, and two registered kernels
   returning the late sharpness, the late bounce amplitude and whether it diverged (the
   stability map, and the measured "largest stable η").
 
-``python -m sim.canyon`` prints the throughput of each backend.
+``python levels/eos_canyon/kernels.py`` prints the throughput of each backend.
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ import argparse
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from . import backends
-from .kernel import Kernel, compute_program, groups, register
+from sim import backends
+from sim.kernel import Kernel, compute_program, groups, register
+
+HERE = Path(__file__).parent  # this level's folder: the kernels' GLSL files lie beside this file
 
 #: A loss above this (or a non-finite one) counts as diverged; a bouncing ball stays far below.
 DIVERGED_LOSS = 1e10
@@ -215,7 +218,7 @@ def canyon_surface_glsl(ctx, xs, ys, coeffs):
     xs = np.ascontiguousarray(xs, np.float32)
     ys = np.ascontiguousarray(ys, np.float32)
     n = xs.size * ys.size
-    program = compute_program(ctx, "canyon_surface", LOCAL_SIZE=SURFACE_LOCAL_SIZE)
+    program = compute_program(ctx, HERE / "canyon_surface.glsl", LOCAL_SIZE=SURFACE_LOCAL_SIZE)
     buffers = [ctx.buffer(xs.tobytes()), ctx.buffer(ys.tobytes()), ctx.buffer(reserve=max(4, 12 * n))]
     try:
         for binding, buffer in enumerate(buffers):
@@ -342,7 +345,7 @@ def canyon_sweep_glsl(ctx, etas, coeffs, x0, y0, steps, noise_floor):
     """GLSL compute, one invocation per η (float32)."""
     etas = np.ascontiguousarray(etas, np.float32)
     n = etas.size
-    program = compute_program(ctx, "canyon_sweep", LOCAL_SIZE=SWEEP_LOCAL_SIZE)
+    program = compute_program(ctx, HERE / "canyon_sweep.glsl", LOCAL_SIZE=SWEEP_LOCAL_SIZE)
     buffers = [ctx.buffer(etas.tobytes()), ctx.buffer(reserve=max(4, 12 * n))]
     try:
         for binding, buffer in enumerate(buffers):
@@ -422,7 +425,7 @@ def largest_stable_lr(coeffs, x0, y0, steps, noise_floor, lr_range=(0.005, 0.3),
 
 def main(argv=None) -> None:
     """Print η-sweep throughput (GD steps per second) and surface throughput on each backend."""
-    parser = argparse.ArgumentParser(prog="python -m sim.canyon", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python levels/eos_canyon/kernels.py", description=main.__doc__)
     parser.add_argument("--rates", type=int, default=256, help="learning rates swept at once")
     parser.add_argument("--steps", type=int, default=2000, help="GD steps per rate")
     parser.add_argument("--grid", type=int, default=256, help="surface grid points per side")
@@ -452,4 +455,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
+    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+
     main()

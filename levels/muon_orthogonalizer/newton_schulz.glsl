@@ -1,5 +1,5 @@
 // Kernel "newton_schulz": one pass of one Newton-Schulz step X' = a X + (b A + c A^2) X, A = X X^T,
-// on a stack of row-major (rows x cols) matrices with rows <= cols (sim/newton_schulz.py
+// on a stack of row-major (rows x cols) matrices with rows <= cols (kernels.py
 // transposes tall ones and normalizes). The host runs three passes per step, with a memory
 // barrier between them, then swaps the X and X' images:
 //   pass 0 (GRAM):  A = X X^T          one invocation per entry of A

@@ -19,7 +19,7 @@ Registered kernels: ``causal_linear_attention`` (numpy quadratic form as the ora
 recurrence; GLSL quadratic form, a row per invocation) and ``ssd`` (numpy masked form; Numba and
 GLSL recurrences on the scan kernel).
 
-The benchmark (``python -m sim.attention``, and :class:`AttentionBenchmark` inside a level)
+The benchmark (``python levels/associativity_switch/kernels.py``, and :class:`AttentionBenchmark` inside a level)
 times both forms as N grows, in slices of a millisecond or two, so a window can run it a frame
 at a time. Its quadratic form is tiled (``TILE_QUERIES`` x ``TILE_WORK / d`` weights at a time,
 BLAS products) so its memory stays O(N) while its work is O(N^2); its linear form is the
@@ -32,12 +32,15 @@ import argparse
 import math
 import time
 from typing import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
-from . import backends
-from .kernel import Kernel, compute_program, groups, register
-from .scan import affine_scan
+from sim import backends
+from sim.kernel import Kernel, compute_program, groups, register
+from sim.scan import affine_scan
+
+HERE = Path(__file__).parent  # this level's folder: the kernels' GLSL files lie beside this file
 
 # ----------------------------------------------------------------------------------------------
 # The forms, for small N (the level's pictures and the tests)
@@ -134,7 +137,7 @@ def _attention_glsl(ctx, q, k, v) -> np.ndarray:
     """The quadratic form on the GPU, one query row per invocation (float32)."""
     n, d = q.shape
     dv = v.shape[1]
-    program = compute_program(ctx, "linear_attention_rows", LOCAL_SIZE=LOCAL_SIZE, D=d, DV=dv)
+    program = compute_program(ctx, HERE / "linear_attention_rows.glsl", LOCAL_SIZE=LOCAL_SIZE, D=d, DV=dv)
     arrays = [np.ascontiguousarray(m, dtype=np.float32) for m in (q, k, v)]
     buffers = [ctx.buffer(m.tobytes()) for m in arrays] + [ctx.buffer(reserve=max(4, 4 * n * dv))]
     try:
@@ -341,7 +344,7 @@ class AttentionBenchmark:
 
     Work happens only inside :meth:`advance`, in slices of a few milliseconds (a tile, a
     chunk, a batch of random rows), so a level can give it a time budget every frame and the
-    window never freezes; ``python -m sim.attention`` runs the same object to the end. Only
+    window never freezes; ``python levels/associativity_switch/kernels.py`` runs the same object to the end. Only
     the form slices are timed (generating inputs and checking outputs are not). A form stops
     before a size whose predicted time (from its last two measurements) exceeds
     ``size_budget_s``; :attr:`stopped` says where and why.
@@ -525,7 +528,7 @@ class AttentionBenchmark:
 
 
 # ----------------------------------------------------------------------------------------------
-# Command line: python -m sim.attention
+# Command line: python levels/associativity_switch/kernels.py
 
 
 def warm_up(backend: str = "numpy") -> None:
@@ -571,7 +574,7 @@ def largest_n_in_frame(form: str, frame_s: float, d: int, estimate: float, backe
 
 def main(argv=None) -> int:
     """Time the quadratic and linear forms of causal linear attention as N grows; fit the slopes."""
-    parser = argparse.ArgumentParser(prog="python -m sim.attention", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python levels/associativity_switch/kernels.py", description=main.__doc__)
     parser.add_argument("--d", type=int, default=64, help="head dimension (default 64)")
     parser.add_argument("--n-min", type=int, default=128)
     parser.add_argument("--n-max", type=int, default=100_000)
@@ -643,4 +646,6 @@ def _human_bytes(count: float) -> str:
 
 
 if __name__ == "__main__":
+    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+
     raise SystemExit(main())

@@ -2,7 +2,7 @@
 // view draws with a colour map; row 0 is the bottom (GL texture order).
 layout(local_size_x = LOCAL_SIZE) in;
 
-#include "include/hash_rng.glsl"
+#include "kernels/include/hash_rng.glsl"
 
 layout(std430, binding = 0) readonly buffer Particles { vec2 particles[]; };
 layout(std430, binding = 2) buffer Counts { uint counts[]; };

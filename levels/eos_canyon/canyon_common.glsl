@@ -1,5 +1,5 @@
 // The edge-of-stability canyon L(x, y) = f(x) + 1/2 h(x) y^2: the GLSL twin of the formulas in
-// sim/canyon.py (see its docstring for the derivation). Included by canyon_surface.glsl and
+// kernels.py (see its docstring for the derivation). Included by canyon_surface.glsl and
 // canyon_sweep.glsl. The coefficients are those of Canyon.coefficients():
 //   canyon[0] h0 (plateau curvature), [1] s = m kappa, [2] 1/m, [3] g0 (plateau slope),
 //   [4] q = (h0 / depth)^m, [5] the offset that puts the floor's minimum at L = 0.

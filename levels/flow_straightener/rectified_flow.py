@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import nn
-from .mixture import GaussianMixture, sliced_wasserstein
+from sim import nn
+from sim.mixture import GaussianMixture, sliced_wasserstein
 
 
 class VelocityField:

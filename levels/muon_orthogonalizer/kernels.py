@@ -26,7 +26,7 @@ invocation per matrix entry).
 :class:`Muon` updates every 2-D parameter with its orthogonalized momentum and hands the
 others to AdamW, with the ``opt.step(grads)`` interface of :mod:`sim.nn`.
 
-``python -m sim.newton_schulz`` prints the throughput of each backend against a full SVD, and
+``python levels/muon_orthogonalizer/kernels.py`` prints the throughput of each backend against a full SVD, and
 training steps per second of a small network under SGD, Adam and Muon.
 """
 
@@ -35,12 +35,15 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 
-from . import backends
-from .kernel import Kernel, compute_program, register
-from .nn import Adam
+from sim import backends
+from sim.kernel import Kernel, compute_program, register
+from sim.nn import Adam
+
+HERE = Path(__file__).parent  # this level's folder: the kernels' GLSL files lie beside this file
 
 try:
     import numba
@@ -244,7 +247,7 @@ def newton_schulz_glsl(ctx, stack, coeffs, steps, normalize) -> np.ndarray:
         parts = [newton_schulz_glsl(ctx, x[i:i + per_slice], coeffs, steps, False) for i in range(0, count, per_slice)]
         return _restore(np.concatenate(parts), tall)
     tiles_x, tiles_y = _atlas_shape(count, m, n)
-    program = compute_program(ctx, "newton_schulz", LOCAL_SIZE=NS_LOCAL_SIZE)
+    program = compute_program(ctx, HERE / "newton_schulz.glsl", LOCAL_SIZE=NS_LOCAL_SIZE)
     x_size, square_size = (tiles_x * n, tiles_y * m), (tiles_x * m, tiles_y * m)
     current = ctx.texture(x_size, 1, _to_atlas(x, tiles_x, tiles_y).tobytes(), dtype="f4")
     following = ctx.texture(x_size, 1, dtype="f4")
@@ -386,7 +389,7 @@ def _timed(function, *args, **kwargs) -> float:
 
 def _bench_training(width: int, steps: int) -> None:
     """Full-batch training steps per second of a 2-width-width-3 tanh network, per optimizer."""
-    from . import nn
+    from sim import nn
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((240, 2))
@@ -415,7 +418,7 @@ def _bench_training(width: int, steps: int) -> None:
 def main(argv=None) -> None:
     """Print Newton-Schulz throughput (matrices per second) on each backend, SVD for scale, and
     training steps per second of a small network under SGD, Adam and Muon."""
-    parser = argparse.ArgumentParser(prog="python -m sim.newton_schulz", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python levels/muon_orthogonalizer/kernels.py", description=main.__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 32, 128, 512], help="square matrix sizes")
     parser.add_argument("--work", type=float, default=5e7, help="multiply-adds per timed call (sets the batch)")
     parser.add_argument("--steps", type=int, default=5)
@@ -438,4 +441,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
+    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+
     main()

@@ -1,10 +1,10 @@
 // One step of every particle: x <- a x + b score(x) + c z (kernel "particle_step").
 // The same form covers the reverse SDE, the probability-flow ODE and Langevin dynamics
-// (see sim/diffusion.py for the coefficients); the particles never leave this buffer.
+// (see kernels.py for the coefficients); the particles never leave this buffer.
 layout(local_size_x = LOCAL_SIZE) in;
 
-#include "include/hash_rng.glsl"
-#include "include/gaussian_mixture.glsl"
+#include "kernels/include/hash_rng.glsl"
+#include "kernels/include/gaussian_mixture.glsl"
 
 layout(std430, binding = 0) buffer Particles { vec2 particles[]; };
 

@@ -18,7 +18,7 @@ So one kernel, ``particle_step``, serves all three. :class:`ParticleSystem` keep
 where its backend computes: a numpy array for numpy and Numba, an SSBO (``gl_buffer``) for
 GLSL, which the view binds as a vertex buffer or splat source; nothing is read back per step.
 
-Run ``python -m sim.diffusion --bench`` for particle-steps per second on every backend.
+Run ``python levels/particle_shepherd/kernels.py --bench`` for particle-steps per second on every backend.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ import math
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from . import backends
-from .kernel import Kernel, compute_program, register
-from .mixture import (component_block_gl, mixture_score_reference, numba_chunks, preset, score_program,
+from sim import backends
+from sim.kernel import Kernel, compute_program, register
+from sim.mixture import (component_block_gl, mixture_score_reference, numba_chunks, preset, score_program,
                       score_update_numba)
-from .rng import dispatch_size, fill_normal_pairs_gl, normal_pairs, normal_pairs_for_key, stream_key
+from sim.rng import dispatch_size, fill_normal_pairs_gl, normal_pairs, normal_pairs_for_key, stream_key
+
+HERE = Path(__file__).parent  # this level's folder: the kernels' GLSL files lie beside this file
 
 SPLAT_LOCAL_SIZE = 256
 INIT_COUNTER = 0  # the stream that draws the starting noise; step j (from 1) uses counter j
@@ -135,7 +138,7 @@ def particle_step_numba(x, table, a, b, c, key, first_index: int = 0) -> np.ndar
 def _run_step_gl(ctx, particles, begin: int, end: int, n_components: int, a, b, c, key) -> None:
     """One step of particles ``begin..end-1`` of SSBO ``particles``; the table is bound
     (:func:`component_block_gl`)."""
-    program, dispatch = score_program(ctx, "particle_step")
+    program, dispatch = score_program(ctx, HERE / "particle_step.glsl")
     particles.bind_to_storage_buffer(0)
     program["begin"].value = int(begin)
     program["end"].value = int(end)
@@ -215,7 +218,7 @@ def density_splat_numba(x, extent, width: int, height: int) -> np.ndarray:
 
 def splat_gl(ctx, particles, count: int, counts, extent, width: int, height: int) -> None:
     """Add the particles of SSBO ``particles`` into the uint SSBO ``counts`` (width x height)."""
-    program = compute_program(ctx, "density_splat", LOCAL_SIZE=SPLAT_LOCAL_SIZE)
+    program = compute_program(ctx, HERE / "density_splat.glsl", LOCAL_SIZE=SPLAT_LOCAL_SIZE)
     particles.bind_to_storage_buffer(0)
     counts.bind_to_storage_buffer(2)
     x0, y0, sx, sy = _splat_scales(extent, width, height)
@@ -348,7 +351,7 @@ class ParticleSystem:
 
 
 # ----------------------------------------------------------------------------------------
-# Benchmark: python -m sim.diffusion --bench
+# Benchmark: python levels/particle_shepherd/kernels.py --bench
 
 
 def bench_throughput(counts=(1_000_000,), presets=("pair", "rings", "picture"), backend_list=None,
@@ -459,7 +462,8 @@ def _print_bench(args) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sim.diffusion", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python levels/particle_shepherd/kernels.py",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("--bench", action="store_true", help="print particle-steps/s per backend (medians)")
     parser.add_argument("--frame", action="store_true", help="also search the most particles per 16.7 ms frame")
     parser.add_argument("--particles", type=int, nargs="+", default=[1_000_000])
@@ -474,4 +478,6 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
+    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+
     main()
