@@ -113,6 +113,7 @@ class Plot:
     x_limits: tuple[float, float] | None = None
     y_limits: tuple[float, float] | None = None
     legend: bool | None = None  # None: a legend when there are two or more items
+    legend_above: bool = False  # the legend in one row above the data (short, wide plots), not beside it
     weight: float = 1.0  # share of the strip's width
     when: Callable[[], bool] | None = None
     colors: dict = field(default_factory=dict)
@@ -168,7 +169,10 @@ def draw_plot(run, plot: Plot) -> None:
         implot.setup_axis_limits(implot.ImAxis_.x1.value, *plot.x_limits, implot.Cond_.always.value)
     if plot.y_limits:
         implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
-    if legend:
+    if legend and plot.legend_above:
+        implot.setup_legend(implot.Location_.north.value,
+                            implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)
+    elif legend:
         implot.setup_legend(implot.Location_.north_east.value, implot.LegendFlags_.outside.value)
     if plot.series:
         steps = np.arange(run.steps + 1, dtype=np.float64)
