@@ -15,7 +15,8 @@ REGION = Challenge(id="r", kind="region", question="?", measure="m", axis=(0.0, 
 def test_brier_score_rewards_honest_confidence():
     assert brier_score(1.0, True) == 100 and brier_score(1.0, False) == 0
     assert brier_score(0.5, True) == brier_score(0.5, False) == 75
-    assert brier_score(0.9, True) > brier_score(0.6, True)
+    assert brier_score(0.9, True) == pytest.approx(99) and brier_score(0.9, False) == pytest.approx(19)
+    assert brier_score(0.6, True) == pytest.approx(84) and brier_score(0.6, False) == pytest.approx(64)
 
 
 def test_hints_are_keyed_to_the_mistake():

@@ -5,9 +5,11 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from sandbox.cli import main
+from sandbox.testing import level, make_runner, measured_outcome
 
 
 def cli(*args, capsys):
@@ -31,6 +33,13 @@ def test_run_prints_one_json_object_with_params_steps_observables_and_histories(
     assert result["level"] == "eos_canyon" and result["steps"] == 50 and result["seed"] == 3
     assert set(result["observables"]) >= {"loss", "sharpness", "diverged"}
     assert len(result["history"]["loss"]) == 51  # the state at step 0, then one per step
+    same = make_runner("eos_canyon", seed=3, backend="numpy")  # the same run, without the command line
+    same.step(50)
+    assert result["params"] == same.params and result["diverged"] is False and result["error"] is None
+    for name, values in result["history"].items():
+        np.testing.assert_allclose(values, same.series(name), rtol=1e-12, err_msg=name)
+        assert result["observables"][name] == values[-1], name
+    assert result["history"]["loss"][-1] < result["history"]["loss"][0]  # gradient descent descends
 
 
 @pytest.mark.parametrize("args, fragment", [
@@ -48,14 +57,32 @@ def test_mistakes_exit_2_and_name_the_valid_choices(args, fragment, capsys):
     assert fragment in err
 
 
-def test_challenge_reports_the_measured_outcome_verdict_and_score(capsys):
-    code, out, _ = cli("challenge", "eos_canyon", "settle_or_bounce", "--answer", "bounces", "--confidence", "0.9",
+@pytest.fixture(scope="module")
+def settle_or_bounce_truth():
+    """What the simulation gives for eos_canyon's settle_or_bounce, measured without the command line."""
+    return measured_outcome("eos_canyon", "settle_or_bounce", backend="numpy")
+
+
+@pytest.mark.parametrize("answer", ["settles", "bounces", "diverges"])
+def test_challenge_reports_the_measured_outcome_verdict_and_score(answer, settle_or_bounce_truth, capsys):
+    code, out, _ = cli("challenge", "eos_canyon", "settle_or_bounce", "--answer", answer, "--confidence", "0.9",
                        "--backend", "numpy", "--json", capsys=capsys)
     result = json.loads(out)
     assert code == 0
-    assert result["measured"] in ("settles", "bounces", "diverges")
-    assert result["verdict"] in ("correct", "wrong")
-    assert result["score"] == pytest.approx(100 * (1 - (0.9 - (result["verdict"] == "correct")) ** 2))
+    assert settle_or_bounce_truth == "bounces"  # the level's explanation: 2/eta = 66.7 < the floor's 80
+    assert result["level"] == "eos_canyon" and result["challenge"] == "settle_or_bounce"
+    assert result["prediction"] == answer and result["confidence"] == 0.9
+    assert result["measured"] == settle_or_bounce_truth
+    right = answer == settle_or_bounce_truth
+    assert result["correct"] is right
+    assert result["verdict"] == ("correct" if right else "wrong")
+    assert type(result["score"]) is float and result["score"] == pytest.approx(99.0 if right else 19.0)  # Brier
+    hints = level("eos_canyon").manifest.challenges["settle_or_bounce"].hints
+    assert result["mistake"] == (None if right else answer)
+    assert result["hint"] == ("" if right else hints[answer]) and (right or result["hint"])
+    assert result["error"] is None  # a choice has no numeric error
+    assert result["params"]["lr"] == 0.03 and result["params"]["depth"] == 80.0  # the challenge's settings
+    assert result["steps"] == 1500
 
 
 def test_without_a_display_the_atlas_says_so_in_one_line_and_exits():

@@ -1,5 +1,7 @@
 """A person's input, injected into the real loop: clicks, keys, drags."""
 
+import numpy as np
+import pytest
 from imgui_bundle import imgui
 
 from sandbox.atlas import NODE_H, NODE_W, route_layout
@@ -64,22 +66,134 @@ def test_dragging_in_the_scene_orbits_the_camera(make_app):
     assert app.host.view.cam.yaw != yaw
 
 
-def test_sound_cues_play_without_an_audio_device():
+class MixerSpy:
+    """Wraps pygame's mixer (SDL's dummy audio driver in tests): records whether the audio device was
+    opened, the samples of every cue made and each cue played. ``fail`` makes opening the device fail."""
+
+    def __init__(self, monkeypatch, fail=False):
+        import pygame
+
+        self.opened, self.cues, self.played = [], [], []
+        self.fail = fail
+        real_init, real_make_sound = pygame.mixer.init, pygame.sndarray.make_sound
+        monkeypatch.delenv("CF_MUTE", raising=False)
+
+        def init(**kwargs):
+            self.opened.append(kwargs)
+            if self.fail:
+                raise pygame.error("No available audio device")
+            real_init(**kwargs)
+
+        def make_sound(samples):
+            cue = Cue(np.array(samples), real_make_sound(samples))
+            self.cues.append(cue)
+            return cue
+
+        class Cue:
+            def __init__(cue, samples, sound):
+                cue.samples, cue.sound = samples, sound
+
+            def play(cue):
+                self.played.append(cue)
+                return cue.sound.play()
+
+        monkeypatch.setattr(pygame.mixer, "init", init)
+        monkeypatch.setattr(pygame.sndarray, "make_sound", make_sound)
+
+
+def test_sound_cues_are_audible_distinct_and_play_once_each(monkeypatch):
+    from sandbox.audio import RATE, Sounds
+
+    mixer = MixerSpy(monkeypatch)
+    sounds = Sounds()
+    assert mixer.opened == [{"frequency": RATE, "size": -16, "channels": 1}] and sounds.available
+    heard = {}
+    for name in ("right", "wrong", "diverged"):
+        before = len(mixer.played)
+        sounds.play(name)
+        assert len(mixer.played) == before + 1, name
+        heard[name] = mixer.played[-1]
+    sounds.play("unknown")  # no such cue: nothing plays
+    assert len(mixer.played) == 3 and len({id(c) for c in heard.values()}) == 3
+    seconds = {"right": 0.12 + 0.35, "wrong": 0.15 + 0.3, "diverged": 0.5}
+    for name, cue in heard.items():
+        samples = cue.samples
+        assert samples.dtype == np.int16 and samples.ndim == 1, name
+        assert abs(len(samples) - RATE * seconds[name]) <= 2, name
+        assert cue.sound.get_length() == pytest.approx(seconds[name], abs=1e-3), name  # as the mixer plays it
+        assert np.abs(samples).max() > 0.1 * 32767, name  # audible, not silence
+        assert abs(int(samples[0])) < 0.01 * 32767, name  # a soft attack, no click
+    n = min(len(c.samples) for c in heard.values())
+    for a, b in (("right", "wrong"), ("right", "diverged"), ("wrong", "diverged")):
+        difference = np.abs(heard[a].samples[:n].astype(float) - heard[b].samples[:n]).mean()
+        assert difference > 1000, (a, b)  # distinct cues, not one sound three times
+    sounds.muted = True  # the side panel's checkbox
+    for name in ("right", "wrong", "diverged"):
+        sounds.play(name)
+    assert len(mixer.played) == 3
+
+
+def test_muted_or_deviceless_sounds_never_play(monkeypatch):
     from sandbox.audio import Sounds
 
-    sounds = Sounds()
-    for cue in ("right", "wrong", "diverged", "unknown"):
-        sounds.play(cue)  # SDL's dummy driver in tests: plays into nothing, never raises
+    mixer = MixerSpy(monkeypatch)
+    muted = Sounds(muted=True)
+    assert mixer.opened == [] and not muted.available  # muted from the start: the device is never opened
+    muted.play("right")
+    monkeypatch.setenv("CF_MUTE", "1")
+    env_muted = Sounds()
+    assert env_muted.muted
+    env_muted.play("wrong")
+    assert mixer.played == []
+    monkeypatch.delenv("CF_MUTE")
+    mixer.fail = True
+    mixer.opened.clear()
+    mixer.cues.clear()
+    deviceless = Sounds()  # the device cannot open: silent, not broken
+    assert len(mixer.opened) == 1 and mixer.cues == [] and not deviceless.available
+    deviceless.play("right")
+    assert mixer.played == []
+
+
+def test_a_headless_app_never_opens_the_audio_device(make_app, monkeypatch):
+    import pygame
+
+    mixer = MixerSpy(monkeypatch)
+    pygame.mixer.quit()  # an earlier test in this process may have opened it
+    app = make_app(level="eos_canyon", backend="numpy")
+    app.run_frames(3)
+    assert mixer.opened == [] and mixer.cues == [] and pygame.mixer.get_init() is None
+    assert app.sounds.muted and not app.sounds.available
+    app.sounds.play("right")
+    assert mixer.played == []
+
+
+def let_time_pass(app, seconds, monkeypatch):
+    """Move the time the app sees ``seconds`` on, without waiting: the app's clock where it has
+    one that tests may advance, else the monotonic time the engine reads."""
+    import time
+
+    clock = getattr(app, "clock", None)
+    if hasattr(clock, "advance"):
+        clock.advance(seconds)
+    else:
+        earlier = time.monotonic
+        monkeypatch.setattr(time, "monotonic", lambda: earlier() + seconds)
 
 
 def test_a_kiosk_returns_to_the_atlas_when_left_alone(make_app, monkeypatch):
-    import time as clock
-
     app = make_app(level="eos_canyon", backend="numpy", idle_reset_s=30)
     app.run_frames(3)
-    assert app.host is not None
-    later = clock.monotonic() + 31
-    monkeypatch.setattr("sandbox.app.time.monotonic", lambda: later)
+    let_time_pass(app, 29, monkeypatch)
+    app.run_frames(2)
+    assert app.host is not None  # 29 s alone: not yet
+    for x in (200, 220):  # someone moves the mouse (ImGui sees a motion from the second position on)
+        app.inject("mouse_pos", x, 200)
+        app.run_frames(1)
+    let_time_pass(app, 29, monkeypatch)
+    app.run_frames(2)
+    assert app.host is not None  # 58 s since it opened, 29 s since the last touch
+    let_time_pass(app, 2, monkeypatch)
     app.run_frames(2)
     assert app.host is None
 

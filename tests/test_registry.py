@@ -1,5 +1,6 @@
 """Discovery of levels: shipped, extra folders, installed packs; lazy imports; clear errors."""
 
+import re
 import sys
 
 from sandbox.registry import Registry
@@ -26,11 +27,15 @@ def test_manifests_are_read_but_code_is_not_imported(tmp_path):
 def test_a_broken_manifest_is_listed_with_its_error_and_the_rest_still_load(tmp_path):
     new_level("fine_level", tmp_path)
     new_level("broken_level", tmp_path)
-    (tmp_path / "broken_level" / "level.toml").write_text("id = 'broken_level'\ntitle = 3\n")
+    manifest = tmp_path / "broken_level" / "level.toml"
+    text = manifest.read_text()
+    assert re.search(r"(?m)^title = ", text.split("\n[")[0])  # the first title is the level's, above any table
+    manifest.write_text(re.sub(r"(?m)^title = .*$", "title = 3", text, count=1))  # only the level's title is wrong
     registry = Registry([tmp_path], builtin=False, packs=False)
-    assert "fine_level" in registry.entries
+    assert "fine_level" in registry.entries and "broken_level" not in registry.entries
     broken = [e for e in registry.problems if e.folder.name == "broken_level"]
-    assert broken and "pillar" in broken[0].error or "title" in broken[0].error
+    assert len(broken) == 1 and len(registry.problems) == 1
+    assert str(manifest) in broken[0].error and "'title' must be str, got int" in broken[0].error
 
 
 def test_a_duplicate_id_is_reported_not_silently_replaced(tmp_path):

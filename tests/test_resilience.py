@@ -22,31 +22,50 @@ def touch_later(path, text):
     os.utime(path, (stamp, stamp))
 
 
+def first_in(path, signature, *lines):
+    """Put ``lines`` first in the body of the method with this ``signature`` in ``path``."""
+    text = path.read_text()
+    assert text.count(signature) == 1, f"{path.name} has no {signature!r}"
+    path.write_text(text.replace(signature, signature + "".join(f"\n        {line}" for line in lines)))
+
+
 def open_app(make_app, level_dir):
     registry = Registry([level_dir.parent], builtin=False, packs=False)
     return make_app(level="fragile", registry=registry, backend="numpy")
 
 
-def test_an_exception_in_step_is_shown_and_the_app_keeps_running(make_app, level_dir):
+def let_time_pass(app, seconds, monkeypatch):
+    """Move the time the app and its level host see ``seconds`` on, without waiting: the app's
+    clock where it has one that tests may advance, else the monotonic time the engine reads."""
+    clock = getattr(app, "clock", None)
+    if hasattr(clock, "advance"):
+        clock.advance(seconds)
+    else:
+        earlier = time.monotonic
+        monkeypatch.setattr(time, "monotonic", lambda: earlier() + seconds)
+
+
+def test_an_exception_in_step_is_shown_and_the_fixed_file_reloads(make_app, level_dir, monkeypatch):
     model = level_dir / "model.py"
-    model.write_text(model.read_text().replace("self.x -= self.params", "if len(self.trail) > 5:\n"
-                                               "            raise RuntimeError('step exploded')\n"
-                                               "        self.x -= self.params"))
+    first_in(model, "def step(self) -> None:", "self.calls = getattr(self, 'calls', 0) + 1",
+             "if self.calls > 5:", "    raise RuntimeError('step exploded')")
     app = open_app(make_app, level_dir)
     app.run_frames(30)
     assert "step exploded" in app.host.runner.error
     app.run_frames(5)  # still drawing frames
     assert app.ctx.error == "GL_NO_ERROR"
+    broken = app.host.runner
     touch_later(model, model.read_text().replace("raise RuntimeError('step exploded')", "pass"))
-    app.host._last_scan = 0  # the watcher looks twice a second; do not wait for it
-    app.run_frames(10)
-    assert app.host.runner.error is None and app.host.runner.steps > 0
+    let_time_pass(app, 0.6, monkeypatch)  # the watcher looks at the files twice a second
+    app.run_frames(10)  # it sees the newer model.py and reloads the level in place
+    assert app.host.runner is not broken and app.host.entry.id == "fragile"
+    assert app.host.runner.error is None and app.host.runner.steps > 0 and app.host.error is None
 
 
 def test_an_exception_in_the_view_is_shown_and_reload_fixes_it(make_app, level_dir):
     view = level_dir / "view.py"
     original = view.read_text()
-    view.write_text(original.replace("model = self.model", "model = self.model\n        1 / 0"))
+    first_in(view, "def scene(self, frame) -> None:", "1 / 0")
     app = open_app(make_app, level_dir)
     app.run_frames(3)
     assert "ZeroDivisionError" in app.host.error
@@ -91,7 +110,8 @@ def test_a_diverging_simulation_is_reported_and_reset(make_app, level_dir):
     app.run_frames(120)
     assert app.host.runner.diverged and app.host.error is None
     app.host.reset_active()
-    assert not app.host.runner.diverged and np.isfinite(app.host.runner.model.x)
+    assert not app.host.runner.diverged
+    assert all(np.all(np.isfinite(value)) for value in app.host.runner.model.state().values())
 
 
 def test_an_exception_inside_a_plot_is_shown_not_fatal(make_app, level_dir):
@@ -113,10 +133,26 @@ def test_an_exception_inside_a_plot_is_shown_not_fatal(make_app, level_dir):
 def test_the_painter_streams_more_than_its_first_buffer_holds(make_app):
     app = make_app(level="eos_canyon", backend="numpy")
     app.run_frames(1)
-    points = np.random.default_rng(0).normal(size=(20000, 3))  # 560 kB of vertices: the buffer grows
-    app.painter.lines(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 2.0, (640, 480))
-    app.painter.points(np.eye(4, dtype=np.float32), points, (1, 1, 1, 1), 4.0)
-    assert app.ctx.error == "GL_NO_ERROR"
+    ctx = app.ctx
+    fbo = ctx.simple_framebuffer((64, 64))
+    fbo.use()
+    fbo.clear(0.0, 0.0, 0.0, 1.0)
+    ctx.disable(ctx.DEPTH_TEST | ctx.BLEND)
+    mvp = np.eye(4, dtype=np.float32)
+    # 20000 vertices each (over half a megabyte: the buffers grow), all outside the view but the last
+    # ones: a truncated upload, or drawing from the buffer it replaced, leaves their pixels dark.
+    points = np.full((20000, 3), 5.0)
+    points[-1] = (0.5, 0.5, 0.0)
+    app.painter.points(mvp, points, (1, 0, 0, 1), 6.0)
+    segments = np.full((20000, 3), 5.0)
+    segments[-2:] = [(-0.5, -0.5, 0.0), (0.5, -0.5, 0.0)]  # the last segment: along row 16, x in 16..48
+    app.painter.lines(mvp, segments, (0, 0, 1, 1), 4.0, (64, 64), strip=False)
+    pixels = np.frombuffer(fbo.read(components=3), np.uint8).reshape(64, 64, 3)  # row 0 at the bottom
+    assert tuple(pixels[48, 48]) == (255, 0, 0)  # the 20000th point
+    assert tuple(pixels[16, 32]) == (0, 0, 255)  # the 10000th segment
+    assert tuple(pixels[32, 32]) == (0, 0, 0) and (pixels.sum(axis=2) > 0).mean() < 0.1  # and nothing else
+    assert ctx.error == "GL_NO_ERROR"
+    fbo.release()
 
 
 def test_filled_rectangles_cover_their_pixels(make_app):
