@@ -222,3 +222,40 @@ def test_without_a_gl_provider_glsl_is_unavailable_and_says_why(monkeypatch):
     finally:
         monkeypatch.undo()
         backends.glsl_reason.cache_clear()
+
+
+# ------------------------------------------------------------------------------------------
+# GPU-resident state
+
+
+def test_a_gpu_array_keeps_shape_and_dtype_and_reads_back_what_was_written(gl):
+    from sim.gpu import GpuArray
+
+    values = np.arange(12, dtype=np.float32).reshape(6, 2)
+    with GpuArray.from_array(gl, values) as array:
+        assert (array.shape, array.dtype, array.nbytes, len(array)) == ((6, 2), np.float32, 48, 6)
+        np.testing.assert_array_equal(array.read(), values)
+        array.write([[-1.0, -2.0]], start=4)
+        np.testing.assert_array_equal(array.read(2, start=3), [[6.0, 7.0], [-1.0, -2.0]])
+        with pytest.raises(ValueError, match="do not fit"):
+            array.write(values, start=1)
+        array.clear()
+        assert not array.read().any()
+    assert array.released
+    array.release()  # idempotent
+    with pytest.raises(RuntimeError, match="released"):
+        array.read()
+
+
+def test_a_particle_system_on_glsl_keeps_its_particles_in_a_gpu_array_until_released(gl):
+    from sim.gpu import GpuArray
+
+    kernels = Registry(packs=False).get("particle_shepherd").module("kernels")
+    system = kernels.ParticleSystem(1000, "glsl", seed=3)
+    state = system.state
+    assert isinstance(state, GpuArray) and state.shape == (1000, 2)
+    assert system.gl_buffer is state.buffer
+    assert system.sample(10).shape == (10, 2)
+    system.release()
+    assert state.released and system.gl_buffer is None
+    system.release()

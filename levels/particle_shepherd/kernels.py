@@ -15,7 +15,7 @@ form ``x <- a x + b score(x) + c z`` with a counter-based normal ``z`` (see :mod
 * Langevin dynamics at a fixed t with step ``eps``: ``a = 1, b = eps, c = sqrt(2 eps)``.
 
 So one kernel, ``particle_step``, serves all three. :class:`ParticleSystem` keeps the particles
-where its backend computes: a numpy array for numpy and Numba, an SSBO (``gl_buffer``) for
+where its backend computes: a numpy array for numpy and Numba, a GPU array (``state``) for
 GLSL, which the view binds as a vertex buffer or splat source; nothing is read back per step.
 
 Run ``python levels/particle_shepherd/kernels.py --bench`` for particle-steps per second on every backend.
@@ -36,6 +36,7 @@ from sim import backends
 from sim.kernel import Kernel, compute_program, register
 from sim.mixture import (component_block_gl, mixture_score_reference, numba_chunks, preset, score_program,
                       score_update_numba)
+from sim.gpu import GpuArray
 from sim.rng import dispatch_size, fill_normal_pairs_gl, normal_pairs, normal_pairs_for_key, stream_key
 
 HERE = Path(__file__).parent  # this level's folder: the kernels' GLSL files lie beside this file
@@ -153,15 +154,14 @@ def _run_step_gl(ctx, particles, begin: int, end: int, n_components: int, a, b, 
 def particle_step_glsl(ctx, x, table, a, b, c, key, first_index: int = 0) -> np.ndarray:
     """GLSL version of :func:`particle_step_reference` (float32, read back)."""
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 2)
-    # a buffer whose row i is particle first_index + i's, so the shader sees true indices
-    particles, block = ctx.buffer(reserve=(first_index + len(x)) * 8), component_block_gl(ctx, table)
+    # an array whose row i is particle first_index + i's, so the shader sees true indices
+    block = component_block_gl(ctx, table)
     try:
-        particles.write(x.tobytes(), offset=first_index * 8)
-        _run_step_gl(ctx, particles, first_index, first_index + len(x), len(table), a, b, c, key)
-        return np.frombuffer(particles.read(size=len(x) * 8, offset=first_index * 8),
-                             dtype=np.float32).reshape(-1, 2).copy()
+        with GpuArray(ctx, (first_index + len(x), 2)) as particles:
+            particles.write(x, start=first_index)
+            _run_step_gl(ctx, particles.buffer, first_index, first_index + len(x), len(table), a, b, c, key)
+            return particles.read(len(x), start=first_index)
     finally:
-        particles.release()
         block.release()
 
 
@@ -232,14 +232,10 @@ def splat_gl(ctx, particles, count: int, counts, extent, width: int, height: int
 def density_splat_glsl(ctx, x, extent, width: int, height: int) -> np.ndarray:
     """GLSL version of :func:`density_splat_reference` (atomic adds, read back)."""
     x = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 2)
-    particles, counts = ctx.buffer(x.tobytes()), ctx.buffer(reserve=width * height * 4)
-    try:
+    with GpuArray.from_array(ctx, x) as particles, GpuArray(ctx, (height, width), np.uint32) as counts:
         counts.clear()
-        splat_gl(ctx, particles, len(x), counts, extent, width, height)
-        return np.frombuffer(counts.read(), dtype=np.uint32).astype(np.float32).reshape(height, width)
-    finally:
-        particles.release()
-        counts.release()
+        splat_gl(ctx, particles.buffer, len(x), counts.buffer, extent, width, height)
+        return counts.read().astype(np.float32)
 
 
 register(Kernel(
@@ -263,10 +259,13 @@ class ParticleSystem:
     """``count`` particles in the plane, stored where ``backend`` computes, stepped in place.
 
     * numpy / numba: ``positions`` is the float32 (count, 2) array itself.
-    * glsl: ``gl_buffer`` is the SSBO of ``count`` vec2 (std430), bound at binding 0 by the
-      step kernel; a view binds it as a vertex buffer or splat source. ``positions`` and
-      :meth:`sample` read back (only a few thousand particles for observables, never all of
-      them every frame).
+    * glsl: ``state`` is a :class:`sim.gpu.GpuArray` of ``count`` vec2 (std430), bound at
+      binding 0 by the step kernel; a view binds its buffer (``gl_buffer``) as a vertex buffer
+      or splat source. ``positions`` and :meth:`sample` read back (only a few thousand particles
+      for observables, never all of them every frame). The system owns it: it is made here, on
+      the kernels' GL context, and freed by :meth:`release`, which the level's model calls from
+      its own ``release()`` (the sandbox calls that when the run ends) or before it makes a new
+      system.
 
     Particle ``i`` starts at the normal pair of index ``i`` under ``stream_key(seed, 0)`` and
     step ``j`` adds the pair of ``stream_key(seed, j)``; so every backend (and a numpy replay
@@ -281,20 +280,25 @@ class ParticleSystem:
         self.backend = backend if backend in backends.BACKENDS else "numpy"
         if self.backend == "numba" and numba is None:
             self.backend = "numpy"
-        self.gl_buffer = None
+        self.state: GpuArray | None = None  # the particles on the GPU (GLSL backend)
         self._components = None  # the GL uniform block of the component table
         self._positions: np.ndarray | None = None
         if self.backend == "glsl":
             self.ctx = backends.gl_context()
-            self.gl_buffer = self.ctx.buffer(reserve=self.count * 8)
+            self.state = GpuArray(self.ctx, (self.count, 2), np.float32)
         self.reset(seed)
+
+    @property
+    def gl_buffer(self):
+        """The particles' SSBO (a moderngl buffer) on the GLSL backend, else None."""
+        return self.state.buffer if self.state is not None else None
 
     def reset(self, seed: int = 0) -> None:
         """Scatter the particles as standard normal noise drawn from ``seed``."""
         self.seed = int(seed)
         key = stream_key(self.seed, INIT_COUNTER)
         if self.backend == "glsl":
-            fill_normal_pairs_gl(self.ctx, self.gl_buffer, key, self.count)
+            fill_normal_pairs_gl(self.ctx, self.state.buffer, key, self.count)
         else:
             self._positions = normal_pairs_for_key(key, self.count, self.backend)
 
@@ -312,7 +316,7 @@ class ParticleSystem:
         table = np.ascontiguousarray(table, dtype=np.float32)
         if self.backend == "glsl":
             self._components = component_block_gl(self.ctx, table, self._components)
-            _run_step_gl(self.ctx, self.gl_buffer, begin, end, len(table), a, b, c, key)
+            _run_step_gl(self.ctx, self.state.buffer, begin, end, len(table), a, b, c, key)
         elif self.backend == "numba":
             _step_numba_in_place(self._positions[begin:end], table, a, b, c, key, begin)
         else:
@@ -323,7 +327,7 @@ class ParticleSystem:
         """A copy of the first ``n`` particles (a uniformly random subset: particles are i.i.d.)."""
         n = min(int(n), self.count)
         if self.backend == "glsl":
-            return np.frombuffer(self.gl_buffer.read(size=n * 8), dtype=np.float32).reshape(n, 2).copy()
+            return self.state.read(n)
         return self._positions[:n].copy()
 
     @property
@@ -338,11 +342,11 @@ class ParticleSystem:
         return density_splat_reference(self.positions, extent, width, height)
 
     def release(self) -> None:
-        """Free the GL buffers (a no-op on CPU backends)."""
-        for buffer in (self.gl_buffer, self._components):
+        """Free the GL buffers (a no-op on CPU backends; idempotent)."""
+        for buffer in (self.state, self._components):
             if buffer is not None:
                 buffer.release()
-        self.gl_buffer = self._components = None
+        self.state = self._components = None
 
     def finish(self) -> None:
         """Wait until queued GPU work is done (for timing)."""
