@@ -2,6 +2,7 @@
 
 import math
 import runpy
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -137,9 +138,70 @@ def test_benchmark_fits_slopes_and_interpolates_the_crossover():
     assert bench.largest_n_within("linear", 0.016) == pytest.approx(4000.0)
 
 
-def test_crossover_challenge_is_measured_by_timing_both_forms():
-    log_n = measured_outcome(LEVEL, "crossover")
-    assert math.log10(128) <= log_n <= math.log10(16384)
+class FakeTimer:
+    """The benchmark's clock, with stand-ins for both forms: time moves only when a form works,
+    ``quadratic_s`` * N^2 seconds for the quadratic form and ``linear_s`` * N for the linear one,
+    spread over a few slices as the real forms are.
+
+    The benchmark reads ``time.perf_counter`` and its module's ``FORMS`` (it has no clock to pass
+    in), so both are replaced in the module whose ``AttentionBenchmark`` the level's model runs."""
+
+    def __init__(self, monkeypatch, quadratic_s, linear_s, slices=3):
+        self.now = 0.0
+        self.timed = {"quadratic": [], "linear": []}
+        model_module = sys.modules[level(LEVEL).model_class().__module__]
+        bench_module = sys.modules[model_module.AttentionBenchmark.__module__]
+        monkeypatch.setattr(bench_module, "time", self)
+        costs = {"quadratic": lambda n: quadratic_s * n * n, "linear": lambda n: linear_s * n}
+        for form, seconds in costs.items():
+            monkeypatch.setitem(bench_module.FORMS, form, self._form(form, seconds, slices))
+
+    def perf_counter(self):
+        return self.now
+
+    def _form(self, name, seconds, slices):
+        def work(q, k, v, out, backend):
+            self.timed[name].append(len(q))
+            out[:] = 0.0  # both forms agree
+            for _ in range(slices):
+                self.now += seconds(len(q)) / slices
+                yield
+
+        return work
+
+
+@pytest.mark.parametrize("quadratic_s, linear_s, crossover", [
+    (1e-9, 3e-6, 3000.0),  # a N^2 = b N at N = b / a, between the timed sizes 2048 and 4096
+    (2e-9, 1e-6, 500.0),  # between 256 and 512
+    (1e-10, 1e-5, 16384.0),  # b / a = 1e5: faster at every size up to bench_n_max, so the answer is its log
+    (1e-6, 1e-5, 128.0),  # b / a = 10: slower at every size timed, from the smallest (128) on
+])
+def test_crossover_challenge_measures_where_the_timed_costs_cross(monkeypatch, quadratic_s, linear_s, crossover):
+    timer = FakeTimer(monkeypatch, quadratic_s, linear_s)
+    assert measured_outcome(LEVEL, "crossover") == pytest.approx(math.log10(crossover), abs=1e-9)
+    assert 128 in timer.timed["quadratic"] and 128 in timer.timed["linear"]
+
+
+def test_benchmark_in_the_level_fits_the_slopes_of_the_timed_costs(monkeypatch):
+    FakeTimer(monkeypatch, 1e-9, 3e-6)
+    run = make_runner(LEVEL, {"benchmark": True, "bench_d": 16, "bench_n_max": 16384})
+    for _ in range(100):
+        if run.model.bench.done:
+            break
+        run.step(20)
+    bench = run.model.bench
+    assert bench.done and bench.stopped == {"quadratic": None, "linear": None}
+    sizes = [128 * 2 ** i for i in range(8)]  # 128 ... 16384
+    assert sorted(bench.seconds["quadratic"]) == sorted(bench.seconds["linear"]) == sizes
+    for n in sizes:  # each time is the sum of the form's slices, nothing else
+        assert bench.seconds["quadratic"][n] == pytest.approx(1e-9 * n * n, rel=1e-9)
+        assert bench.seconds["linear"][n] == pytest.approx(3e-6 * n, rel=1e-9)
+    observed = run.model.observables()
+    assert observed["bench_slope_quadratic"] == pytest.approx(2.0, abs=1e-6)
+    assert observed["bench_slope_linear"] == pytest.approx(1.0, abs=1e-6)
+    assert observed["bench_crossover_log10"] == pytest.approx(math.log10(3000.0), abs=1e-9)
+    assert observed["bench_n_quadratic"] == observed["bench_n_linear"] == 16384.0
+    assert bench.largest_n_within("quadratic", 1e-9 * 1000 ** 2) == pytest.approx(1000.0)
 
 
 def test_memory_challenges_measure_40_gb_for_the_matrix_and_16_kb_for_the_state():
