@@ -83,6 +83,23 @@ def check_kernels(kernels: Iterable[Kernel], seed: int = 0) -> list[str]:
     return problems
 
 
+def run_level_script(path: str, argv: list[str] | None = None):
+    """Run ``main(argv)`` of the level module file ``path`` as the game imports it.
+
+    For a level's ``kernels.py`` run as a script (``python levels/<id>/kernels.py --bench``): its
+    ``if __name__ == "__main__"`` block calls this, so the code runs in the level's package (the
+    same module, kernels and Numba cache as in the game) with the sandbox's GL context.
+    """
+    from pathlib import Path
+
+    from .manifest import load_manifest
+    from .registry import LevelEntry
+
+    file = Path(path).resolve()
+    entry = LevelEntry(file.parent, "script", load_manifest(file.parent))
+    return entry.module(file.stem).main(argv)
+
+
 def level_kernel_problems(entry: LevelEntry) -> list[str]:
     """:func:`check_kernels` for the kernels of one level (``continuous-function validate``)."""
     try:

@@ -104,7 +104,8 @@ def register(kernel: Kernel) -> Kernel:
     kernels are best prefixed with the level id).
     """
     known = KERNELS.get(kernel.name)
-    if known is not None and (known.module, _qualname(known)) != (kernel.module, _qualname(kernel)):
+    if known is not None and known.module != "__main__" and (  # a script's copy gives way to the module
+            (known.module, _qualname(known)) != (kernel.module, _qualname(kernel))):
         raise ValueError(f"kernel name {kernel.name!r} is taken: {known.module} registered it before "
                          f"{kernel.module or 'this module'}; give the kernel another name")
     KERNELS[kernel.name] = kernel

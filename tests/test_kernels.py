@@ -259,3 +259,16 @@ def test_a_particle_system_on_glsl_keeps_its_particles_in_a_gpu_array_until_rele
     system.release()
     assert state.released and system.gl_buffer is None
     system.release()
+
+
+def test_a_level_kernels_file_runs_as_a_script_in_the_levels_package(tmp_path):
+    import subprocess
+    import sys
+
+    from sandbox.paths import LEVELS_DIR
+
+    script = LEVELS_DIR / "eos_canyon" / "kernels.py"
+    done = subprocess.run([sys.executable, str(script), "--rates", "4", "--steps", "5", "--grid", "4", "--repeats", "1"],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "numpy" in done.stdout

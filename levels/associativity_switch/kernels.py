@@ -645,7 +645,7 @@ def _human_bytes(count: float) -> str:
     return f"{count:.3g} TB"
 
 
-if __name__ == "__main__":
-    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+if __name__ == "__main__":  # as the game imports it: in the level's package, with its GL context
+    from sandbox.kernels import run_level_script
 
-    raise SystemExit(main())
+    raise SystemExit(run_level_script(__file__))

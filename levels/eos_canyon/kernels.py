@@ -454,7 +454,7 @@ def main(argv=None) -> None:
               f"surface {args.grid}x{args.grid}: {surface * 1e3:7.2f} ms")
 
 
-if __name__ == "__main__":
-    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+if __name__ == "__main__":  # as the game imports it: in the level's package, with its GL context
+    from sandbox.kernels import run_level_script
 
-    main()
+    raise SystemExit(run_level_script(__file__))

@@ -481,7 +481,7 @@ def main(argv=None) -> None:
     _print_bench(args)
 
 
-if __name__ == "__main__":
-    import sandbox  # noqa: F401  (run as a script: the sandbox gives GLSL kernels their GL context)
+if __name__ == "__main__":  # as the game imports it: in the level's package, with its GL context
+    from sandbox.kernels import run_level_script
 
-    main()
+    raise SystemExit(run_level_script(__file__))
