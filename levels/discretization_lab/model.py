@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from sandbox.kit import derived
 from sandbox.model import Model
 
 from .kernels import (
@@ -32,6 +33,11 @@ DISPLAY_LIMIT = 1e12  # discrete outputs beyond this are reported as this (an un
 # Δ range over which "can bilinear ever go unstable?" is measured, and stable poles tried.
 SWEEP_DTS = np.logspace(-3, 3, 61)
 SWEEP_POLES = [complex(re, im) for re in (-5.0, -1.0, -0.1, -0.01) for im in (0.0, 1.0, 10.0)]
+POLE_MAPS = {  # the eigenvalue of Abar for an eigenvalue lambda of A (exact for the normal A here)
+    "euler": lambda z: 1.0 + z,
+    "bilinear": lambda z: (1.0 + 0.5 * z) / (1.0 - 0.5 * z),
+    "zoh": np.exp,
+}
 
 
 def oscillator(pole_real: float, pole_imag: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,6 +93,8 @@ class DiscretizationLab(Model):
       ``discrete_poles[method]``: eigenvalues of Abar (draw them against the unit circle);
       ``radius[method]``; ``errors[method]``: RMS error against the continuous response at the
       sample times; ``euler_limit``: the largest stable Euler step for these poles.
+    * ``pole_pair``: ``sigma + i omega`` and its conjugate; derived for drawing:
+      ``pole_paths(dt_min, dt_max)``, ``euler_disk()``, ``euler_crossing()``.
     * ``time``: the playhead in s. The two memories have taken in the history up to it:
       ``hippo_state``, ``random_state`` (N numbers each, with ``state_noise`` added);
       ``history_times``, ``history_true``, ``history_hippo``, ``history_random``: the history
@@ -134,6 +142,33 @@ class DiscretizationLab(Model):
             self.y_discrete[method] = np.where(np.abs(y) < DISPLAY_LIMIT, y, np.nan)
             self.errors[method] = float(gap) if np.isfinite(gap) and gap < DISPLAY_LIMIT else DISPLAY_LIMIT
         self.euler_limit = largest_stable_dt(self.A, "euler")
+
+    @property
+    def pole_pair(self) -> np.ndarray:
+        """The continuous poles ``sigma + i omega`` and ``sigma - i omega``, in that order."""
+        sigma, omega = self.params["pole_real"], self.params["pole_imag"]
+        return np.array([complex(sigma, omega), complex(sigma, -omega)])
+
+    @derived("pole_real", "pole_imag")
+    def pole_paths(self, dt_min: float, dt_max: float, points: int = 240) -> dict[str, np.ndarray]:
+        """Each method's two poles for Delta log-spaced over [dt_min, dt_max]: the path they take
+        as the step grows (method -> ``(2, points)`` complex; row 0 is the upper pole's)."""
+        dts = np.geomspace(dt_min, dt_max, points)
+        with np.errstate(all="ignore"):
+            return {method: POLE_MAPS[method](dts[None, :] * self.pole_pair[:, None]) for method in METHODS}
+
+    @derived("dt")
+    def euler_disk(self, points: int = 720) -> np.ndarray:
+        """The edge of Euler's stable region |1 + Delta lambda| = 1 in the lambda-plane: the circle
+        of radius 1/Delta centred at -1/Delta (complex points)."""
+        return (np.exp(1j * np.linspace(0.0, 2 * math.pi, points)) - 1.0) / self.params["dt"]
+
+    @derived("pole_real", "pole_imag")
+    def euler_crossing(self, dt_min: float = 0.0, dt_max: float = math.inf) -> np.ndarray | None:
+        """Where Euler's two poles cross the unit circle, 1 + limit * lambda; None when no step is
+        stable or the limit is outside [dt_min, dt_max]."""
+        limit = self.euler_limit
+        return 1.0 + limit * self.pole_pair if 0 < limit and dt_min <= limit <= dt_max else None
 
     # -- HiPPO-LegS against a random A --------------------------------------------------------
 
@@ -238,6 +273,7 @@ class DiscretizationLab(Model):
             "euler_stable": float(self.radius["euler"] <= 1.0),
             "hippo_error": self.hippo_error,
             "random_error": self.random_error,
+            "hippo_state": self.hippo_state,
         }
         for method in METHODS:
             values[f"y_{method}"] = self._at_playhead(self.sample_times, self.y_discrete[method])

@@ -172,3 +172,61 @@ def test_unstable_continuous_poles_and_extreme_steps_stay_finite():
 
 def test_witness_runs():
     runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
+
+
+def test_the_pole_paths_and_euler_disk_drawn_are_the_discretizations_poles():
+    run = make_runner(LEVEL, {"pole_real": -1.0, "pole_imag": 3.0})
+    model = run.model
+    paths = model.pole_paths(0.001, 1.0, 50)
+    assert model.pole_paths(0.001, 1.0, 50) is paths  # memoised: drawn every frame, computed once
+    A, B = oscillator(complex(-1.0, 3.0))
+    for k in (0, 17, 49):
+        dt = np.geomspace(0.001, 1.0, 50)[k]
+        for method, branches in paths.items():
+            poles = np.linalg.eigvals(discretize(A, B, dt, method)[0])
+            for pole in branches[:, k]:
+                assert np.min(np.abs(poles - pole)) < 1e-9, method
+    assert paths["bilinear"][0, 0].imag > 0  # row 0 is the upper pole's path: the view names it there
+    edge = model.euler_disk()
+    np.testing.assert_allclose(np.abs(1 + model.params["dt"] * edge), 1.0, atol=1e-12)
+    crossing = model.euler_crossing(0.001, 1.0)
+    np.testing.assert_allclose(np.abs(crossing), 1.0, atol=1e-6)  # on the unit circle, at Δ = 0.2 s
+    assert model.euler_crossing(0.001, 0.1) is None  # the limit is beyond that slider
+    run.set_param("pole_imag", 4.0)
+    assert model.pole_paths(0.001, 1.0, 50) is not paths  # new poles, new paths
+
+
+def test_the_legs_state_is_recorded_as_an_array_observable():
+    run = make_runner(LEVEL, {"hippo_n": 8})
+    run.step(25)
+    np.testing.assert_array_equal(run.array("hippo_state"), run.model.hippo_state)
+    steps, states = run.arrays("hippo_state")
+    assert list(steps) == [0, 10, 20] and all(state.shape == (8,) for state in states)
+
+
+def test_the_view_hides_the_euler_limit_and_the_pole_paths_while_a_prediction_is_open(tmp_path, monkeypatch):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+    from sandbox.view import Frame
+
+    shown = []
+    label = Frame.label
+    monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
+        shown.append(text), label(self, draw_list, point, text, *a, **k)))
+    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    try:
+        host = app.host
+        app.run_frames(2)
+        assert any(text.startswith("Euler leaves at Δ = 0.118") for text in shown) and "bilinear" in shown
+        host.challenges.select(host.manifest.challenges["euler_limit"])
+        host.requested_tab = "Challenges"
+        app.run_frames(2)
+        shown.clear()
+        app.run_frames(1)
+        assert host.view.challenge.choosing and host.view.challenge.hide_answers
+        assert not any(text.startswith("Euler leaves") for text in shown), shown
+        assert "bilinear" not in shown and "ZOH" not in shown  # the paths and their names are gone
+        assert any("paths hidden while you predict" in text for text in shown)
+        assert host.error is None, host.error
+    finally:
+        app.shutdown()
