@@ -90,9 +90,10 @@ class Frame:
         return imgui.ImVec2(self.origin[0] + pixel[0] / self.pixel_ratio, self.origin[1] + pixel[1] / self.pixel_ratio)
 
     def label(self, draw_list, point, text: str, color=PALETTE.text, offset: tuple[float, float] = (8.0, -8.0),
-              plate: bool = True) -> None:
+              plate: bool = True, align: float = 0.0) -> None:
         """Text beside a world point, on a dark plate, nudged to stay inside the pane; left out when
-        the point is not finite or far outside the view."""
+        the point is not finite or far outside the view. ``align``: where the offset point is along
+        the text, 0 its left edge, 0.5 its centre (a title over a box), 1 its right edge (a tick label)."""
         if not np.all(np.isfinite(point)):
             return
         at = self.to_overlay(point)
@@ -100,6 +101,10 @@ class Frame:
             return
         width, height = self.size
         x, y = at.x - self.origin[0] + offset[0], at.y - self.origin[1] + offset[1]
+        if align:
+            from imgui_bundle import imgui
+
+            x -= align * imgui.calc_text_size(text).x
         if not (-50 < x < width + 50 and -50 < y < height + 50):
             return
         self.text(draw_list, (x, y), text, color, plate)
