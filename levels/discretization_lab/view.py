@@ -130,9 +130,8 @@ class DiscretizationView(View):
     def overlay(self, draw_list, frame) -> None:
         model, hidden, muted, em = self.model, self.challenge.hide_answers, PALETTE.muted, imgui.get_font_size()
 
-        def text(point, words, color=PALETTE.text, dx=0.0, dy=0.0, centre=False, plate=False):
-            shift = 0.5 * imgui.calc_text_size(words).x if centre else 0.0
-            frame.label(draw_list, point, words, color, (dx - shift, dy), plate)
+        def text(point, words, color=PALETTE.text, dx=0.0, dy=0.0, align=0.0, plate=False):
+            frame.label(draw_list, point, words, color, (dx, dy), plate, align)
 
         x0, x1, y0, y1 = S_BOX if frame.pane == "s" else Z_BOX
         top = (0.5 * (x0 + x1), y1)
@@ -141,10 +140,10 @@ class DiscretizationView(View):
         titles = (("continuous poles λ = σ ± iω", "drag them") if frame.pane == "s" else
                   ("poles of Ā against the unit circle", f"dots at Δ = {self.params['dt']:.3g} s; {paths}"))
         for words, color, dy in zip(titles, (PALETTE.text, muted), (-2.6 * em, -1.4 * em)):
-            text(top, words, color, dy=dy, centre=True)
+            text(top, words, color, dy=dy, align=0.5)
         if frame.pane == "s":
             for sigma in (-10, -5, 0):
-                text((sigma, y0), f"{sigma}", muted, dy=2, centre=True)
+                text((sigma, y0), f"{sigma}", muted, dy=2, align=0.5)
             for omega in (-10, -5, 5, 10):
                 text((x0, omega), f"{omega:+d}i", muted, dx=-2.4 * em, dy=-0.5 * em)
             text((x0, y0), "σ (1/s)", muted, dy=2 + em)
@@ -154,15 +153,16 @@ class DiscretizationView(View):
             if len(room):
                 point = room[np.argmax(np.min(np.linalg.norm(room[:, None] - xy(self._poles())[None], axis=2), 1))]
                 words = "Euler stable inside"  # toward the disk's centre, −1/Δ
-                dx = 6.0 if point[0] < -1.0 / self.params["dt"] else -imgui.calc_text_size(words).x - 6.0
-                text(point, words, COLORS["euler"], dx=dx, dy=-0.5 * em, plate=True)
+                left = point[0] < -1.0 / self.params["dt"]
+                text(point, words, COLORS["euler"], dx=6.0 if left else -6.0, dy=-0.5 * em, align=0.0 if left else 1.0,
+                     plate=True)
             return
         for point, words, dy in (((1.0, 0.0), "1", 2), ((-1.0, 0.0), "−1", 2), ((0.0, 1.0), "i", -em)):
             text(point, words, muted, dx=4, dy=dy)
         crossing = None if hidden else model.euler_crossing(low, high)
         if crossing is not None:  # named at the lower crossing: the paths are named along the upper branch
             words = f"Euler leaves at Δ = {model.euler_limit:.3g} s"
-            text(xy(crossing[1]), words, dx=-imgui.calc_text_size(words).x - 10, dy=0.1 * em, plate=True)
+            text(xy(crossing[1]), words, dx=-10, dy=0.1 * em, align=1.0, plate=True)
         for method, branch in ({} if hidden else model.pole_paths(low, high, LOCUS_POINTS)).items():
             visible = xy(branch[0])[inside(xy(branch[0]), Z_BOX)]
             if len(visible):  # each path named at its last visible point
@@ -170,7 +170,7 @@ class DiscretizationView(View):
         radius = model.radius["euler"]
         words = (f"Euler UNSTABLE: |1 + Δλ| = {radius:.4g} > 1" if radius > 1.0
                  else f"Euler stable: |1 + Δλ| = {radius:.4g} ≤ 1")
-        text((0.0, y0), words, PALETTE.bad if radius > 1.0 else PALETTE.good, dy=0.4 * em, centre=True)
+        text((0.0, y0), words, PALETTE.bad if radius > 1.0 else PALETTE.good, dy=0.4 * em, align=0.5)
 
     def handle_input(self, frame) -> bool:
         """Drag either continuous pole in the s-plane; its conjugate follows (the system is real)."""
