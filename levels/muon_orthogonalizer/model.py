@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sandbox.kit import derived
 from sandbox.model import Model
 from sim import nn
 
@@ -20,6 +21,7 @@ from .kernels import (
     QUINTIC_BAND,
     Muon,
     frobenius_normalize,
+    iterate_singular_values,
     newton_schulz,
     polar_factor,
     singular_value_map,
@@ -38,6 +40,8 @@ RACE_CLASSES = 3
 RACE_HIDDEN = 32
 RACE_LR = {"sgd": 0.1, "adam": 3e-3, "muon": 0.02}
 RACE_MOMENTUM = 0.9
+#: The drawn iterate moves from one step to the next over this share of a step's ticks.
+TWEEN = 0.5
 
 
 def spiral_data(rng: np.random.Generator, per_class: int = RACE_POINTS_PER_CLASS,
@@ -74,19 +78,22 @@ class MuonModel(Model):
     For the view:
 
     * ``grid_input`` (the 2×2 matrix as edited), ``grid`` (after ``iteration`` steps),
-      ``grid_previous`` (one step before), ``animation_phase`` (0..1 through the current step,
-      to tween between them), ``grid_history`` (one 2×2 per step), ``grid_polar`` (the exact
-      polar factor UVᵀ of the input: where the grid is heading), ``grid_sigma_history``
-      (``(steps + 1, 2)``);
+      ``grid_previous`` (one step before), ``shown_grid()`` (the iterate as drawn, tweened from
+      the one to the other, with its SVD), ``grid_polar`` (the exact polar factor UVᵀ of the
+      input: where the grid is heading), ``grid_sigma_history`` (``(steps + 1, 2)``: the
+      iteration's own path, restarted by every edit) and ``grid_distance()``;
     * ``matrix_sigma_history``: ``(steps + 1, n)`` singular values of the n×n gradient matrix,
       largest first (row 0 after the normalization), ``matrix_sigma_input`` (before it);
       ``matrix_gain_history``: the same per input direction, in the input's order (so a
-      singular value can be followed through the steps); ``matrix_polar`` (UVᵀ); and
-      ``histogram(bins, upper)``: counts of the current singular values;
-    * ``coefficients`` (a, b, c) and ``sigma_map(σ)``, the polynomial every singular value goes
-      through (for a cobweb plot);
+      singular value can be followed through the steps; the runner records it as the ``gains``
+      array observable); ``matrix_polar`` (UVᵀ); ``spectrum()``: the step-0 and current
+      singular values binned on a log axis;
+    * ``coefficients`` (a, b, c), ``sigma_map(σ)``, the polynomial every singular value goes
+      through, ``fixed_point()`` (does σ settle on 1?) and ``cobweb()`` (the grid's σ through p);
     * the race: ``race_data`` (points, labels), ``race_networks`` (name → ``nn.Sequential``),
       ``race_optimizers`` and ``race_predict(name, points)`` (class probabilities).
+
+    ``version`` counts changes of the iteration (a step or a restart): derived data keys on it.
     """
 
     work_unit = "ticks"
@@ -95,6 +102,7 @@ class MuonModel(Model):
         super().__init__(params, backend)
         self.iteration = 0
         self.tick = 0
+        self.version = 0
 
     # -- the iteration --------------------------------------------------------------------------
 
@@ -119,6 +127,7 @@ class MuonModel(Model):
 
     def restart_iteration(self) -> None:
         """Start both matrices over from their inputs (after an edit of the matrix or the method)."""
+        self.version += 1
         self.diverged = False
         self.iteration = 0
         self.tick = 0
@@ -126,7 +135,6 @@ class MuonModel(Model):
         self.grid_polar = polar_factor(self.grid_input)
         self.grid = self._start(self.grid_input)
         self.grid_previous = self.grid.copy()
-        self.grid_history = [self.grid.copy()]
         self.grid_sigma_history = [singular_values(self.grid)]
         self.matrix = self._start(self.matrix_input)
         self.matrix_sigma_history = [singular_values(self.matrix)]
@@ -147,7 +155,7 @@ class MuonModel(Model):
             return
         self.grid_previous, (self.grid, self.matrix) = self.grid, stepped
         self.iteration += 1
-        self.grid_history.append(self.grid.copy())
+        self.version += 1
         self.grid_sigma_history.append(sigmas[0])
         self.matrix_sigma_history.append(sigmas[1])
         self.matrix_gain_history.append(self._gains(self.matrix))
@@ -157,10 +165,56 @@ class MuonModel(Model):
         """How far through showing the current step (0 just after it, 1 when the next one is due)."""
         return (self.tick % int(self.params["pace"])) / int(self.params["pace"])
 
-    def histogram(self, bins: int = 40, upper: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
-        """(counts, edges) of the gradient matrix's current singular values over [0, upper]."""
-        values = np.clip(self.matrix_sigma_history[-1], 0.0, upper)
-        return np.histogram(values, bins=bins, range=(0.0, upper))
+    @derived(key=lambda self: (self.version, self.tick))
+    def shown_grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The iterate as drawn, ``(X, U, σ)`` with ``X = U diag(σ) Vᵀ``: over the first
+        :data:`TWEEN` of a step it moves (smoothly) from the previous step's matrix to this one's."""
+        t = min(self.animation_phase / TWEEN, 1.0) if self.iteration > 0 else 1.0
+        s = t * t * (3.0 - 2.0 * t)
+        shown = (1.0 - s) * self.grid_previous + s * self.grid
+        shown = shown if np.all(np.isfinite(shown)) else self.grid_previous
+        if not np.all(np.isfinite(shown)):
+            return shown, np.full((2, 2), np.nan), np.full(2, np.nan)
+        u, sigma, _ = np.linalg.svd(shown)
+        return shown, u, sigma
+
+    def grid_distance(self) -> float:
+        """‖X − UVᵀ‖_F for the grid: how far the iterate is from the polar factor."""
+        return float(np.linalg.norm(self.grid - self.grid_polar))
+
+    @derived("method", "coef_a", "coef_b", "coef_c")
+    def fixed_point(self) -> tuple[str, str]:
+        """Whether σ can settle on 1: ``("attracts" | "repels" | "none", why)``. 1 is a fixed point
+        when p(1) = 1, and it attracts when |p′(1)| < 1 (σ near 1 is pulled onto it)."""
+        a, b, c = self.coefficients
+        p_one, slope = a + b + c, a + 3 * b + 5 * c
+        if abs(p_one - 1.0) >= 1e-3:
+            return "none", f"p(1) = {p_one:.4f}: no fixed point at 1, σ cannot settle on 1"
+        kind = "attracts" if abs(slope) < 1 else "repels"
+        return kind, f"p(1) = 1 and p′(1) = {slope:.3g}: 1 is a fixed point that {kind}"
+
+    @derived(key=lambda self: self.version)
+    def cobweb(self) -> np.ndarray:
+        """The grid's two singular values at step 0 sent ``iteration`` times through p (signed, so a
+        flip below 0 shows): ``(iteration + 1, 2)``."""
+        start = np.asarray(self.grid_sigma_history[0], dtype=np.float64)
+        with np.errstate(all="ignore"):
+            return iterate_singular_values(start, self.coefficients, self.iteration)
+
+    @derived(key=lambda self: self.version)
+    def spectrum(self, bins: int = 40) -> dict[str, np.ndarray | float]:
+        """The gradient matrix's singular values at step 0 and now, binned on a log axis that holds
+        both: ``edges``, ``start`` and ``now`` (counts), ``values`` (now, clipped to the axis),
+        ``low``, ``high``."""
+        start = np.asarray(self.matrix_sigma_history[0], dtype=np.float64)
+        now = np.asarray(self.matrix_sigma_history[-1], dtype=np.float64)
+        now = now[np.isfinite(now)]
+        low = float(np.clip(np.min(np.append(start[start > 0], 1.0)) * 0.5, 1e-9, 0.5))
+        high = float(np.clip(np.max(np.append(now, 1.0)) * 1.3, 1.5, 1e6))
+        edges = np.geomspace(low, high, bins + 1)
+        values = np.clip(now, low, high)
+        return {"edges": edges, "start": np.histogram(np.clip(start, low, high), bins=edges)[0],
+                "now": np.histogram(values, bins=edges)[0], "values": values, "low": low, "high": high}
 
     # -- the race ----------------------------------------------------------------------------------
 
@@ -240,6 +294,7 @@ class MuonModel(Model):
             "loss_sgd": float(self.race_losses["sgd"]),
             "loss_adam": float(self.race_losses["adam"]),
             "loss_muon": float(self.race_losses["muon"]),
+            "gains": self.matrix_gain_history[-1],
         }
 
     def state(self) -> dict[str, np.ndarray]:
@@ -250,25 +305,20 @@ class MuonModel(Model):
 
     # -- challenge measures ---------------------------------------------------------------------------
 
-    def steps_to_band(self) -> int | None:
-        """The first step after which every singular value of the gradient matrix is within the band."""
-        band = float(self.params["band"])
-        for step, sigma in enumerate(self.matrix_sigma_history):
-            if np.all(np.abs(sigma - 1.0) <= band):
-                return step
-        return None
-
     def measure_steps_to_band(self, run) -> float:
-        """The step count of :meth:`steps_to_band` (−1 if the run never got there)."""
-        step = self.steps_to_band()
-        return float(-1 if step is None else step)
+        """The first Newton-Schulz step after which every singular value of the gradient matrix is
+        within the band, from the recorded share in the band (−1 if the run never got there)."""
+        inside = np.flatnonzero(run.series("in_band") >= 1.0)
+        return float(run.series("iteration")[inside[0]]) if inside.size else -1.0
 
     def measure_short_of_band(self, run) -> str:
-        """After Muon's 5 steps: are the directions left below the band the smallest or the largest inputs?"""
-        gains = self.matrix_gain_history[min(MUON_STEPS, len(self.matrix_gain_history) - 1)]
-        short = np.flatnonzero(gains < QUINTIC_BAND[0])
+        """After Muon's 5 steps (or as many as the run took): are the directions left below the band
+        the smallest or the largest inputs? Read from the recorded ``gains``."""
+        ticks, gains = run.arrays("gains")
+        iterations = run.series("iteration")[ticks]
+        after = gains[int(np.flatnonzero(iterations <= MUON_STEPS)[-1])]
+        short = np.flatnonzero(after < QUINTIC_BAND[0])
         if short.size == 0:
             return "none: all land in [0.68, 1.21]"
-        inputs = self.matrix_sigma_input  # the input singular values, in the order of the gains
-        smallest_inputs = set(np.argsort(inputs)[:short.size].tolist())
+        smallest_inputs = set(np.argsort(gains[0])[:short.size].tolist())  # step 0: the inputs, normalised
         return "the smallest ones" if set(short.tolist()) <= smallest_inputs else "the largest ones"

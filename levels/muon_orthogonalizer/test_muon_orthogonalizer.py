@@ -1,6 +1,7 @@
 """Claims of the Newton-Schulz / Muon level, as assertions on the simulation."""
 
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,86 @@ def test_every_backend_draws_the_same_iteration(backend):
     other.step(6)
     np.testing.assert_allclose(other.model.matrix, reference.model.matrix, atol=1e-4)
     np.testing.assert_allclose(other.model.grid, reference.model.grid, atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------
+# what the view draws is derived in the model; the measures read the recorded run
+
+
+def test_the_drawn_iterate_moves_from_the_previous_step_to_the_current_one():
+    run = make_runner(LEVEL, {"method": "cubic", "pace": 10, "race": False})
+    model = run.model
+    run.step(10)  # the first step has just been taken: the drawing starts from step 0's matrix
+    shown, u, sigma = model.shown_grid()
+    np.testing.assert_allclose(shown, model.grid_previous)
+    assert model.shown_grid() is model.shown_grid()  # once per tick, not per frame
+    run.step(5)  # half way through the step: the tween is over
+    shown, u, sigma = model.shown_grid()
+    np.testing.assert_allclose(shown, model.grid)
+    np.testing.assert_allclose(sigma, model.grid_sigma_history[-1], atol=1e-9)
+    np.testing.assert_allclose(np.abs(u.T @ shown @ shown.T @ u), np.diag(sigma**2), atol=1e-9)
+
+
+@pytest.mark.parametrize("coefficients, kind", [
+    ({"method": "cubic"}, "attracts"),
+    ({"method": "quintic"}, "none"),
+    ({"method": "custom", "coef_a": 3.0, "coef_b": -2.0, "coef_c": 0.0}, "repels"),  # p(1) = 1, p′(1) = −3
+])
+def test_whether_sigma_can_settle_on_one_follows_from_p_at_one(coefficients, kind):
+    assert make_runner(LEVEL, coefficients).model.fixed_point()[0] == kind
+
+
+def test_the_cobweb_and_the_spectrum_follow_the_iteration():
+    run = make_runner(LEVEL, {"method": "quintic", "pace": 1, "race": False, "size": 24})
+    run.step(4)
+    model = run.model
+    path = model.cobweb()
+    np.testing.assert_allclose(path, iterate_singular_values(model.grid_sigma_history[0], MUON_QUINTIC, 4))
+    np.testing.assert_allclose(np.abs(path[-1]), model.grid_sigma_history[-1], atol=1e-5)
+    spectrum = model.spectrum()
+    assert spectrum["start"].sum() == spectrum["now"].sum() == 24
+    assert spectrum["low"] < model.matrix_sigma_history[0].min()
+    assert spectrum["high"] > model.matrix_sigma_history[-1].max()
+    run.set_param("m01", 0.1)  # an edit restarts the iteration, and what is drawn from it
+    restarted = model.spectrum()
+    assert model.cobweb().shape == (1, 2) and np.array_equal(restarted["now"], restarted["start"])
+
+
+def test_measures_read_the_recorded_share_in_the_band_and_the_recorded_gains():
+    run = make_runner(LEVEL, {"method": "cubic", "pace": 2, "race": False, "size": 32, "condition": 100.0})
+    run.step(60)
+    model = run.model
+    first = next(k for k, sigma in enumerate(model.matrix_sigma_history) if np.all(np.abs(sigma - 1) <= 0.1))
+    assert model.measure_steps_to_band(run) == first == 14
+    ticks, gains = run.arrays("gains")
+    np.testing.assert_allclose(gains[-1], model.matrix_gain_history[-1])
+    np.testing.assert_allclose(gains[0], model.matrix_gain_history[0])
+
+
+def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start(monkeypatch):
+    """The n×n matrix's singular values now, its share in the band and the rug are what the
+    challenges ask about: the view draws the input's spectrum only until the verdict."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    run = make_runner(LEVEL, {"method": "quintic", "pace": 1, "race": False})
+    run.step(6)
+    view_class = level(LEVEL).view_class()
+    module = sys.modules[view_class.__module__]
+    drawn, strips = [], []
+    monkeypatch.setattr(module, "implot", mock.MagicMock())
+    monkeypatch.setattr(module, "plot_strip", lambda context, plots: strips.append(plots))
+    for name in ("line", "scatter", "hline", "vlines"):
+        monkeypatch.setattr(module, name, lambda label, *args, **kwargs: drawn.append(label))
+    for hidden in (True, False):
+        context = SimpleNamespace(run=run, painter=None, gl=None, formulas=None, transport=None,
+                                  challenge=SimpleNamespace(hide_answers=hidden, locked=hidden))
+        drawn.clear()
+        view = view_class(context)
+        view.plots()
+        histogram = next(plot for plot in strips[-1] if plot.title.endswith("###histogram"))
+        histogram.draw(run)
+        assert ("%" in histogram.title, "now" in drawn, "rug" in drawn) == (not hidden,) * 3
 
 
 # ---------------------------------------------------------------------------------------------
