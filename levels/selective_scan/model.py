@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from sandbox.kit import derived
 from sandbox.model import Model
-from sim.scan import affine_scan, scan_tree_levels, tree_work
+from sim.scan import TREE_KINDS, affine_scan, scan_tree_levels, tree_depth, tree_work
 
 NOISE = -1  # mark of a token that belongs to no register
 
@@ -72,6 +73,15 @@ def token_weights(decays: np.ndarray, t: int) -> np.ndarray:
     return (1.0 - decays[: t + 1]) * np.exp(log_after)
 
 
+def stream_scores(run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each stream's score from the recorded run: ``(streams, selective, lti)``, the fraction of
+    registers each model copied, as last recorded while that stream played (1-based streams)."""
+    rounds = np.asarray(run.series("round"))
+    last = np.flatnonzero(np.append(rounds[1:] != rounds[:-1], True))  # the last record of each stream
+    return (rounds[last] + 1, np.asarray(run.series("selective_accuracy"))[last],
+            np.asarray(run.series("lti_accuracy"))[last])
+
+
 class SelectiveScan(Model):
     """Selective copying with gates Delta(x), an LTI SSM of the same size, and the scan tree.
 
@@ -81,7 +91,11 @@ class SelectiveScan(Model):
     * ``gates``: the selective Delta per token and register, ``(L, K)``; ``lti_gates`` likewise.
     * ``selective_states``, ``lti_states``: ``(L, K, V)`` states after each token;
       ``decoded_selective``, ``decoded_lti``: ``(L, K)`` the value each register reads as.
-    * ``position``: the playhead, 1..L (show states[position - 1]); ``round``: streams played.
+    * ``position``: the playhead, 1..L (show states[position - 1]); ``round``: streams played;
+      ``score``: (selective, LTI) fraction of registers copied in this stream (the earlier streams'
+      scores are in the recorded run: :func:`stream_scores`).
+    * ``shares(register)``: what each token is worth in a register's state, both models;
+      ``token_deltas``: each token's Delta for the register it is marked for (else the noise Delta).
     * ``tree_levels``: the rounds of the parallel scan (:class:`sim.scan.TreeLevel`) over
       ``tree_a``, ``tree_b`` (``tree_n`` pairs); ``tree_sequential``: the loop's states;
       ``tree_level``: the animation cursor, 0 (inputs) .. depth.
@@ -95,7 +109,7 @@ class SelectiveScan(Model):
     def reset(self, seed: int = 0) -> None:
         self.seed = seed
         self.round = 0
-        self.scores: list[tuple[float, float]] = []
+        self._played = np.zeros(2)  # the scores of the finished streams, summed
         self._new_stream()
         self._build_tree()
         self._tree_clock = 0
@@ -119,12 +133,8 @@ class SelectiveScan(Model):
         self.lti_states = ssm_states(self.lti_gates, self.values, vocab, self.backend)
         self.decoded_selective = np.argmax(self.selective_states, axis=2)
         self.decoded_lti = np.argmax(self.lti_states, axis=2)
-        final = (float(np.mean(self.decoded_selective[-1] == self.targets)),
-                 float(np.mean(self.decoded_lti[-1] == self.targets)))
-        if len(self.scores) > self.round:
-            self.scores[self.round] = final
-        else:
-            self.scores.append(final)
+        self.score = (float(np.mean(self.decoded_selective[-1] == self.targets)),
+                      float(np.mean(self.decoded_lti[-1] == self.targets)))
 
     def set_param(self, name, value) -> None:
         super().set_param(name, value)
@@ -137,6 +147,33 @@ class SelectiveScan(Model):
         """The share of each token 0..t in ``register``'s selective state after token t."""
         t = self.position - 1 if t is None else t
         return token_weights(np.exp(-self.gates[:, register]), t)
+
+    def shares(self, register: int) -> tuple[np.ndarray, np.ndarray]:
+        """The share of each token so far in ``register``'s state: (selective, LTI)."""
+        t = self.position - 1
+        return self.weights_in_register(register, t), token_weights(np.exp(-self.lti_gates[:, register]), t)
+
+    @staticmethod
+    def taken(delta: float) -> float:
+        """The share 1 - e^(-Delta) of the state that one token with step Delta takes."""
+        return 1.0 - float(np.exp(-delta))
+
+    @property
+    def kept_after_burst(self) -> float:
+        """What the last marked token keeps of its share after the burst: e^(-burst * Delta_noise)."""
+        return float(np.exp(-self.params["burst"] * self.params["delta_noise"]))
+
+    @property
+    def token_deltas(self) -> np.ndarray:
+        """Each token's Delta for the register it is marked for; a noise token's noise Delta."""
+        return self.gates[np.arange(len(self.marks)), np.where(self.marks != NOISE, self.marks, 0)]
+
+    @derived()
+    def depth_table(self, largest: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Both trees' rounds for N = 2, 4, ... up to ``largest``: (sizes, kind -> rounds)."""
+        sizes = 2 ** np.arange(1, int(np.log2(largest)) + 1)
+        return sizes.astype(np.float64), {kind: np.array([tree_depth(int(n), kind) for n in sizes], np.float64)
+                                          for kind in TREE_KINDS}
 
     # -- the scan tree ------------------------------------------------------------------------
 
@@ -154,6 +191,7 @@ class SelectiveScan(Model):
     def step(self) -> None:
         self.position += self.params["tokens_per_step"]
         if self.position > self.params["stream_len"]:
+            self._played += self.score
             self.round += 1
             self._new_stream()
         self._tree_clock += 1
@@ -167,7 +205,7 @@ class SelectiveScan(Model):
         arrived = np.flatnonzero(self.marks[: t + 1] == 0)
         marked = float(weights[arrived[0]]) if len(arrived) else 0.0
         noise = float(weights[self.marks[: t + 1] != 0].sum())
-        scores = np.array(self.scores)
+        means = (self._played + self.score) / (self.round + 1)
         tree_final = self.tree_levels[-1].b if self.tree_levels else self.tree_b
         mark = self.marks[t]
         return {
@@ -176,10 +214,10 @@ class SelectiveScan(Model):
             "gate": float(self.gates[t, mark] if mark != NOISE else self.params["delta_noise"]),
             "marked_weight": marked,
             "noise_weight": noise,
-            "selective_accuracy": self.scores[self.round][0],
-            "lti_accuracy": self.scores[self.round][1],
-            "mean_selective_accuracy": float(scores[:, 0].mean()),
-            "mean_lti_accuracy": float(scores[:, 1].mean()),
+            "selective_accuracy": self.score[0],
+            "lti_accuracy": self.score[1],
+            "mean_selective_accuracy": float(means[0]),
+            "mean_lti_accuracy": float(means[1]),
             "tree_depth": float(len(self.tree_levels)),
             "tree_work": float(tree_work(self.params["tree_n"], self.params["tree"])),
             "tree_level": float(self.tree_level),

@@ -2,6 +2,7 @@
 
 import math
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,7 @@ def test_selective_gates_copy_every_marked_token_and_an_lti_model_cannot():
     assert run.series("mean_selective_accuracy")[-1] == 1.0
     for lti_delta in (0.001, 0.01, 0.1, 1.0, 10.0):
         run.set_param("lti_delta", lti_delta)
-        assert run.model.scores[-1][1] < 1.0  # the last stream: some token lost
+        assert run.model.score[1] < 1.0  # this stream: some token lost
     assert run.series("mean_lti_accuracy")[-1] <= 0.5
 
 
@@ -148,3 +149,79 @@ def test_extreme_settings_stay_finite():
 
 def test_witness_runs():
     runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
+
+
+def model_module():
+    from sandbox.testing import level
+
+    return level(LEVEL).module("model")
+
+
+def test_each_streams_score_is_read_back_from_the_recorded_run():
+    run = make_runner(LEVEL, {"stream_len": 16, "registers": 3, "burst": 4})
+    scores = [run.model.score]
+    for _ in range(3):
+        run.step(16)
+        scores.append(run.model.score)
+    streams, selective, lti = model_module().stream_scores(run)
+    assert list(streams) == [1, 2, 3, 4]
+    np.testing.assert_array_equal(np.stack([selective, lti], 1), np.array(scores))
+    means = np.mean(scores, axis=0)
+    assert run.latest()["mean_selective_accuracy"] == pytest.approx(means[0])
+    assert run.latest()["mean_lti_accuracy"] == pytest.approx(means[1])
+    run.set_param("lti_delta", 10.0)  # changes this stream's score, not the ones already played
+    assert model_module().stream_scores(run)[2][:3].tolist() == [s[1] for s in scores[:3]]
+
+
+def test_the_shares_and_gates_drawn_are_the_models():
+    run = make_runner(LEVEL, {"registers": 2, "delta_mark": 2.0, "delta_noise": 0.01, "lti_delta": 0.1})
+    run.step(40)
+    model = run.model
+    t = model.position - 1
+    selective, lti = model.shares(1)
+    np.testing.assert_allclose(selective, model.weights_in_register(1, t))
+    # The LTI state is linear in the one-hot inputs: its channel for each value is the sum of the shares of the
+    # tokens with that value.
+    held = np.array([lti[model.values[: t + 1] == v].sum() for v in range(model.params["vocab"])])
+    np.testing.assert_allclose(held, model.lti_states[t, 1], atol=1e-12)
+    deltas = model.token_deltas
+    assert np.all(deltas[model.marks >= 0] == 2.0) and np.all(deltas[model.marks < 0] == 0.01)
+    assert model.taken(2.0) == pytest.approx(1 - math.exp(-2.0))
+    assert model.kept_after_burst == pytest.approx(math.exp(-model.params["burst"] * 0.01))
+    sizes, depths = model.depth_table(4096)
+    assert model.depth_table(4096) is model.depth_table(4096)  # memoised: drawn every frame
+    assert sizes[-1] == 4096 and depths["work_efficient"][-1] == len(tree_rounds(4096, "work_efficient"))
+    assert depths["step_efficient"][9] == 10  # N = 1024
+
+
+def test_while_a_prediction_is_open_the_view_hides_the_verdicts(tmp_path, monkeypatch):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+    from sandbox.view import Frame
+
+    labels, plots = [], []
+    label = Frame.label
+    monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
+        labels.append(text), label(self, draw_list, point, text, *a, **k)))
+    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    view_module = sys.modules[type(app.host.view).__module__]
+    strip = view_module.plot_strip
+    monkeypatch.setattr(view_module, "plot_strip", lambda context, items: (
+        plots.append([p.title for p in items if p.when is None or p.when()]), strip(context, items)))
+    try:
+        host = app.host
+        app.run_frames(45)  # every register's token has arrived; the tree is in its fourth round
+        assert "✓" in labels and any(" of 7:" in text for text in labels)
+        assert plots[-1][0] == "tokens copied, per stream" and plots[-1][2].startswith("rounds vs N")
+        host.challenges.select(host.manifest.challenges["parallel_steps"])
+        host.requested_tab = "Challenges"
+        app.run_frames(2)
+        labels.clear()
+        app.run_frames(1)
+        assert host.view.challenge.hide_answers
+        assert "✓" not in labels and "✗" not in labels
+        assert not any(" of 7" in text for text in labels), labels
+        assert len(plots[-1]) == 1 and plots[-1][0].startswith("h_t: tree after round")  # no scores, no rounds vs N
+        assert host.error is None, host.error
+    finally:
+        app.shutdown()
