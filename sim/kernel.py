@@ -142,7 +142,8 @@ def compute_program(ctx, shader: str | Path, **defines):
 
     Each ``defines`` item becomes ``#define NAME value``; ``#include "file.glsl"`` resolves next
     to the including file, then in the shared ``shaders/`` folder (``kernels/include/...``).
-    A compile error raises with the message naming the file and line.
+    A compile error raises with the message naming the file and line. An edited shader file is
+    compiled again at its next use (a level's kernels follow their GLSL while the game runs).
     """
     if isinstance(shader, Path):
         if not shader.is_absolute():
@@ -151,10 +152,22 @@ def compute_program(ctx, shader: str | Path, **defines):
     else:
         path = backends.shared_shader_dir() / f"{shader}.glsl"
     key = (id(ctx), str(path), tuple(sorted(defines.items())))
-    program = _programs.get(key)
-    if program is None:
-        program = _programs[key] = backends.compile_compute(ctx, path, defines)
+    stamp = _mtime(path)
+    cached = _programs.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    program = backends.compile_compute(ctx, path, defines)  # raises, keeping the old one, if it fails
+    if cached is not None:
+        cached[1].release()
+    _programs[key] = (stamp, program)
     return program
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 def groups(n: int, local_size: int) -> int:

@@ -272,3 +272,16 @@ def test_a_level_kernels_file_runs_as_a_script_in_the_levels_package(tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "numpy" in done.stdout
+
+
+def test_an_edited_kernel_shader_is_compiled_again_at_its_next_use(tmp_path, gl):
+    import os
+
+    shader = tmp_path / "edited.glsl"
+    shader.write_text("layout(local_size_x = 1) in;\nvoid main() {}\n")
+    first = compute_program(gl, shader)
+    assert compute_program(gl, shader) is first
+    shader.write_text("layout(local_size_x = 2) in;\nvoid main() {}\n")
+    os.utime(shader, ns=(0, shader.stat().st_mtime_ns + 10**9))
+    second = compute_program(gl, shader)
+    assert second is not first and compute_program(gl, shader) is second
