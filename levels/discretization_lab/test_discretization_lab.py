@@ -230,3 +230,30 @@ def test_the_view_hides_the_euler_limit_and_the_pole_paths_while_a_prediction_is
         assert host.error is None, host.error
     finally:
         app.shutdown()
+
+
+def test_dragging_a_pole_moves_it_and_its_conjugate(tmp_path):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    try:
+        app.run_frames(2)
+        view = app.host.view
+        sx, sy, sw, sh = app.layout()["scene"]
+        fx, fy, fw, fh = view.panes()[0].rect  # the s-plane
+        origin, viewport = (sx + fx * sw, sy + fy * sh), (int(fw * sw), int(fh * sh))
+        grab = view.cam.world_to_screen((-1.0, -4.0), viewport)  # the lower pole, σ − iω
+        drop = view.cam.world_to_screen((-2.0, -6.0), viewport)
+        app.inject("mouse_pos", origin[0] + grab[0], origin[1] + grab[1])
+        app.inject("mouse_button", 0, True)
+        for k in range(1, 11):
+            app.inject("mouse_pos", *(o + g + k / 10 * (d - g) for o, g, d in zip(origin, grab, drop)))
+        app.inject("mouse_button", 0, False)
+        app.run_frames(16)
+        params = app.host.runner.params
+        assert params["pole_real"] == pytest.approx(-2.0, abs=0.15) and params["pole_imag"] == pytest.approx(6.0, abs=0.15)
+        assert app.host.runner.model.euler_limit == pytest.approx(2 * 2.0 / (4 + 36), rel=0.1)
+        assert app.host.error is None, app.host.error
+    finally:
+        app.shutdown()

@@ -76,8 +76,8 @@ class DiscretizationView(View):
 
     def __init__(self, context):
         super().__init__(context)
-        self.s_cam, self.z_cam = Camera2D(), Camera2D()  # each plane in its own units, axes equal
-        self.s_cam.fit(S_BOX[0] - 3.2, S_BOX[1] + 0.6, S_BOX[2] - 2.6, S_BOX[3] + 4.4, 0.02, follow=True)
+        self.z_cam = Camera2D()  # each plane in its own units (self.cam: the s-plane's), axes equal
+        self.cam.fit(S_BOX[0] - 3.2, S_BOX[1] + 0.6, S_BOX[2] - 2.6, S_BOX[3] + 4.4, 0.02, follow=True)
         self.z_cam.fit(-Z_EXTENT - 0.15, Z_EXTENT + 0.15, -Z_EXTENT - 0.3, Z_EXTENT + 0.5, 0.02, follow=True)
         self.ranges = {name: (p.min, p.max) for name, p in context.manifest.params.items() if p.type == "float"}
         self.dt_range = self.ranges["dt"]
@@ -86,7 +86,7 @@ class DiscretizationView(View):
         self._sent_at = -math.inf
 
     def panes(self):
-        return side_by_side(("s", self.s_cam, 1.0), ("z", self.z_cam, 1.45))
+        return side_by_side(("s", self.cam, 1.0), ("z", self.z_cam, 1.45))
 
     def _poles(self) -> np.ndarray:
         """The continuous poles λ, λ̄ (the one being dragged, before the model has it)."""
@@ -152,8 +152,8 @@ class DiscretizationView(View):
             room = disk[inside(disk, (x0, x1, 0.7 * y0, 0.7 * y1))]
             if len(room):
                 point = room[np.argmax(np.min(np.linalg.norm(room[:, None] - xy(self._poles())[None], axis=2), 1))]
-                words = "Euler stable inside"  # toward the disk's centre, −1/Δ
-                left = point[0] < -1.0 / self.params["dt"]
+                words = "Euler stable inside"  # toward the disk's centre
+                left = point[0] < np.mean(disk[:, 0])
                 text(point, words, COLORS["euler"], dx=6.0 if left else -6.0, dy=-0.5 * em, align=0.0 if left else 1.0,
                      plate=True)
             return

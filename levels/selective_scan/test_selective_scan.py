@@ -225,3 +225,31 @@ def test_while_a_prediction_is_open_the_view_hides_the_verdicts(tmp_path, monkey
         assert host.error is None, host.error
     finally:
         app.shutdown()
+
+
+def test_dragging_a_gate_bar_sets_the_step_of_its_kind_of_token(tmp_path):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    try:
+        app.run_frames(2)
+        view, model = app.host.view, app.host.runner.model
+        vmod = sys.modules[type(view).__module__]
+        sx, sy, sw, sh = app.layout()["scene"]
+        viewport = (int(sw), int(sh))
+        marked, noise = (int(np.flatnonzero(kind)[0]) for kind in (model.marks != -1, model.marks == -1))
+        for token, now, wanted, name in ((marked, 4.0, 0.5, "delta_mark"), (noise, 0.003, 0.01, "delta_noise")):
+            x = vmod.token_x(len(model.values))[token]
+            grab = view.cam.world_to_screen((x, float(vmod.gate_height(now)) - 0.5), viewport)
+            drop = view.cam.world_to_screen((x, float(vmod.gate_height(wanted))), viewport)
+            app.inject("mouse_pos", sx + grab[0], sy + grab[1])
+            app.inject("mouse_button", 0, True)
+            app.inject("mouse_pos", sx + drop[0], sy + drop[1])
+            app.inject("mouse_pos", sx + drop[0], sy + drop[1] + 0.01)
+            app.inject("mouse_button", 0, False)
+            app.run_frames(8)
+            assert app.host.runner.params[name] == pytest.approx(wanted, rel=0.35)  # a pixel is a tenth of a decade
+        assert app.host.error is None, app.host.error
+    finally:
+        app.shutdown()
