@@ -376,16 +376,22 @@ class AttentionBenchmark:
 
     # -- running --------------------------------------------------------------------------
 
-    def advance(self, budget_s: float) -> bool:
-        """Work for about ``budget_s`` seconds (at least one slice); True while unfinished."""
-        deadline = time.perf_counter() + budget_s
+    def advance(self, budget) -> bool:
+        """Work for ``budget`` (at least one slice); True while unfinished.
+
+        ``budget`` is seconds of wall time, or an allowance whose ``spend()`` counts one slice and
+        says when it is used up (a level's ``sandbox.clock.Budget``: on a fixed clock it counts
+        slices only, so every machine does the same work in the same steps).
+        """
+        spend = getattr(budget, "spend", None)
+        deadline = time.perf_counter() + budget if spend is None else None
         while not self.done:
             try:
                 next(self._work)
             except StopIteration:
                 self.done = True
                 self.current = None
-            if time.perf_counter() >= deadline:
+            if spend() if spend is not None else time.perf_counter() >= deadline:
                 break
         return not self.done
 
