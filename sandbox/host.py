@@ -8,13 +8,13 @@ the app keeps running. Saving any file of the level reloads it.
 
 from __future__ import annotations
 
-import time
 import traceback
 from pathlib import Path
 
 from imgui_bundle import imgui
 
 from .challenges import Verdict
+from .clock import Budget, current as current_clock
 from .gfx.shaders import HotProgram
 from .kit.context import ViewContext
 from .registry import LevelEntry
@@ -24,7 +24,9 @@ from .ui.widgets import BAD, MUTED, code_block, error_box, markdown, observables
 from .view import Frame, Pane, View
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-STEP_BUDGET_S = 0.012  # simulation time allowed per frame, so the UI stays responsive
+STEP_BUDGET_S = 0.012  # wall time allowed for a frame's simulation with a real clock (the UI stays responsive)
+MAX_STEPS_PER_FRAME = 256  # with any clock: a frame never runs more steps than this (a challenge: 4x)
+SCAN_INTERVAL_S = 0.5  # the hot-reload watcher looks at the level's files this often
 WATCHED_SUFFIXES = {".py", ".toml", ".glsl", ".md"}
 
 
@@ -66,7 +68,8 @@ class LevelHost:
         self._announced_divergence = False  # e.g. "Math": selected on the next frame
         self._programs: list[HotProgram] = []
         self._stamps = self._scan()
-        self._last_scan = time.monotonic()
+        self.clock = getattr(app, "clock", None) or current_clock()  # the app's one source of time
+        self._last_scan = self.clock.now()
         self.open()
 
     # -- life cycle --------------------------------------------------------------------------
@@ -143,19 +146,23 @@ class LevelHost:
                     pass
         return stamps
 
-    def watch(self) -> None:
-        """Hot reload: shaders recompile in place; a changed .py/.toml reloads the level."""
+    def watch(self) -> bool:
+        """Hot reload: shaders recompile in place; a changed .py/.toml reloads the level. The
+        files are looked at every ``SCAN_INTERVAL_S`` of the clock. True if anything reloaded."""
+        reloaded = False
         for program in self._programs:
-            program.poll()
-        now = time.monotonic()
-        if now - self._last_scan < 0.5:
-            return
+            reloaded = program.poll() or reloaded
+        now = self.clock.now()
+        if now - self._last_scan < SCAN_INTERVAL_S:
+            return reloaded
         self._last_scan = now
         stamps = self._scan()
         changed = {p for p in stamps.keys() | self._stamps.keys() if stamps.get(p) != self._stamps.get(p)}
         self._stamps = stamps
         if any(p.suffix in (".py", ".toml") for p in changed):
             self.reload()
+            return True
+        return reloaded
 
     # -- simulation --------------------------------------------------------------------------
     @property
@@ -198,8 +205,26 @@ class LevelHost:
         elif self.runner is not None:
             self.runner.step(1)
 
+    @property
+    def animating(self) -> bool:
+        """True while the level's picture changes by itself: the sandbox run plays (and can still
+        step), or a challenge's run is playing out. The app draws continuously only then (or
+        when a view asks for frames) and otherwise sleeps until input."""
+        if self.error or self.runner is None:
+            return False
+        if self.challenges.playing:
+            attempt = self.challenges.attempt
+            return attempt is not None and attempt.runner is not None and attempt.verdict is None
+        return not self.paused and not self.runner.stopped
+
     def update(self, dt: float) -> None:
-        """Advance the simulation by wall time ``dt`` in fixed steps (bounded per frame)."""
+        """Advance the simulation by ``dt`` seconds of the app's clock, in fixed steps.
+
+        The steps a frame runs are bounded by counts: the accumulator holds at most a quarter
+        second of steps and a frame runs at most ``MAX_STEPS_PER_FRAME``. With a real clock a
+        frame also stops stepping after ``STEP_BUDGET_S`` of wall time; with a fixed clock it
+        never looks at wall time, so a headless frame does the same work on every machine.
+        """
         self.elapsed += dt
         if self.runner is None or self.error:
             return
@@ -215,17 +240,18 @@ class LevelHost:
         if steps <= 0:
             return
         self.accumulator -= steps
-        deadline = time.perf_counter() + STEP_BUDGET_S
         if self.challenges.playing:
             # a challenge runs faster than real time: the learner watches, but does not wait long
-            for _ in range(steps * 4):
+            budget = Budget(STEP_BUDGET_S, 4 * min(steps, MAX_STEPS_PER_FRAME), self.clock)
+            while not budget.exhausted:
                 self.challenges.advance(1)
-                if time.perf_counter() > deadline:
-                    break
+                budget.spend()
             return
-        for _ in range(steps):
-            if not self.runner.step(1) or time.perf_counter() > deadline:
+        budget = Budget(STEP_BUDGET_S, min(steps, MAX_STEPS_PER_FRAME), self.clock)
+        while not budget.exhausted:
+            if not self.runner.step(1):
                 break
+            budget.spend()
         if self.runner.diverged and not self._announced_divergence:
             self.app.sounds.play("diverged")
         self._announced_divergence = self.runner.diverged
@@ -337,7 +363,7 @@ class LevelHost:
     def _play_tab(self) -> None:
         params_panel(self.manifest, self.runner, locked=self.challenges.playing)
         imgui.separator()
-        observables_table(self.manifest, self.active_runner)
+        observables_table(self.manifest, self.active_runner, self.context.challenge.hidden())
         if self.view is not None:
             self._guarded_ui(self.view.panel)
 

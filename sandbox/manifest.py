@@ -181,6 +181,7 @@ class Challenge:
     axis: tuple[float, float] | None = None  # the axis range offered for a region
     hints: dict[str, str] = field(default_factory=dict)
     explain: str = ""
+    hides: tuple[str, ...] = ()  # observables that would give the answer away while it is open
 
     def format_question(self, params: dict[str, Any]) -> str:
         """The question with ``{param}`` placeholders filled from the challenge's parameters."""
@@ -432,6 +433,9 @@ def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param],
     hints = table.get("hints", {})
     if not isinstance(hints, dict):
         raise ManifestError(path, f"{where}hints must be a table")
+    hides = table.get("hides", [])
+    if not isinstance(hides, list) or not all(isinstance(h, str) for h in hides):
+        raise ManifestError(path, f"{where}hides must be a list of observable names")
     return Challenge(
         id=cid,
         kind=kind,
@@ -448,6 +452,7 @@ def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param],
         axis=axis,
         hints={str(k): str(v) for k, v in hints.items()},
         explain=str(table.get("explain", "")),
+        hides=tuple(hides),
     )
 
 
@@ -500,6 +505,10 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
             raise ManifestError(path, f"challenge id {challenge.id!r} appears twice")
         if challenge.plot and challenge.plot not in observables:
             raise ManifestError(path, f"challenges.{challenge.id}.plot: no observable {challenge.plot!r}")
+        for name in challenge.hides:
+            if name not in observables:
+                raise ManifestError(path, f"challenges.{challenge.id}.hides: no observable {name!r}; "
+                                          f"valid: {', '.join(observables)}")
         challenges[challenge.id] = challenge
     prerequisites = data.get("prerequisites", [])
     if not isinstance(prerequisites, list) or not all(isinstance(p, str) for p in prerequisites):

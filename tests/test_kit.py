@@ -216,3 +216,24 @@ def test_panes_get_their_own_viewports_and_input(demo_app):
     assert (name_a, name_b) == ("left", "right") and cam_a is left and cam_b is right
     assert size_a[0] == pytest.approx(2 * size_b[0], abs=2) and size_a[1] == size_b[1]
     assert origin_b[0] == pytest.approx(origin_a[0] + size_a[0], abs=1)
+
+
+def test_a_challenges_hidden_observables_leave_the_table_while_it_is_open(make_app, tmp_path):
+    from sandbox import scaffold
+    from sandbox.registry import Registry
+
+    folder = scaffold.new_level("kit_hides", tmp_path)
+    manifest = (folder / "level.toml").read_text()
+    (folder / "level.toml").write_text(manifest.replace('measure = "converges"', 'measure = "converges"\nhides = ["x"]'))
+    app = make_app(level="kit_hides", registry=Registry(extra_dirs=[tmp_path]), backend="numpy")
+    host, state = app.host, app.host.context.challenge
+    assert host.manifest.challenges["converges"].hides == ("x",)
+    app.run_frames(2)
+    assert state.hidden() == frozenset()
+    host.requested_tab = "Challenges"
+    host.challenges.select(host.manifest.challenges["converges"])
+    app.run_frames(2)
+    assert state.open.id == "converges" and state.hidden() == {"x"}
+    host.requested_tab = "Play"  # the learner looks at the Play tab again: the prediction is not open
+    app.run_frames(2)
+    assert state.open is None and state.hidden() == frozenset()

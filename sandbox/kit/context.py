@@ -58,6 +58,20 @@ class ChallengeState:
         return self.choosing or self.running
 
     @property
+    def open(self):
+        """The challenge the learner has open (a :class:`~sandbox.manifest.Challenge`), or None."""
+        panel = self._panel
+        if panel.selected is None or not (panel.visible or panel.attempt is not None):
+            return None
+        return self._host.manifest.challenges.get(panel.selected)
+
+    def hidden(self) -> frozenset[str]:
+        """The observables that must not show now: the open challenge's ``hides`` while
+        :attr:`hide_answers` holds (the observables table and the declared plots leave them out)."""
+        challenge = self.open
+        return frozenset(challenge.hides) if challenge is not None and self.hide_answers else frozenset()
+
+    @property
     def locked(self) -> bool:
         """True while the sandbox's own controls must not change the run on screen."""
         return self.playing

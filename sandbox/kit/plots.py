@@ -142,19 +142,20 @@ def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##
     by side, filling the strip."""
     items = default_plots(context) if plots is None else [
         manifest_plot(context, p) if isinstance(p, str) else p for p in plots]
-    items = [p for p in items if p.when is None or p.when()]
+    hidden = context.challenge.hidden()  # observables that would answer the open challenge
+    items = [p for p in items if (p.when is None or p.when()) and not (p.series and set(p.series) <= hidden)]
     if not items:
         return
     ratios = implot.SubplotsRowColRatios([1.0], [float(p.weight) for p in items])
     if not implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
         return
     for plot in items:
-        draw_plot(context.run, plot)
+        draw_plot(context.run, plot, hidden)
     implot.end_subplots()
 
 
-def draw_plot(run, plot: Plot) -> None:
-    """One plot (inside a strip or on its own)."""
+def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
+    """One plot (inside a strip or on its own); series named in ``hidden`` are left out."""
     many = len(plot.series) > 1 or plot.draw is not None
     legend = many if plot.legend is None else plot.legend
     flags = 0 if legend else implot.Flags_.no_legend.value
@@ -178,6 +179,8 @@ def draw_plot(run, plot: Plot) -> None:
         steps = np.arange(run.steps + 1, dtype=np.float64)
         observables = run.manifest.observables
         for k, name in enumerate(plot.series):
+            if name in hidden:
+                continue
             values = run.series(name)
             line(observables[name].label, steps[: len(values)], values, plot.colors.get(name, PALETTE.pick(k)))
     if plot.draw is not None:

@@ -62,8 +62,9 @@ def format_value(value: float, unit: str = "") -> str:
     return f"{text} {unit}" if unit else text
 
 
-def observables_table(manifest: Manifest, runner: Runner) -> None:
-    """The latest value of every observable."""
+def observables_table(manifest: Manifest, runner: Runner, hidden=frozenset()) -> None:
+    """The latest value of every scalar observable; those in ``hidden`` (they would answer an open
+    challenge) say so instead."""
     latest = runner.latest()
     if imgui.begin_table("observables", 2, imgui.TableFlags_.row_bg.value):
         for name, obs in manifest.observables.items():
@@ -75,7 +76,10 @@ def observables_table(manifest: Manifest, runner: Runner) -> None:
             if obs.help and imgui.is_item_hovered():
                 imgui.set_tooltip(obs.help)
             imgui.table_next_column()
-            imgui.text(format_value(latest[name], obs.unit))
+            if name in hidden:
+                imgui.text_colored(MUTED, "hidden until the reveal")
+            else:
+                imgui.text(format_value(latest[name], obs.unit))
         imgui.end_table()
 
 
