@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from sim import backends
 
 from .atlas import Atlas
 from .audio import Sounds
+from .clock import Clock, FixedClock, RealClock
+from .clock import use as use_clock
 from .gfx.camera import FrameInput
 from .gfx.context import Window
 from .gfx.draw import Painter
@@ -62,6 +65,13 @@ _KEYBOARD_KEYS = range(imgui.Key.tab.value, imgui.Key.gamepad_start.value)  # ev
 SCENE_BACKGROUND = (0.075, 0.085, 0.105, 1.0)
 
 
+MAX_DT = 0.1  # a frame never advances time by more than this (a stall is not a jump)
+MAX_FPS = 60.0  # the interactive loop's frame-rate cap, where vsync does not hold it (Xvfb, some drivers)
+IDLE_WAKE_S = 0.5  # nothing moves: still draw this often (hot reload, a toast's end, the kiosk timer)
+SETTLE_S = 0.6  # after input, keep drawing this long: ImGui's hover, focus and tooltip delays settle
+GAMEPAD_POLL_S = 1 / 30  # idle with a gamepad: how often its buttons are looked at (GLFW sends no events)
+
+
 def _stick(value: float) -> float:
     return 0.0 if abs(value) < 0.15 else value  # dead zone
 
@@ -72,7 +82,10 @@ class App:
     def __init__(self, size=(1280, 720), headless: bool = False, level: str | None = None,
                  levels_dirs=(), backend: str | None = None, params: dict | None = None, seed: int = 0,
                  fullscreen: bool = False, ui_scale: float = 1.0, progress: Progress | None = None,
-                 registry: Registry | None = None, idle_reset_s: float | None = None):
+                 registry: Registry | None = None, idle_reset_s: float | None = None, clock: Clock | None = None):
+        #: the one source of time (see sandbox.clock): wall time in a window; headless, a fixed
+        #: clock advanced by each frame's dt, so headless frames are the same on every machine
+        self.clock: Clock = clock if clock is not None else (FixedClock() if headless else RealClock())
         self.window = Window(size, "Continuous Function", headless=headless, fullscreen=fullscreen)
         self.ctx = self.window.ctx
         backends.use_context(self.ctx)  # GLSL kernels share the window's context
@@ -89,13 +102,16 @@ class App:
         self.show_help = False
         self.toast: tuple[str, float] | None = None
         self.frame_count = 0
-        self.last_frame_time = time.perf_counter()
-        self.frame_times: list[float] = []
+        self.frame_times: deque[float] = deque(maxlen=100_000)  # seconds each frame took (bench)
+        self.max_fps = MAX_FPS
+        self._frames_wanted = 0  # frames still to draw although nothing animates (request_frames)
+        self._settle_until = 0.0
+        self._input_events = -1
         self._screenshot_request: Path | None = None
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
         self.idle_reset_s = idle_reset_s  # kiosks: back to the atlas after this long untouched
-        self._last_input = time.monotonic()
+        self._last_input = self.clock.now()
         if self.progress.notice:
             self.notify(self.progress.notice, 12.0)
         if level:
@@ -133,7 +149,8 @@ class App:
         return self.progress.visited()
 
     def notify(self, message: str, seconds: float = 4.0) -> None:
-        self.toast = (message, time.monotonic() + seconds)
+        self.toast = (message, self.clock.now() + seconds)
+        self.request_frames(3)  # the toast window sizes itself over its first frames
 
     # -- input -------------------------------------------------------------------------------
     def inject(self, kind: str, *args) -> None:
@@ -239,7 +256,7 @@ class App:
         touched = (io.mouse_delta.x != 0 or io.mouse_delta.y != 0 or io.mouse_wheel != 0 or any(io.mouse_down)
                    or buttons or any(left) or any(right)
                    or any(imgui.is_key_down(imgui.Key(k)) for k in _KEYBOARD_KEYS))
-        now = time.monotonic()
+        now = self.clock.now()
         if touched:
             self._last_input = now
         elif self.host is not None and now - self._last_input > self.idle_reset_s:
@@ -280,15 +297,24 @@ class App:
                 "scene": (side, 0, w - side, h - plots)}
 
     def frame(self, dt: float | None = None) -> None:
-        """Run one frame. ``dt`` fixes the time step (headless, deterministic); None uses the clock."""
-        now = time.perf_counter()
-        real_dt = now - self.last_frame_time
-        self.last_frame_time = now
-        dt = real_dt if dt is None else dt
-        dt = min(dt, 0.1)
+        """Run one frame. ``dt`` forces the time step; None takes it from the clock (the time since
+        the last frame with a real clock, the fixed step with a fixed one)."""
+        started = time.perf_counter()  # measures the frame (bench); the app's time is self.clock
+        tick = self.clock.tick(dt)
+        with use_clock(self.clock):
+            self._frame(min(tick, MAX_DT), tick)
+        self.frame_count += 1
+        self.frame_times.append(time.perf_counter() - started)
+
+    def _frame(self, dt: float, tick: float) -> None:
         self.window.poll()
         self._feed_injected()
-        self.imgui.new_frame()
+        if self.imgui.input_events() != self._input_events:  # input: draw on until ImGui settles
+            self._settle_until = self.clock.now() + SETTLE_S
+        # a fixed clock also drives ImGui's time (hover delays, key repeat), so headless frames
+        # do not depend on how fast the machine drew the last one
+        self.imgui.new_frame(tick if self.clock.deterministic else None)
+        self._input_events = self.imgui.input_events()  # events the backend queued itself are not input
         self._shortcuts()
         self._idle_check()
         if self.host is not None:
@@ -316,8 +342,6 @@ class App:
             path, self._screenshot_request = self._screenshot_request, None
             self._save_screenshot(path)
         self.window.swap()
-        self.frame_count += 1
-        self.frame_times.append(time.perf_counter() - now)
 
     def _level_frame(self, dt: float, ratio: float) -> None:
         host = self.host
@@ -390,6 +414,8 @@ class App:
                     self.imgui.set_scale(scale)
             imgui.end()
         errors = self.painter.errors()
+        if self.toast and self.clock.now() > self.toast[1]:
+            self.toast = None
         if self.toast or errors:
             imgui.set_next_window_pos(imgui.ImVec2(w - 10, 10), imgui.Cond_.always.value, imgui.ImVec2(1, 0))
             imgui.set_next_window_bg_alpha(0.9)
@@ -397,10 +423,7 @@ class App:
                         | imgui.WindowFlags_.no_focus_on_appearing.value | imgui.WindowFlags_.no_nav.value)
             imgui.push_text_wrap_pos(min(520.0, w * 0.5))
             if self.toast:
-                message, until = self.toast
-                imgui.text(message)
-                if time.monotonic() > until:
-                    self.toast = None
+                imgui.text(self.toast[0])
             for message in errors:
                 error_box("Shader error (drawing with the last good version):", message)
             imgui.pop_text_wrap_pos()
@@ -408,12 +431,89 @@ class App:
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
-        """The interactive loop, until the window closes."""
+        """The interactive loop, until the window closes.
+
+        It draws continuously only while something moves (:meth:`animating`); otherwise it
+        sleeps in GLFW until input arrives, waking every ``IDLE_WAKE_S`` (hot reload, the end of
+        a toast, the kiosk timer). After input it keeps drawing for ``SETTLE_S`` so ImGui's
+        hover, focus and tooltips settle. Frames are capped at ``max_fps`` where vsync does not
+        hold them.
+        """
         try:
             while not self.window.should_close():
+                started = time.perf_counter()
                 self.frame()
+                self._pace(started)
         finally:
             self.shutdown()
+
+    def request_frames(self, count: int = 2) -> None:
+        """Draw at least ``count`` more frames although nothing else moves: a view animating on its
+        own asks for frames each frame while it animates (the view context's ``request_frames``)."""
+        self._frames_wanted = max(self._frames_wanted, int(count))
+
+    def animating(self) -> bool:
+        """True while the next frame would differ without any input: frames were requested, input
+        came in the last ``SETTLE_S``, or the level's run or a challenge's run plays
+        (``LevelHost.animating``)."""
+        if self._frames_wanted > 0 or self.clock.now() < self._settle_until:
+            return True
+        return self.host is not None and self.host.animating
+
+    def _pace(self, started: float) -> None:
+        """After a frame: cap the frame rate, or sleep until input when nothing animates."""
+        if self._frames_wanted > 0:
+            self._frames_wanted -= 1
+        if self.animating():
+            if self.max_fps:
+                self._wait(1.0 / self.max_fps - (time.perf_counter() - started))
+            return
+        with use_clock(self.clock):
+            while not self.window.should_close():
+                due = self._due()
+                timeout = IDLE_WAKE_S if due is None else min(IDLE_WAKE_S, due - self.clock.now() + 0.01)
+                if self._wait(timeout) or self.clock.deterministic:
+                    return  # input or a window event (or a fixed clock, which a sleep does not move)
+                if (due is not None and self.clock.now() >= due) or imgui.get_io().want_text_input:
+                    return  # a toast ends, the kiosk timer runs out, a text cursor blinks
+                if self.host is not None and self.host.watch():
+                    return  # a file of the level changed: draw it reloaded
+                # nothing changed: sleep on without drawing
+
+    def _due(self) -> float | None:
+        """When, on the clock, a frame is next needed although nothing animates."""
+        times = []
+        if self.toast:
+            times.append(self.toast[1])
+        if self.idle_reset_s and self.host is not None:
+            times.append(self._last_input + self.idle_reset_s)
+        return min(times) if times else None
+
+    def _wait(self, timeout: float) -> bool:
+        """Sleep in GLFW for up to ``timeout`` s; True if input (events, or a gamepad's buttons and
+        sticks, which GLFW only polls) or another window event ended it. Input also starts
+        ``SETTLE_S`` of frames."""
+        start = time.perf_counter()
+        deadline = start + timeout
+        pad = self._gamepad_state() if glfw.joystick_is_gamepad(glfw.JOYSTICK_1) else None
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            self.window.wait(min(left, GAMEPAD_POLL_S) if pad is not None else left)
+            if self.imgui.input_events() != self._input_events or (
+                    pad is not None and self._gamepad_state() != pad):
+                self._settle_until = self.clock.now() + SETTLE_S
+                return True
+            if pad is None:  # woken before the timeout: an event that is not input (a resize, an expose)
+                return time.perf_counter() < deadline - 0.002
+
+    @staticmethod
+    def _gamepad_state():
+        state = glfw.get_gamepad_state(glfw.JOYSTICK_1)
+        if not state:
+            return None
+        return tuple(state.buttons), tuple(round(_stick(a), 2) for a in state.axes)
 
     def run_frames(self, n: int, dt: float = 1 / 60) -> None:
         """Run ``n`` frames with a fixed ``dt`` (headless screenshots, benchmarks, tests)."""

@@ -17,10 +17,12 @@ def bench_level(entry, args, params: dict) -> dict:
     """Frame-time median and p99 over ``args.frames`` headless frames at ``args.size``, then the
     model's throughput alone (steps per second, and work units per second)."""
     from .app import App
+    from .clock import RealClock
     from .runner import Runner
 
+    # a real clock, as in the window: a frame's simulation stops at the host's wall-time budget
     app = App(size=args.size, headless=True, level=entry.id, levels_dirs=args.levels_dir, backend=args.backend,
-              params=params)
+              params=params, clock=RealClock())
     backend = app.backend
     try:
         app.run_frames(30)  # warm-up: JIT, shader compiles, first uploads

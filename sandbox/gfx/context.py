@@ -9,6 +9,7 @@ libglfw it ships (3.5, which has the Null platform).
 from __future__ import annotations
 
 import os
+import time
 
 import imgui_bundle  # noqa: F401  (must precede glfw, see the module docstring)
 import glfw
@@ -117,6 +118,16 @@ class Window:
     @staticmethod
     def poll() -> None:
         glfw.poll_events()
+
+    def wait(self, timeout: float) -> None:
+        """Sleep until an event arrives or ``timeout`` seconds pass (just poll if it is not
+        positive). Headless there are no events: it only sleeps."""
+        if timeout <= 0:
+            glfw.poll_events()
+        elif self.headless:
+            time.sleep(timeout)
+        else:
+            glfw.wait_events_timeout(timeout)
 
     def toggle_fullscreen(self) -> None:
         """Switch between a window and fullscreen on the primary monitor."""

@@ -74,10 +74,19 @@ class ImGuiLayer:
         style.font_scale_main = scale
         self.scale = scale
 
-    def new_frame(self) -> None:
+    def new_frame(self, delta_time: float | None = None) -> None:
+        """Start an ImGui frame. ``delta_time`` replaces the backend's wall-clock measure of the
+        time since the last frame (a fixed clock: ImGui's timers then advance by frames)."""
         imgui.backends.opengl3_new_frame()
         imgui.backends.glfw_new_frame()
+        if delta_time is not None:
+            imgui.get_io().delta_time = max(float(delta_time), 1e-6)
         imgui.new_frame()
+
+    def input_events(self) -> int:
+        """How many input events ImGui has been given so far (it drops repeats, such as a mouse
+        position that did not change): a change means the learner did something."""
+        return imgui.get_current_context().input_events_next_event_id
 
     def render(self) -> None:
         imgui.render()
