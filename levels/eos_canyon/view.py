@@ -123,8 +123,9 @@ class CanyonView(View):
         self.formulas.draw(r"\eta\,\lambda_{\max} < 2", 20.0)
         eta_lambda = self.run.latest()["eta_sharpness"]
         stable = math.isfinite(eta_lambda) and eta_lambda < 2.0
-        imgui.text_colored(PALETTE.good if stable else PALETTE.bad,
-                           f"now: η·λ = {eta_lambda:.3f}  ({'stable' if stable else 'at or past the edge'})")
+        if "eta_sharpness" not in self.challenge.hidden():
+            imgui.text_colored(PALETTE.good if stable else PALETTE.bad,
+                               f"now: η·λ = {eta_lambda:.3f}  ({'stable' if stable else 'at or past the edge'})")
         if model.mode != "canyon":
             return
         if not self.challenge.hide_answers:
