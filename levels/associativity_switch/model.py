@@ -3,7 +3,9 @@
 The simulation has two parts. The *pictures* run at a small N: the causal linear attention of
 N random tokens computed both ways (and Mamba-2's SSD both ways), with a token cursor that rolls
 along the sequence. The *benchmark* times both forms at N = 128 ... 100 000 a few milliseconds
-per step, so the window never freezes while the log-log plot fills in.
+per step, so the window never freezes while the log-log plot fills in; on a fixed clock (headless
+runs) a step's share is a count of the benchmark's slices instead, so every machine reaches the
+same sizes in the same steps (only the measured times differ).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import math
 
 import numpy as np
 
+from sandbox.clock import Budget, current
+from sandbox.kit import derived
 from sandbox.model import Model
 
 from .kernels import (
@@ -29,6 +33,20 @@ from .kernels import (
 
 # The benchmark's linear form runs its token loop compiled ("compiled": Numba) or in Python.
 LOOP_BACKENDS = {"compiled": "numba", "python": "numpy"}
+SLICE_MS = 2.0  # the benchmark works in slices of a millisecond or two: a step's share on a fixed clock
+
+
+def scaled(matrix: np.ndarray, axis=None) -> np.ndarray:
+    """``matrix`` divided by its largest magnitude (over ``axis``: each row, or each state on its
+    own): [-1, 1] for the signed colour map, [0, 1] for a positive matrix; 0 where that is not finite."""
+    peak = np.max(np.abs(matrix), axis=axis, keepdims=True) if matrix.size else np.zeros(1)
+    usable = np.isfinite(peak) & (peak > 0)
+    return np.where(usable, matrix / np.where(usable, peak, 1.0), 0.0)
+
+
+def causal(matrix: np.ndarray) -> np.ndarray:
+    """NaN above the diagonal: the cells a causal product never computes."""
+    return np.where(np.tri(*matrix.shape, dtype=bool), matrix, np.nan)
 
 
 class AssociativitySwitch(Model):
@@ -44,11 +62,14 @@ class AssociativitySwitch(Model):
     * ``decays``: Mamba-2's ``a_t``, ``(N,)``; ``mask``: the SSD decay mask ``L``, ``(N, N)``;
       ``ssd_scores``: ``L o C B^T``; ``ssd_states``: ``h_t``, ``(N, d, d)``; ``y_ssd_masked``,
       ``y_ssd_recurrent``: its two outputs (here ``B = phi(K)``, ``C = phi(Q)``, ``x = V``).
-    * ``token``: the cursor, 1..N: the view shows the first ``token`` rows of the heatmaps and
-      ``states[token - 1]``.
-    * ``bench``: the :class:`sim.attention.AttentionBenchmark` (``None`` until switched on);
-      its ``seconds``, ``fit(form)``, ``crossover()``, ``status(form)`` and ``sizes`` draw the
+    * ``token``: the cursor, 1..N (recorded as the observable ``token``): the view shows the first
+      ``token`` rows of the heatmaps and the state after token ``token``.
+    * ``bench``: the :class:`~.kernels.AttentionBenchmark` (``None`` until switched on); its
+      ``seconds``, ``fit(form)``, ``crossover()``, ``status(form)`` and ``sizes`` draw the
       log-log plot.
+
+    Derived for drawing (memoised): :meth:`pictures` (every matrix scaled for its colour map),
+    :meth:`memory_curve` and :meth:`multiply_adds`.
     """
 
     def reset(self, seed: int = 0) -> None:
@@ -66,6 +87,7 @@ class AssociativitySwitch(Model):
         self.states = ssd_states(ones, self.fk, self.v, backend=self.backend)
         self.normalisers = ssd_states(ones, self.fk, ones, backend=self.backend)[:, :, 0]
         self._form_gaps = np.max(np.abs(self.y_quadratic - self.y_recurrent), axis=1)
+        self.version = getattr(self, "version", 0) + 1  # the pictures are derived from these arrays
         self._update_ssd()
         self.token = 1
         self.bench = None
@@ -82,6 +104,7 @@ class AssociativitySwitch(Model):
         self.ssd_states = ssd_states(self.decays, self.fk, self.v, backend=self.backend)
         self.y_ssd_recurrent = np.einsum("tn,tnp->tp", self.fq, self.ssd_states)
         self._ssd_gaps = np.max(np.abs(self.y_ssd_masked - self.y_ssd_recurrent), axis=1)
+        self.version = getattr(self, "version", 0) + 1
 
     def _start_benchmark(self) -> None:
         p = self.params
@@ -103,9 +126,61 @@ class AssociativitySwitch(Model):
         n = self.params["seq_len"]
         self.token = (self.token + self.params["tokens_per_step"] - 1) % n + 1
         if self.bench is not None and not self.bench.done:
-            self.bench.advance(self.params["bench_ms_per_step"] / 1000.0)
+            self._advance_benchmark()
+
+    def _advance_benchmark(self) -> None:
+        """A step's share of the benchmark: ``bench_ms_per_step`` of work with a real clock; with a
+        fixed clock (headless) the number of slices that is meant to hold, whatever they take, so
+        the same steps reach the same sizes on every machine."""
+        ms = self.params["bench_ms_per_step"]
+        slices = max(1, math.ceil(ms / SLICE_MS)) if current().deterministic else None
+        self.bench.advance(Budget(ms / 1000.0, units=slices))
 
     # -- what the learner reads -------------------------------------------------------------
+
+    @derived(key=lambda self: self.version)
+    def pictures(self) -> dict[str, np.ndarray]:
+        """Every matrix as drawn: scaled to [0, 1] (positive) or [-1, 1] (signed) by its largest
+        entry, the weights and scores row by row (each row's pattern reads at any length), NaN
+        above the causal diagonal; ``states``, ``normalisers`` and ``ssd_states`` hold one picture
+        per token, each scaled on its own."""
+        return {"fq": scaled(self.fq), "fkT": scaled(self.fk).T, "v": scaled(self.v),
+                "weights": causal(scaled(self.weights, axis=1)), "y_quadratic": scaled(self.y_quadratic),
+                "y_recurrent": scaled(self.y_recurrent), "states": scaled(self.states, axis=(1, 2)),
+                "normalisers": scaled(self.normalisers, axis=1), "mask": causal(self.mask),
+                "scores": causal(scaled(self.ssd_scores, axis=1)), "y_ssd": scaled(self.y_ssd_masked),
+                "ssd_states": scaled(self.ssd_states, axis=(1, 2))}
+
+    @derived("seq_len", "d")
+    def memory_curve(self, points: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """float32 bytes held at token t = 1 ... N: ``(t, N×N matrix at N = t, state)``."""
+        ts = np.unique(np.geomspace(1, self.params["seq_len"], points).round())
+        matrix = np.array([attention_matrix_bytes(int(t)) for t in ts], np.float64)
+        return ts, matrix, np.full_like(ts, float(state_bytes(self.params["d"])))
+
+    def multiply_adds(self, t: int) -> tuple[int, int]:
+        """Multiply-adds of the chosen parentheses: for token ``t`` (reading t keys, or updating and
+        reading the state), and for all N tokens."""
+        n, d = self.params["seq_len"], self.params["d"]
+        if self.params["mode"] == "rnn":
+            return 2 * d * d + 2 * d, 2 * n * (d * d + d)
+        return 2 * t * d, n * (n + 1) * d
+
+    def outputs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The two forms' outputs for the chosen parentheses, ``(N, d)`` each: the quadratic (or
+        masked) form's, then the recurrence's."""
+        if self.params["mode"] == "ssd":
+            return self.y_ssd_masked, self.y_ssd_recurrent
+        return self.y_quadratic, self.y_recurrent
+
+    def fitted_line(self, form: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """The benchmark's fitted power law t = c N^p of a form, from the smallest size fitted to
+        the largest timed: (N, seconds) at both ends, or None before two sizes are fitted."""
+        fitted = self.bench.fit(form) if self.bench is not None else None
+        if fitted is None:
+            return None
+        ns = np.array([self.bench.fit_min, max(self.bench.seconds[form])], np.float64)
+        return ns, 10.0 ** (fitted[1] + fitted[0] * np.log10(ns))
 
     def linear_loop_code(self) -> str:
         """What the benchmark's linear form runs: ``numba`` or ``numpy`` (a Python loop)."""

@@ -217,3 +217,89 @@ def test_extreme_settings_stay_finite():
 
 def test_witness_runs():
     runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
+
+
+# -- the level's derived data and the benchmark's share of a step ----------------------------------
+
+
+def test_pictures_are_scaled_for_their_colour_maps_causal_and_memoised():
+    run = make_runner(LEVEL, {"seq_len": 40, "d": 5, "decay": 0.8})
+    model = run.model
+    pictures = model.pictures()
+    assert model.pictures() is pictures  # computed once, not every frame
+    for name in ("weights", "scores", "mask"):  # NaN above the diagonal: cells a causal product never computes
+        upper = np.triu(np.ones((40, 40), bool), 1)
+        assert np.all(np.isnan(pictures[name][upper])) and np.all(np.isfinite(pictures[name][~upper]))
+    np.testing.assert_allclose(np.nanmax(pictures["weights"], axis=1), 1.0)  # each row scaled to its largest
+    np.testing.assert_allclose(np.nanmax(pictures["scores"], axis=1), 1.0)
+    for name in ("v", "y_quadratic", "y_recurrent", "y_ssd"):  # signed, scaled by the largest magnitude
+        assert np.max(np.abs(pictures[name])) == pytest.approx(1.0)
+    for name in ("states", "ssd_states"):  # one picture per token, each scaled on its own
+        np.testing.assert_allclose(np.abs(pictures[name]).max(axis=(1, 2)), 1.0)
+    np.testing.assert_allclose(pictures["normalisers"].max(axis=1), 1.0)
+    assert pictures["fkT"].shape == (5, 40) and pictures["fq"].max() == pytest.approx(1.0)
+    run.set_param("decay", 0.6)  # a live change: the SSD pictures follow
+    assert model.pictures() is not pictures
+    np.testing.assert_allclose(model.pictures()["mask"][10, 4], 0.6 ** 6)
+
+
+def test_memory_curve_and_multiply_adds_count_the_matrix_and_the_state():
+    run = make_runner(LEVEL, {"seq_len": 200, "d": 8})
+    ts, matrix, state = run.model.memory_curve()
+    assert ts[0] == 1 and ts[-1] == 200 and np.all(np.diff(ts) > 0)
+    np.testing.assert_array_equal(matrix, 4 * ts ** 2)
+    assert np.all(state == 4 * (8 * 8 + 8))
+    assert run.model.multiply_adds(10) == (2 * 10 * 8, 200 * 201 * 8)  # t keys read; all N(N+1)/2 weights
+    run.set_param("mode", "rnn")
+    assert run.model.multiply_adds(10) == run.model.multiply_adds(150) == (2 * 64 + 16, 2 * 200 * 72)
+
+
+def test_a_step_gives_the_benchmark_a_count_of_slices_on_a_fixed_clock_and_wall_time_on_a_real_one():
+    from sandbox.clock import RealClock, use
+
+    class Counting:
+        done = False
+
+        def __init__(self):
+            self.slices, self.budgets = 0, []
+
+        def advance(self, budget):
+            self.budgets.append(budget)
+            while True:
+                self.slices += 1
+                if budget.spend():
+                    return True
+
+    model = make_runner(LEVEL, {"benchmark": True, "bench_ms_per_step": 10.0}).model
+    model.bench = bench = Counting()
+    for _ in range(3):  # outside any frame the clock is fixed: 10 ms of slices of about 2 ms each
+        model.step()
+    assert bench.slices == 15
+    model.set_param("bench_ms_per_step", 1.0)
+    model.bench = bench = Counting()
+    model.step(), model.step()
+    assert bench.slices == 2  # at least one slice a step
+    with use(RealClock()):
+        model.bench = bench = Counting()
+        bench.advance = lambda budget: bench.budgets.append(budget)
+        model.step()
+    assert bench.budgets[-1].units is None and bench.budgets[-1].seconds == pytest.approx(0.001)
+
+
+def test_benchmark_advances_by_a_budget_of_slices_and_says_when_it_is_done():
+    from sandbox.clock import Budget
+
+    bench = AttentionBenchmark(d=16, n_min=128, n_max=256)
+    bench._work = slices = iter(range(7))  # seven slices of work
+    assert bench.advance(Budget(10.0, units=3)) and next(slices) == 3
+    assert not bench.advance(Budget(10.0, units=10)) and bench.done
+
+
+def test_the_same_steps_reach_the_same_benchmark_sizes_in_every_run():
+    def sizes_after(steps):
+        run = make_runner(LEVEL, {"benchmark": True, "bench_d": 16, "bench_n_max": 2048, "size_budget_s": 30.0})
+        run.step(steps)
+        bench = run.model.bench
+        return bench.current, {form: sorted(seconds) for form, seconds in bench.seconds.items()}
+
+    assert sizes_after(12) == sizes_after(12)
