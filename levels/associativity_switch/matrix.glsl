@@ -1,26 +1,26 @@
-// A matrix drawn as a grid of cells on a world-space rectangle: one float texture, one quad.
-// The view sends values already scaled: [0, 1] for the sequential map (viridis), [-1, 1] for
-// the signed one. NaN marks a cell that does not exist (above the causal diagonal). Rows and
-// columns past `shown` are drawn faint: the tokens the cursor has not reached yet.
+// A matrix drawn as a grid of cells on a world-space rectangle: one float texture, one quad of
+// four vertices made from gl_VertexID (no vertex buffer). The values come already scaled: [0, 1]
+// for the sequential map (viridis), [-1, 1] for the signed one. NaN marks a cell that does not
+// exist (above the causal diagonal). Rows from `shown` on are drawn faint: the tokens the cursor
+// has not reached yet.
 #include "colormap.glsl"
 
 #if defined VERTEX_SHADER
 uniform mat4 mvp;
 uniform vec4 rect;  // world x0, y0 (bottom left), x1, y1 (top right)
-in vec2 in_corner;  // 0..1
+uniform sampler2D values;
 out vec2 v_cell;    // (column, row) in cells, row 0 at the top
-uniform vec2 cells; // (columns, rows)
 void main() {
-    gl_Position = mvp * vec4(mix(rect.xy, rect.zw, in_corner), 0.0, 1.0);
-    v_cell = vec2(in_corner.x, 1.0 - in_corner.y) * cells;
+    vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1);  // a triangle strip: (0,0) (1,0) (0,1) (1,1)
+    gl_Position = mvp * vec4(mix(rect.xy, rect.zw, corner), 0.0, 1.0);
+    v_cell = vec2(corner.x, 1.0 - corner.y) * vec2(textureSize(values, 0));
 }
 #endif
 
 #if defined FRAGMENT_SHADER
 uniform sampler2D values;
-uniform vec2 cells;
 uniform int signed_map;  // 1: negative blue, zero dark, positive orange
-uniform vec2 shown;      // (columns, rows) computed so far
+uniform float shown;     // rows computed so far
 in vec2 v_cell;
 out vec4 frag;
 
@@ -33,11 +33,11 @@ vec3 diverging(float v) {
 }
 
 void main() {
-    ivec2 size = ivec2(cells);
+    ivec2 size = textureSize(values, 0);
     ivec2 cell = clamp(ivec2(floor(v_cell)), ivec2(0), size - 1);
     float v = texelFetch(values, cell, 0).r;
     vec3 color = isnan(v) ? vec3(0.11, 0.12, 0.15) : (signed_map == 1 ? diverging(v) : viridis(v));
-    float a = (float(cell.x) >= shown.x || float(cell.y) >= shown.y) ? 0.16 : 1.0;
+    float a = float(cell.y) >= shown ? 0.16 : 1.0;
     // Thin dark lines between cells once a cell is big enough on screen to need them.
     vec2 pixels_per_cell = 1.0 / max(fwidth(v_cell), vec2(1e-6));
     vec2 from_edge = min(fract(v_cell), 1.0 - fract(v_cell)) * pixels_per_cell;

@@ -303,3 +303,108 @@ def test_the_same_steps_reach_the_same_benchmark_sizes_in_every_run():
         return bench.current, {form: sorted(seconds) for form, seconds in bench.seconds.items()}
 
     assert sizes_after(12) == sizes_after(12)
+
+
+# -- the layout and the view ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["transformer", "rnn", "ssd"])
+@pytest.mark.parametrize("n, d", [(8, 32), (64, 8), (256, 2), (16, 16)])
+def test_layout_keeps_every_matrix_to_scale_inside_its_bounds_and_apart(mode, n, d):
+    lay = level(LEVEL).module("layout").layout(mode, n, d)
+    boxes, (x0, y0, x1, y1) = lay["boxes"], lay["bounds"]
+    assert (boxes["q"].cols, boxes["q"].rows) == (d, n) and (boxes["k"].cols, boxes["k"].rows) == (n, d)
+    for box in boxes.values():
+        assert x0 - 1e-9 <= box.x0 and box.x1 <= x1 + 1e-9 and y0 <= box.y0 and box.y1 <= y1
+    apart = [box for name, box in boxes.items() if name not in ("ghost", "state", "normaliser", "zoom")
+             or mode == "ssd"]  # RNN mode draws the state inside the outline of the N×N matrix
+    for i, a in enumerate(apart):
+        for b in apart[i + 1:]:
+            assert a.x1 <= b.x0 or b.x1 <= a.x0 or a.y1 <= b.y0 or b.y1 <= a.y0, (a, b)
+    x_open, x_close, _, _ = lay["parens"]
+    inside = {"transformer": "qk", "rnn": "kv", "ssd": "qk"}[mode]  # what the parentheses group
+    assert all(x_open < boxes[name].x0 and boxes[name].x1 < x_close for name in inside)
+    outside = ({"q", "k", "v"} - set(inside)).pop()
+    assert boxes[outside].x1 < x_open or boxes[outside].x0 > x_close
+    for name, kind in lay["cursor"]:
+        marked = boxes[name].marked(kind, n)  # the last token's row or column lies in its box
+        assert boxes[name].x0 <= marked.x0 and marked.x1 <= boxes[name].x1 and boxes[name].y0 <= marked.y0
+    assert lay["caption"] in boxes and all(len(label) == 4 for label in lay["labels"])
+
+
+def headless_app(tmp_path):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    return App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+
+
+def test_the_view_hides_the_crossover_while_a_prediction_is_open(tmp_path, monkeypatch):
+    def cross_at_4000(bench):  # a N^2 = b N at N = b / a
+        sizes = [1000, 2000, 4000, 8000]
+        bench.seconds = {"quadratic": {n: 1e-9 * n ** 2 for n in sizes}, "linear": {n: 4e-6 * n for n in sizes}}
+
+    app = headless_app(tmp_path)
+    try:
+        host = app.host
+        view_module = sys.modules[type(host.view).__module__]
+        marks, texts = [], []
+        monkeypatch.setattr(view_module, "vlines", lambda xs, labels=(), *a, **k: marks.extend(labels))
+        text_colored = view_module.imgui.text_colored
+        monkeypatch.setattr(view_module.imgui, "text_colored",
+                            lambda color, text, *a: (texts.append(text), text_colored(color, text, *a))[1])
+        host.paused = True
+        host.runner.set_param("benchmark", True)
+        cross_at_4000(host.runner.model.bench)
+        app.run_frames(2)
+        assert "N≈4000" in marks and any("slower beyond N ≈ 4000" in text for text in texts)
+        challenge = host.manifest.challenges["crossover"]
+        host.requested_tab = "Challenges"
+        host.challenges.select(challenge)
+        app.run_frames(2)
+        marks.clear()
+        app.run_frames(1)
+        assert host.view.challenge.choosing and marks == []  # the sandbox's crossover is not shown
+        assert "bench_crossover_log10" in host.view.challenge.hidden()  # nor its readout in the table
+        host.challenges.lock(challenge)
+        cross_at_4000(host.challenges.attempt.runner.model.bench)
+        host.requested_tab = "Play"
+        app.run_frames(2)
+        marks.clear(), texts.clear()
+        app.run_frames(1)
+        assert host.view.challenge.running and host.view.model is host.challenges.attempt.runner.model
+        assert marks == [] and not any("slower beyond" in text for text in texts)
+        assert any("shows once your prediction is checked" in text for text in texts)
+        host.reset_active()  # the memory challenges give nothing of the crossover away
+        host.requested_tab = "Challenges"
+        host.challenges.select(host.manifest.challenges["memory_matrix"])
+        cross_at_4000(host.runner.model.bench)
+        app.run_frames(2)
+        marks.clear()
+        app.run_frames(1)
+        assert host.view.challenge.choosing and "N≈4000" in marks
+        assert host.error is None, host.error
+    finally:
+        app.shutdown()
+
+
+def test_clicking_v_or_phi_q_in_the_chain_moves_the_parentheses(tmp_path):
+    app = headless_app(tmp_path)
+    try:
+        host = app.host
+        app.run_frames(3)
+
+        def click(name):
+            sx, sy, sw, sh = app.layout()["scene"]
+            box = host.view.layout()["boxes"][name]
+            x, y = host.view.cam.world_to_screen((0.5 * (box.x0 + box.x1), 0.5 * (box.y0 + box.y1)), (sw, sh))
+            for event in (("mouse_pos", sx + x, sy + y), ("mouse_button", 0, True), ("mouse_button", 0, False)):
+                app.inject(*event)
+            app.run_frames(6)
+
+        click("v")
+        assert host.runner.params["mode"] == "rnn"
+        click("q")
+        assert host.runner.params["mode"] == "transformer" and host.error is None
+    finally:
+        app.shutdown()
