@@ -361,7 +361,8 @@ class LevelHost:
             error_box("Shader error (drawing with the last good version):", message)
 
     def _play_tab(self) -> None:
-        params_panel(self.manifest, self.runner, locked=self.challenges.playing)
+        # a challenge's run shows its own settings, locked; the sandbox's come back when it ends
+        params_panel(self.manifest, self.active_runner, locked=self.challenges.playing)
         imgui.separator()
         observables_table(self.manifest, self.active_runner, self.context.challenge.hidden())
         if self.view is not None:

@@ -69,7 +69,7 @@ def line(label: str, xs, ys, color=None, weight: float = 2.0, legend: bool = Tru
 
 def scatter(label: str, xs, ys, color=None, size: float = 4.0, legend: bool = True) -> None:
     """Markers at finite points."""
-    xs, ys = np.asarray(xs, np.float64), finite(ys)
+    xs, ys = np.ascontiguousarray(xs, np.float64), np.ascontiguousarray(finite(ys))
     spec = _spec(None, None, legend, marker=implot.Marker_.circle.value, marker_size=size)
     if color is not None:
         spec.marker_fill_color = Color.of(color)
