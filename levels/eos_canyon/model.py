@@ -1,6 +1,6 @@
 """The edge of stability: gradient descent in a canyon that sharpens as it deepens, and in a real net.
 
-Canyon mode runs gradient descent on the 2-D loss of :mod:`sim.canyon`; network mode trains a
+Canyon mode runs gradient descent on the 2-D loss of the level's :mod:`kernels`; network mode trains a
 small tanh MLP full-batch with MSE and tracks its sharpness (the top Hessian eigenvalue) by
 power iteration on Hessian-vector products, warm-started every step.
 """
@@ -40,7 +40,7 @@ class EosModel(Model):
 
     For the view (canyon mode):
 
-    * ``canyon``: the :class:`sim.canyon.Canyon` (``fields``, ``wall_curvature``,
+    * ``canyon``: the :class:`.kernels.Canyon` (``fields``, ``wall_curvature``,
       ``x_at_curvature``, ``floor_x``); ``x``, ``y``: the ball;
     * ``trajectory()``: the last positions, an ``(N, 3)`` array of (x, y, loss);
     * ``bounds()``: the (x_min, x_max, y_min, y_max) worth drawing;

@@ -1,7 +1,7 @@
 """The flow straightener: rectified flow from noise to a 2-D target, and reflow, trained live.
 
 A small network learns the velocity of straight lines between noise and data
-(:mod:`sim.rectified_flow`); each reflow re-pairs noise with where the learned flow takes it
+(:mod:`.rectified_flow`); each reflow re-pairs noise with where the learned flow takes it
 and trains again. The work is a schedule of small chunks (a few training iterations, one
 evaluation, a slice of the reflow integration) so that one model step stays short and a view
 can show a progress bar while it trains.
@@ -14,6 +14,7 @@ from typing import Generator, Iterator
 
 import numpy as np
 
+from sandbox.kit import derived, forget_derived
 from sandbox.model import Model
 from sim.mixture import preset, sliced_wasserstein
 
@@ -33,30 +34,50 @@ QUALITY_BAR = 1.5
 #: pairs one model step carries.
 REFLOW_STEPS = 100
 REFLOW_CHUNK = 256
-#: Points whose paths the view draws.
-SHOWN_PATHS = 256
+#: Per round, the probe points whose paths the view draws and the training pairs it draws.
+SHOWN_PATHS = 96
+SHOWN_PAIRS = 96
+#: The square every panel shows (the noise and every target fit in it), and the velocity grid in it.
+EXTENT = (-4.0, 4.0, -4.0, 4.0)
+FIELD_GRID = 13
+GRID = np.stack([a.ravel() for a in np.meshgrid(np.linspace(EXTENT[0], EXTENT[1], FIELD_GRID),
+                                                np.linspace(EXTENT[2], EXTENT[3], FIELD_GRID))], axis=1)
+#: Far or non-finite points (an untrained or diverged flow) are pinned within this for drawing.
+DRAW_LIMIT = 50.0
+
+
+def drawable(points: np.ndarray) -> np.ndarray:
+    return np.clip(np.where(np.isfinite(points), points, 0.0), -DRAW_LIMIT, DRAW_LIMIT)
+
+
+def round_row(evaluation: dict) -> list[float]:
+    """A round's row of the ``rounds`` observable: the straightness S, the distance to the target
+    after each of :data:`STEP_COUNTS` Euler steps, and the steps that reach the bar."""
+    return [evaluation["straightness"], *(evaluation["quality"][n] for n in STEP_COUNTS),
+            evaluation["steps_to_quality"]]
 
 
 class FlowStraightener(Model):
     """Rectified flow and reflow between ``N(0, I)`` and a Gaussian-mixture target.
 
-    For the view:
+    For the view (round ``k``: 0 is the first flow, ``k`` the flow after ``k`` reflows):
 
-    * ``flow``: the :class:`sim.rectified_flow.RectifiedFlow` (``flow.field`` is the network
+    * ``flow``: the :class:`.rectified_flow.RectifiedFlow` (``flow.field`` is the network
       being trained, ``flow.fields`` all of them, ``flow.pairs`` the reflow pairs or None);
     * ``phase``: "training", "evaluating", "reflowing" or "done"; ``round``: reflows so far;
       ``phase_progress`` and ``progress`` (0..1, the progress bar);
-    * ``evaluations``: one dict per finished round: ``round``, ``straightness``, ``quality``
-      ({Euler steps: distance}), ``steps_to_quality``;
-    * :meth:`paths`: Euler paths of a fixed set of noise points under the current field;
-    * :meth:`velocity_grid`: the learned (or exact first-flow) velocity on a grid at time t;
-    * :meth:`training_pairs`: a few current training pairs (lines from x0 to x1);
+    * the ``rounds`` observable: one row per evaluated round (:func:`round_row`);
+    * :meth:`paths` and :meth:`particles`: Euler paths of round k from a fixed set of noise
+      points, and where they are at time t; :meth:`velocity_grid`: round k's (or the exact
+      first-flow) velocity on :data:`GRID` at time t; :meth:`round_pairs`: a few of round k's
+      training pairs;
     * ``reference``: target samples; ``floor``: the distance two target samples have.
     """
 
     work_unit = "training iterations"
 
     def reset(self, seed: int = 0) -> None:
+        forget_derived(self)
         self.seed = int(seed)
         self.target = preset(self.params["target"])
         self.rng = np.random.default_rng([self.seed, 11])
@@ -68,6 +89,7 @@ class FlowStraightener(Model):
                                                        self.target.sample(PROBES, probes))
                                     for _ in range(FLOOR_PAIRS)]))
         self.evaluations: list[dict] = []
+        self.reflow_samples: list[tuple[np.ndarray, np.ndarray]] = []  # the first pairs of each reflow
         self.loss = math.nan
         self._latest = self._evaluate_now()  # the untrained network, so every observable starts finite
         self.phase, self.phase_progress, self.done = "training", 0.0, False
@@ -130,6 +152,7 @@ class FlowStraightener(Model):
             x1[start:start + REFLOW_CHUNK] = generate(self.flow.field, x0[start:start + REFLOW_CHUNK], REFLOW_STEPS)
             self.phase_progress = min(1.0, (start + REFLOW_CHUNK) / n_pairs)
             yield
+        self.reflow_samples.append((x0[:SHOWN_PAIRS].copy(), drawable(x1[:SHOWN_PAIRS])))
         self.flow.start_round(x0, x1)
         self._leave()
 
@@ -172,9 +195,15 @@ class FlowStraightener(Model):
             return 1.0
         return (self._phases_done + self.phase_progress) / self._phase_count
 
-    def observables(self) -> dict[str, float]:
+    @derived(key=lambda self: len(self.evaluations))
+    def rounds_table(self) -> np.ndarray:
+        """One :func:`round_row` per evaluated round, ``(rounds, 2 + len(STEP_COUNTS))``."""
+        return np.array([round_row(e) for e in self.evaluations], dtype=np.float64).reshape(-1, 2 + len(STEP_COUNTS))
+
+    def observables(self) -> dict:
         latest = self._latest
         return {
+            "rounds": self.rounds_table(),
             "round": float(self.round),
             "progress": self.progress,
             "loss": self.loss if math.isfinite(self.loss) or self.diverged else 0.0,
@@ -193,34 +222,47 @@ class FlowStraightener(Model):
 
     # -- for the view --------------------------------------------------------------------------
 
-    def paths(self, steps: int | None = None, count: int = SHOWN_PATHS) -> np.ndarray:
-        """Euler paths of the first ``count`` probe noise points under the current field,
-        ``(steps + 1, count, 2)``; ``steps`` defaults to the ``view_steps`` parameter."""
-        steps = int(steps or self.params["view_steps"])
-        return euler_paths(self.flow.field, self.probe_noise[:count], steps)[0]
+    def _field_version(self):
+        """Changes whenever a field changes: only the newest one trains, the others are frozen."""
+        return self.flow.rounds, self.flow.iterations
 
-    def velocity_grid(self, t: float, n: int = 20, extent=(-4.0, 4.0, -4.0, 4.0),
-                      exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """``(points, velocities)`` on an n x n grid at time ``t``: the learned field, or with
-        ``exact`` the first flow's exact field ``E[x1 - x0 | x_t]``."""
-        x0, x1, y0, y1 = extent
-        xs, ys = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-        points = np.stack([xs.ravel(), ys.ravel()], axis=1)
-        velocities = exact_velocity(self.target, points, t) if exact else self.flow.field(points, t)
-        return points, velocities
+    @derived("view_steps", key=_field_version)
+    def paths(self, k: int) -> np.ndarray:
+        """Euler paths of round ``k``'s flow from the first probe noise points, ``(view_steps + 1,
+        SHOWN_PATHS, 2)``, pinned within :data:`DRAW_LIMIT`."""
+        steps = int(self.params["view_steps"])
+        return drawable(euler_paths(self.flow.fields[k], self.probe_noise[:SHOWN_PATHS], steps)[0])
 
-    def training_pairs(self, count: int = 128) -> tuple[np.ndarray, np.ndarray]:
-        """A few pairs (x0, x1) of the current round: independent ones, or the reflow pairs."""
-        if self.flow.pairs is None:
-            rng = np.random.default_rng([self.seed, 13])
-            return rng.standard_normal((count, 2)), self.target.sample(count, rng)
-        return self.flow.pairs[0][:count], self.flow.pairs[1][:count]
+    def particles(self, k: int, t: float) -> np.ndarray:
+        """Where the particles of :meth:`paths` are at time ``t`` (linear within each Euler step)."""
+        paths = self.paths(k)
+        s = float(np.clip(t, 0.0, 1.0)) * (len(paths) - 1)
+        i = min(int(s), len(paths) - 2)
+        return paths[i] + (s - i) * (paths[i + 1] - paths[i])
+
+    @derived("target", key=_field_version)
+    def velocity_grid(self, k: int, t: float, exact: bool = False) -> np.ndarray:
+        """Round ``k``'s velocity on :data:`GRID` at time ``t``, or with ``exact`` the first flow's
+        exact field ``E[x1 - x0 | x_t]`` (what round 0 should learn); non-finite values are 0."""
+        velocities = exact_velocity(self.target, GRID, t) if exact else self.flow.fields[k](GRID, t)
+        return np.where(np.isfinite(velocities), velocities, 0.0)
+
+    @derived("target")
+    def _independent_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.seed, 13])
+        return rng.standard_normal((SHOWN_PAIRS, 2)), self.target.sample(SHOWN_PAIRS, rng)
+
+    def round_pairs(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """A few training pairs (x0, x1) of round ``k``: independent noise and data for the first
+        flow; for a reflow, the first of its pairs (noise and where the previous flow took it)."""
+        return self._independent_pairs() if k == 0 else self.reflow_samples[k - 1]
 
     # -- challenges ----------------------------------------------------------------------------
 
     def measure_steps_needed(self, run) -> str:
         """The fewest Euler steps of the last evaluated flow that reach the quality bar, as a bucket."""
-        steps = run.model.evaluations[-1]["steps_to_quality"] if run.model.evaluations else 2 * MANY_STEPS
+        rounds = run.array("rounds")
+        steps = rounds[-1, -1] if len(rounds) else 2 * MANY_STEPS
         for bucket, top in (("1", 1), ("2 to 3", 3), ("5 to 10", 10), ("20 to 50", 50)):
             if steps <= top:
                 return bucket
@@ -228,10 +270,10 @@ class FlowStraightener(Model):
 
     def measure_second_reflow(self, run) -> str:
         """How the straightness drop of the second reflow compares with the first's."""
-        evaluations = run.model.evaluations
-        if len(evaluations) < 3:
+        rounds = run.array("rounds")
+        if len(rounds) < 3:
             raise ValueError("the second-reflow challenge needs two reflows")
-        s0, s1, s2 = (e["straightness"] for e in evaluations[:3])
+        s0, s1, s2 = rounds[:3, 0]
         first, second = s0 - s1, s1 - s2
         if second < 0.25 * first:
             return "much less than the first"

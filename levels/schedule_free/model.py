@@ -1,6 +1,6 @@
 """Schedule-Free SGD against a tuned cosine schedule and a constant step, on one noisy problem.
 
-At reset every method's step size is tuned for the planned horizon T (:func:`sim.schedule_free.tuned_lr`,
+At reset every method's step size is tuned for the planned horizon T (:func:`.schedule_free.tuned_lr`,
 on noise of its own, cached); then every tick takes one step of each method on the same noise.
 """
 
@@ -32,7 +32,7 @@ class ScheduleFreeModel(Model):
 
     For the view:
 
-    * ``problem``: a :class:`sim.schedule_free.RiverValley` (``loss``, ``grad``,
+    * ``problem``: a :class:`.schedule_free.RiverValley` (``loss``, ``grad``,
       ``surface(us, vs)`` for the height map, ``start``) or an ``OnlineRegression``;
     * ``race``: ``race.points[method]`` (each method's evaluated points, ``(balls, 2)`` on the
       landscape; Schedule-Free's are its averages x), ``race.explorer`` (z) and
