@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .challenges import ChallengeRun, Verdict
 from .registry import LevelEntry, Registry
@@ -51,3 +52,39 @@ def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy",
     attempt = ChallengeRun(entry, challenge, backend=backend)
     attempt.lock(challenge.choices[0] if challenge.kind == "choice" else ("0,0" if challenge.kind == "region" else 0.0))
     return attempt.finish().measured
+
+
+@contextlib.contextmanager
+def headless_app(level_id: str, data_dir: str | Path, params: dict[str, Any] | None = None,
+                 size: tuple[int, int] = (1024, 640), paused: bool = False) -> Iterator:
+    """A headless app with ``level_id`` open (its progress kept in ``data_dir``; ``paused``: the run
+    does not step by itself), checked for a level error and shut down after::
+
+        with headless_app("eos_canyon", tmp_path) as app:
+            open_challenge(app, "settle_or_bounce")
+            assert app.host.view.challenge.hide_answers
+    """
+    from .app import App
+    from .progress import Progress
+
+    app = App(size=size, headless=True, level=level_id, params=params,
+              progress=Progress(Path(data_dir) / "progress.sqlite3"))
+    try:
+        if paused:
+            app.host.paused = True
+        yield app
+        assert app.host is not None and app.host.error is None, app.host and app.host.error
+    finally:
+        app.shutdown()
+
+
+def open_challenge(app, challenge_id: str | None) -> None:
+    """Open a challenge in the Challenges tab as a learner does, before predicting (``choosing``);
+    None closes it. Draws the frames the tab needs to show."""
+    host = app.host
+    if challenge_id is None:
+        host.challenges.selected = None
+    else:
+        host.challenges.select(host.manifest.challenges[challenge_id])
+        host.requested_tab = "Challenges"
+    app.run_frames(2)  # a tab asked for is selected on the next frame

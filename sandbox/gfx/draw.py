@@ -236,6 +236,17 @@ class Batch:
         points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
         self._segments.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4))))
 
+    def polylines(self, paths: np.ndarray, color) -> None:
+        """Many polylines of equal length at once: ``paths`` is (points along, lines, 2). ``color``
+        broadcasts to (lines, segments, 4): one colour, one per segment index (segments, 4), one
+        per line (lines, 1, 4), or one per segment."""
+        paths = np.asarray(paths, dtype=np.float32)
+        if len(paths) < 2:
+            return
+        lines, segments = paths.shape[1], len(paths) - 1
+        colors = np.broadcast_to(np.asarray(color, np.float32), (lines, segments, 4)).reshape(-1, 4)
+        self.segments(np.stack([paths[:-1], paths[1:]], axis=2).transpose(1, 0, 2, 3), np.repeat(colors, 2, axis=0))
+
     def points(self, points: np.ndarray, color, size: float) -> None:
         points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
         self._points.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4)),
