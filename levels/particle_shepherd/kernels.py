@@ -16,7 +16,7 @@ form ``x <- a x + b score(x) + c z`` with a counter-based normal ``z`` (see :mod
 
 So one kernel, ``particle_step``, serves all three. :class:`ParticleSystem` keeps the particles
 where its backend computes: a numpy array for numpy and Numba, a GPU array (``state``) for
-GLSL, which the view binds as a vertex buffer or splat source; nothing is read back per step.
+GLSL, which the model splats into its density image there; nothing is read back per step.
 
 Run ``python levels/particle_shepherd/kernels.py --bench`` for particle-steps per second on every backend.
 """
@@ -260,8 +260,8 @@ class ParticleSystem:
 
     * numpy / numba: ``positions`` is the float32 (count, 2) array itself.
     * glsl: ``state`` is a :class:`sim.gpu.GpuArray` of ``count`` vec2 (std430), bound at
-      binding 0 by the step kernel; a view binds its buffer (``gl_buffer``) as a vertex buffer
-      or splat source. ``positions`` and :meth:`sample` read back (only a few thousand particles
+      binding 0 by the step kernel; the model splats its buffer (``gl_buffer``) into the density
+      image. ``positions`` and :meth:`sample` read back (only a few thousand particles
       for observables, never all of them every frame). The system owns it: it is made here, on
       the kernels' GL context, and freed by :meth:`release`, which the level's model calls from
       its own ``release()`` (the sandbox calls that when the run ends) or before it makes a new
@@ -336,7 +336,7 @@ class ParticleSystem:
         return self.sample(self.count)
 
     def splat(self, extent, width: int, height: int) -> np.ndarray:
-        """Particle counts per pixel over ``extent`` (CPU backends; GLSL views use :func:`splat_gl`)."""
+        """Particle counts per pixel over ``extent`` (CPU backends; on GLSL the model uses :func:`splat_gl`)."""
         if self.backend == "numba":
             return density_splat_numba(self._positions, extent, width, height)
         return density_splat_reference(self.positions, extent, width, height)

@@ -73,7 +73,7 @@ def test_every_backend_draws_the_same_noise_so_tracers_replayed_on_the_cpu_match
     for backend in backends.available():
         run = finished({"preset": "rings", "sampler": "sde", "steps": 60}, backend=backend, steps=30)
         cloud = run.model.systems["sde"].sample(8)
-        tracers = run.model.tracer_paths("sde")[-1][:8]
+        tracers = run.array("tracers")[:8]
         assert np.allclose(cloud, tracers, atol=2e-4), backend
 
 
@@ -137,7 +137,7 @@ def test_at_mid_noise_a_particle_moves_toward_the_heavy_blob_and_near_t0_toward_
 
 def test_langevin_samples_the_noised_target_at_high_noise_but_gets_the_weights_wrong_at_low_noise():
     high = finished({"preset": "pair", "sampler": "langevin", "langevin_t": 0.3}, steps=300)
-    assert high.model.on_target("langevin")
+    assert high.model.on_target(high, "langevin")
     assert abs(high.model.measure_heavy_fraction(high) - 0.75) < 0.05
     low_fraction = measured_outcome(LEVEL, "langevin_weights")
     assert 0.4 < low_fraction < 0.6  # split by the starting side, not by the weights 25/75
@@ -178,9 +178,100 @@ def test_the_view_helpers_have_the_shapes_a_view_draws():
     assert points.shape == scores.shape == (256, 2) and np.all(np.isfinite(scores))
     assert run.model.log_density_grid(32).shape == (32, 32)
     run.step(5)
-    assert run.model.tracer_paths("sde").shape[1:] == (24, 2)
+    steps, paths = run.arrays("tracers_twin")
+    assert list(steps) == [0, 1, 2, 3, 4, 5] and all(path.shape == (24, 2) for path in paths)
     assert run.model.marker_velocity().shape == (2,)
 
 
 def test_the_witness_runs():
     runpy.run_path(str(Path(__file__).with_name("witness.py")), run_name="__main__")
+
+
+# -- what the view draws, computed by the model ---------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "glsl"])
+def test_the_density_image_counts_the_cloud_where_it_lives_and_changes_once_a_time_step(backend):
+    if backends.unavailable_reason(backend):
+        pytest.skip(backends.unavailable_reason(backend))
+    from cf_level_particle_shepherd.kernels import density_splat_reference
+    from cf_level_particle_shepherd.model import EXTENT
+
+    run = make_runner(LEVEL, {**SMALL, "preset": "pair", "sampler": "sde+ode"}, backend=backend)
+    run.step(7)
+    model = run.model
+    image = model.density("ode", 64)
+    assert model.density("ode", 64) is image, "the same time step: the same image, not a new splat"
+    counts = image.counts if isinstance(image.counts, np.ndarray) else image.counts.read()
+    expected = density_splat_reference(model.systems["ode"].positions, EXTENT, 64, 64)
+    assert counts.dtype == np.uint32 and np.abs(counts - expected).sum() <= 4  # float32 edges may differ
+    assert counts.sum() > 0.9 * model.count
+    run.step(1)
+    assert model.density("ode", 64) is not image
+    model.release()
+
+
+def test_the_density_resolution_and_colour_scale_follow_the_target_and_the_screen():
+    run = make_runner(LEVEL, {"particles": 100_000, "preset": "rings"})
+    model = run.model
+    size = model.density_size(2000.0)
+    assert 64 <= size <= 1024 and size % 32 == 0
+    assert model.density_size(200.0) <= 224, "never finer than the screen"
+    assert model.typical_count(size) == pytest.approx(100_000 / (4 * math.pi) * (8 / size) ** 2, rel=0.01)  # at t=1
+    model = make_runner(LEVEL, {"particles": 100_000, "sampler": "langevin", "langevin_t": 0.1}).model
+    law = model.mixture.noised(model.alpha, model.sigma)  # a typical particle sits at the mean density
+    mean_density = np.exp(law.log_density(law.sample(50_000, np.random.default_rng(0)))).mean()
+    assert model.typical_count(size) == pytest.approx(100_000 * mean_density * (8 / size) ** 2, rel=0.05)
+
+
+def test_the_score_arrows_are_memoised_on_the_noise_level_and_fit_their_cells():
+    run = make_runner(LEVEL, {**SMALL, "preset": "spiral", "steps": 1000})
+    model = run.model
+    arrows = model.score_arrows(13)
+    points, vectors, strength = arrows
+    assert points.shape == vectors.shape == (169, 2) and np.all((strength >= 0) & (strength < 1))
+    assert np.all(np.linalg.norm(vectors, axis=1) <= 0.85 * 8.0 / 12 + 1e-9)
+    run.step(2)  # t moves 0.002: below the resolution
+    assert model.score_arrows(13) is arrows
+    run.step(4)
+    moved = model.score_arrows(13)
+    assert moved is not arrows
+    model.add_blob(0.0, 0.0)
+    assert model.score_arrows(13) is not moved, "painting changes the field"
+
+
+def test_the_run_records_the_tracers_the_measured_samples_and_the_mass_per_blob():
+    run = finished({"preset": "pair", "sampler": "sde+ode", "steps": 100}, backend="numba")
+    steps, paths = run.arrays("tracers")
+    assert steps[0] == 0 and steps[-1] == 100 and paths[-1].shape == (24, 2)
+    assert np.array_equal(run.array("sample"), run.model.samples["sde"])
+    for name in ("mass", "mass_twin"):
+        mass = run.array(name)
+        assert mass.shape == (2,) and mass.sum() == pytest.approx(1.0)
+    rings = make_runner(LEVEL, {**SMALL, "preset": "rings"})
+    assert rings.array("mass").shape == (0,), "too many blobs to plot their masses"
+
+
+def test_twins_compare_paired_particles_with_the_exact_spread_of_the_target():
+    run = finished({"preset": "spiral", "sampler": "sde+ode", "steps": 100}, backend="numba")
+    apart, spread = run.model.twins(run)
+    assert spread == pytest.approx(np.sqrt(np.trace(np.cov(run.model.reference.T))), rel=0.05)
+    assert 0.2 * spread < apart < 2 * spread
+    single = finished({"preset": "spiral", "sampler": "ode", "steps": 10})
+    assert single.model.twins(single) is None
+
+
+def test_big_clouds_are_sliced_by_particle_counts_so_runs_repeat_exactly():
+    def run_of(seed):
+        run = make_runner(LEVEL, {"particles": 300_000, "sampler": "ode", "preset": "pair"}, seed=seed,
+                          backend="numba")
+        run.step(5)
+        return run
+
+    first, second = run_of(3), run_of(3)
+    assert first.model.slice == 262_144 and first.model.time_step == 2 and first.model.cursor == 262_144
+    assert np.array_equal(first.model.systems["ode"].positions, second.model.systems["ode"].positions)
+    small = make_runner(LEVEL, {"particles": 100_000, "sampler": "sde+ode"})
+    small.step(3)
+    assert small.model.time_step == 3, "clouds that fit take a whole time step per step"
+
