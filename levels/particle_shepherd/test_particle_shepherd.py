@@ -2,6 +2,7 @@
 
 import math
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +276,75 @@ def test_big_clouds_are_sliced_by_particle_counts_so_runs_repeat_exactly():
     small.step(3)
     assert small.model.time_step == 3, "clouds that fit take a whole time step per step"
 
+
+# -- the view ------------------------------------------------------------------------------------
+
+
+def _app(tmp_path, params):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    app = App(size=(1024, 640), headless=True, progress=Progress(tmp_path / "progress.sqlite3"))
+    app.open_level(LEVEL, params)
+    app.run_frames(2)
+    return app
+
+
+def test_while_a_prediction_is_open_the_view_hides_the_marker_arrow_the_masses_and_the_twins(tmp_path, monkeypatch):
+    app = _app(tmp_path, {**SMALL, "preset": "pair"})
+    try:
+        host, view = app.host, app.host.view
+        app.run_frames(12)
+        assert view.marker_arrow() is not None and set(view.cloud_fractions()) == {"sde", "ode"}
+        asked = []
+        monkeypatch.setattr(type(view.model), "twins", lambda self, run: asked.append(run) or (1.0, 2.0))
+        for challenge in ("which_way", "langevin_weights"):
+            host.requested_tab = "Challenges"
+            host.challenges.select(host.manifest.challenges[challenge])
+            app.run_frames(2)
+            assert view.challenge.choosing and view.challenge.hide_answers
+            assert view.marker_arrow() is None and view.cloud_fractions() == {}
+        drawn = []
+        monkeypatch.setattr(sys.modules[type(view).__module__], "line", lambda label, *a, **k: drawn.append(label))
+        host.challenges.select(host.manifest.challenges["five_steps"])
+        app.run_frames(2)
+        drawn.clear()
+        app.run_frames(1)
+        assert drawn.count("SDE") == 1 and "noise floor" in drawn, "only the tortuosity: the distances answer it"
+        host.challenges.lock(host.manifest.challenges["same_landing"])
+        host.requested_tab = "Play"  # the panel that shows the twins, while the challenge runs
+        asked.clear()
+        app.run_frames(3)
+        assert view.challenge.running and not asked
+        assert host.error is None, host.error
+    finally:
+        app.shutdown()
+
+
+def test_the_brush_paints_a_blob_and_the_marker_follows_a_drag(tmp_path):
+    app = _app(tmp_path, {**SMALL, "preset": "pair"})
+    try:
+        host, view = app.host, app.host.view
+        sx, sy, sw, sh = app.layout()["scene"]
+
+        def screen(pane_index, point):
+            fx, fy, fw, fh = view.panes()[pane_index].rect
+            x, y = view.cam.world_to_screen(point, (int(fw * sw), int(fh * sh)))
+            return sx + fx * sw + x, sy + fy * sh + y
+
+        for event in (("mouse_pos", *screen(0, (0.0, 3.0))), ("mouse_button", 0, True), ("mouse_button", 0, False)):
+            app.inject(*event)
+        app.run_frames(6)
+        assert host.runner.model.mixture.n_components == 3
+        assert np.allclose(host.runner.model.mixture.means[2], [0.0, 3.0], atol=0.1)
+        app.inject("mouse_pos", *screen(1, (-0.5, 0.0)))  # the marker, in the ODE's pane
+        app.inject("mouse_button", 0, True)
+        for k in range(1, 6):
+            app.inject("mouse_pos", *screen(1, (-0.5 + 0.3 * k, -0.2 * k)))
+        app.inject("mouse_button", 0, False)
+        app.run_frames(12)
+        assert host.runner.params["marker_x"] == pytest.approx(1.0, abs=0.1)
+        assert host.runner.params["marker_y"] == pytest.approx(-1.0, abs=0.1)
+        assert host.runner.model.mixture.n_components == 3 and host.error is None, host.error
+    finally:
+        app.shutdown()
