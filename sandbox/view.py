@@ -110,13 +110,14 @@ class Frame:
         self.text(draw_list, (x, y), text, color, plate)
 
     def text(self, draw_list, at: tuple[float, float], text: str, color=PALETTE.text, plate: bool = True) -> None:
-        """Text at a pane position (window units from the pane's top-left), kept inside the pane."""
+        """Text at a pane position (window units from the pane's top-left), kept inside the pane;
+        text wider or taller than the pane keeps its start in view."""
         from imgui_bundle import imgui
 
         size = imgui.calc_text_size(text)
         width, height = self.size
-        x = min(max(at[0], 4.0), width - size.x - 4.0) + self.origin[0]
-        y = min(max(at[1], 4.0), height - size.y - 4.0) + self.origin[1]
+        x = max(min(at[0], width - size.x - 4.0), 4.0) + self.origin[0]
+        y = max(min(at[1], height - size.y - 4.0), 4.0) + self.origin[1]
         if plate:
             draw_list.add_rect_filled(imgui.ImVec2(x - 4, y - 2), imgui.ImVec2(x + size.x + 4, y + size.y + 2),
                                       PALETTE.plate.u32, 3.0)
