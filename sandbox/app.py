@@ -9,6 +9,7 @@ see exactly what a learner sees.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from pathlib import Path
@@ -70,6 +71,11 @@ MAX_FPS = 60.0  # the interactive loop's frame-rate cap, where vsync does not ho
 IDLE_WAKE_S = 0.5  # nothing moves: still draw this often (hot reload, a toast's end, the kiosk timer)
 SETTLE_S = 0.6  # after input, keep drawing this long: ImGui's hover, focus and tooltip delays settle
 GAMEPAD_POLL_S = 1 / 30  # idle with a gamepad: how often its buttons are looked at (GLFW sends no events)
+
+
+def _overlap(a, b) -> bool:
+    """Whether two (x, y, w, h) rectangles share any area."""
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def _stick(value: float) -> float:
@@ -327,11 +333,14 @@ class App:
         ratio = fb_w / max(win_w, 1)
         self.ctx.screen.use()
         self.ctx.viewport = (0, 0, fb_w, fb_h)
-        if self.host is None:  # a level's panels and scene cover the whole window; the atlas needs a clear
-            self.ctx.clear(0.055, 0.06, 0.075, 1.0)
+        # One clear of the whole window (colour and depth) in the panels' colour: on a software
+        # renderer a full clear is the cheap path, and the full-window ImGui windows (the atlas,
+        # a level's panels) then draw no background of their own, which cost several times more.
+        self.ctx.clear(*self.imgui.window_background(), depth=1.0)
         if self.host is not None:
             self._level_frame(dt, ratio)
         else:
+            imgui.set_next_window_bg_alpha(0.0)  # the clear above is its background
             self.atlas.draw((win_w, win_h))
             if self.atlas.chosen:
                 chosen, self.atlas.chosen = self.atlas.chosen, None
@@ -348,23 +357,31 @@ class App:
         rects = self.layout()
         sx, sy, sw, sh = rects["scene"]
         fb_h = self.window.size[1]
+        # the scene's background, every pixel the scene touches: one flat quad (the depth buffer
+        # was cleared with the window)
+        x0, x1 = math.floor(sx * ratio), math.ceil((sx + sw) * ratio)
+        y0, y1 = math.floor(fb_h - (sy + sh) * ratio), math.ceil(fb_h - sy * ratio)
+        self.window.fill((x0, y0, x1 - x0, y1 - y0), SCENE_BACKGROUND)
         self.ctx.enable(self.ctx.BLEND)
         self.ctx.blend_func = self.ctx.SRC_ALPHA, self.ctx.ONE_MINUS_SRC_ALPHA
         panes = host.panes()
-        if sum(p.rect[2] * p.rect[3] for p in panes) < 0.999:  # panes do not cover the scene: clear the rest
-            self.ctx.clear(*SCENE_BACKGROUND, depth=1.0,
-                           viewport=(int(sx * ratio), int(fb_h - (sy + sh) * ratio), int(sw * ratio), int(sh * ratio)))
         frames = []
+        inputs = []
         for pane in panes:
             fx, fy, fw, fh = pane.rect
             rect = (sx + fx * sw, sy + fy * sh, fw * sw, fh * sh)
-            frame = Frame((max(int(rect[2] * ratio), 1), max(int(rect[3] * ratio), 1)), pane.camera,
-                          self._frame_input(rect, dt, ratio), host.elapsed, ratio, rect[:2], pane.name)
-            if len(panes) > 1 and not frame.input.hovered:
-                frame.input.keys = set()  # keys move the pane under the mouse only
+            inputs.append((rect, self._frame_input(rect, dt, ratio)))
+        # keys and the gamepad move one pane: the one under the mouse, else the first
+        focus = next((i for i, (_, inp) in enumerate(inputs) if inp.hovered), 0)
+        for index, (pane, (rect, inp)) in enumerate(zip(panes, inputs)):
+            if index != focus:
+                inp.keys, inp.stick_left, inp.stick_right = set(), (0.0, 0.0), (0.0, 0.0)
+            frame = Frame((max(int(rect[2] * ratio), 1), max(int(rect[3] * ratio), 1)), pane.camera, inp,
+                          host.elapsed, ratio, rect[:2], pane.name)
             self.ctx.viewport = (int(rect[0] * ratio), int(fb_h - (rect[1] + rect[3]) * ratio), *frame.viewport)
             self.ctx.enable(self.ctx.DEPTH_TEST)
-            self.ctx.clear(*SCENE_BACKGROUND, depth=1.0, viewport=self.ctx.viewport)
+            if any(_overlap(pane.rect, other.rect) for other in panes[:index]):  # an inset: clear under it
+                self.ctx.clear(*SCENE_BACKGROUND, depth=1.0, viewport=self.ctx.viewport)
             host.scene(frame)
             frames.append(frame)
         self.ctx.disable(self.ctx.DEPTH_TEST)
@@ -375,6 +392,7 @@ class App:
         x, y, w, h = rects["side"]
         imgui.set_next_window_pos(imgui.ImVec2(x, y))
         imgui.set_next_window_size(imgui.ImVec2(w, h))
+        imgui.set_next_window_bg_alpha(0.0)  # the window's clear is the panels' background
         if imgui.begin("Level", None, flags | imgui.WindowFlags_.no_title_bar.value):
             if imgui.small_button("< Atlas (Esc)"):
                 self.close_level()
@@ -387,6 +405,7 @@ class App:
         x, y, w, h = rects["plots"]
         imgui.set_next_window_pos(imgui.ImVec2(x, y))
         imgui.set_next_window_size(imgui.ImVec2(w, h))
+        imgui.set_next_window_bg_alpha(0.0)
         if imgui.begin("Plots", None, flags | imgui.WindowFlags_.no_title_bar.value):
             host.plot_strip()
         imgui.end()
