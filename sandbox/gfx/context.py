@@ -54,6 +54,13 @@ def display_reason() -> str | None:
     return None
 
 
+def software_renderer(ctx) -> bool:
+    """Whether ``ctx`` draws on the CPU (Mesa's llvmpipe or softpipe, SwiftShader, Apple's or
+    Microsoft's software renderers)."""
+    name = ctx.info.get("GL_RENDERER", "").lower()
+    return any(word in name for word in ("llvmpipe", "softpipe", "swiftshader", "software"))
+
+
 class Window:
     """A GLFW window (or a headless stand-in) with a moderngl context made current."""
 
@@ -66,10 +73,25 @@ class Window:
             glfw.window_hint(glfw.CONTEXT_CREATION_API, glfw.EGL_CONTEXT_API)
             glfw.window_hint(glfw.VISIBLE, False)
         glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 4)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
-        glfw.window_hint(glfw.SAMPLES, 0 if headless else 4)
+        self._create(size, title, samples=0 if headless else 4)
+        if not headless and software_renderer(self.ctx):
+            # multisampling on a software rasterizer multiplies the cost of every pixel (a level's
+            # frame took 2.5x as long with 4 samples on llvmpipe): such a window gets none, and
+            # then shows what a headless screenshot shows
+            self.ctx.release()
+            glfw.destroy_window(self.handle)
+            self._create(size, title, samples=0)
+        glfw.swap_interval(1 if vsync and not headless else 0)
+        self._fill = None  # (program, vertex array) of fill(), made on first use
+        self._windowed_rect = (100, 100, *size)
+        if fullscreen:
+            self.toggle_fullscreen()
+
+    def _create(self, size: tuple[int, int], title: str, samples: int) -> None:
+        glfw.window_hint(glfw.SAMPLES, samples)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
         self.handle = glfw.create_window(size[0], size[1], title, None, None)
         if not self.handle:  # e.g. macOS: 4.1 is the most it gives; compute kernels then use Numba
             glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 1)
@@ -78,15 +100,10 @@ class Window:
             code, message = glfw.get_error()
             raise DisplayError(f"could not create an OpenGL 4.1+ core window: {message!r}")
         glfw.make_context_current(self.handle)
-        glfw.swap_interval(1 if vsync and not headless else 0)
         # init_context loads GL through the current context whatever made it (GLX or EGL);
         # create_context() would try to detect a GLX context once a first one exists
         moderngl.init_context()
         self.ctx = moderngl.get_context()
-        self._fill = None  # (program, vertex array) of fill(), made on first use
-        self._windowed_rect = (100, 100, *size)
-        if fullscreen:
-            self.toggle_fullscreen()
 
     def make_current(self) -> None:
         """Make this window's context the current one (several may exist in one process)."""
