@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import level, make_runner, measured_outcome
+from sandbox.testing import headless_app, level, make_runner, measured_outcome, open_challenge
 
 level("grokking_circle").module("grokking")  # imports the level's package as the game does
 from cf_level_grokking_circle.grokking import (  # noqa: E402
@@ -101,10 +101,22 @@ def test_challenge_default_decay_grokks_within_the_budget(default_run):
 def test_challenge_the_early_spectral_peak_is_a_key_frequency_at_the_end(default_run):
     spec = challenge("early_peak_is_kept")
     assert spec.set == challenge(DEFAULT_RUN_CHALLENGE).set and spec.steps == challenge(DEFAULT_RUN_CHALLENGE).steps
-    early_step, early_k = default_run.model.early_peak()
+    early_step, early_k = default_run.model.early_peak(default_run)
     assert early_step < first_above(default_run.model.record, "val_accuracy", GROKKED_ACCURACY)
     assert default_run.model.measure_early_peak_kept(default_run) == "yes: the early peak is kept"
     assert early_k in default_run.model.key_frequencies()
+    # the measure reads the recorded run: the spectrum recorded last is the model's now
+    np.testing.assert_allclose(default_run.array("spectrum"), default_run.model.spectrum())
+
+
+@pytest.mark.slow
+def test_the_milestones_read_from_the_recorded_run_match_the_snapshots(default_run):
+    model = default_run.model
+    memorised = model.reached(default_run, "train_accuracy", 0.999)
+    grokked = model.reached(default_run, "val_accuracy", GROKKED_ACCURACY)
+    # every tick is recorded: a milestone is found no later than at the snapshot (every 50 steps) after it
+    assert 0 <= first_above(model.record, "train_accuracy", 0.999) - memorised < 50
+    assert 0 <= first_above(model.record, "val_accuracy", GROKKED_ACCURACY) - grokked < 50
 
 
 @pytest.mark.slow
@@ -156,3 +168,67 @@ def test_training_stops_at_the_budget_and_weight_decay_changes_live():
 
 def test_the_witness_runs():
     runpy.run_path(str(HERE / "witness.py"), run_name="__main__")
+
+
+def test_the_circle_is_derived_data_memoised_until_the_shown_embedding_changes():
+    run = make_runner(LEVEL, {"source": "replay"})
+    model = run.model
+    model.seek(len(model.record) - 1)
+    circle = model.circle()
+    assert model.circle() is circle  # asked every frame, computed once
+    p = model.p
+    assert circle.points.shape == circle.ideal.shape == circle.labels.shape == (p, 2)
+    assert circle.loop.shape == (p + 1, 2) and np.allclose(circle.loop[0], circle.loop[-1])
+    assert circle.k == model.strongest_frequency() and circle.k in circle.keys
+    assert circle.step == model.record.steps[-1] and circle.circularity > 0.93
+    # the canonical orientation: token a near angle 2πka/p, at unit RMS radius
+    angle = np.angle(circle.points[:, 0] + 1j * circle.points[:, 1])
+    assert abs(np.mean(np.exp(1j * (angle - 2 * np.pi * circle.places)))) > 0.95
+    assert np.sqrt(np.mean(np.sum(circle.points ** 2, axis=1))) == pytest.approx(1.0)
+    other = next(k for k in range(1, p // 2 + 1) if k not in circle.keys)
+    assert model.circle(k=other).k == other and model.circle(k=other).circularity < circle.circularity
+    assert model.circle(0).step == 0 and model.circle(0).circularity < 0.7  # a snapshot of the scatter
+    model.seek(0)
+    assert model.circle() is not circle and model.circle().step == 0
+
+
+def test_the_spectrogram_and_the_curves_cover_the_record_or_stop_at_a_snapshot():
+    run = make_runner(LEVEL, {"source": "replay"})
+    model = run.model
+    snapshots, half = len(model.record), model.p // 2
+    heat, first, last = model.spectrogram()
+    assert heat.shape == (half, snapshots) and heat.flags.c_contiguous
+    assert model.spectrogram() is model.spectrogram()
+    assert first < 0 < model.record.steps[-1] < last
+    np.testing.assert_allclose(heat[-1] ** 2, np.asarray(model.record.spectra, np.float64)[:, 1], rtol=1e-6)
+    heat, _, last = model.spectrogram(10)
+    assert heat.shape == (half, 11) and model.record.steps[10] < last < model.record.steps[11]
+    steps, series = model.curves(run, 10)
+    assert steps[-1] == model.record.steps[10] and len(series["val_accuracy"]) == 11
+    live = make_runner(LEVEL, {"budget": 500, "modulus": 13})
+    live.step(20)
+    steps, series = live.model.curves(live)
+    assert len(steps) == live.steps + 1 and steps[-1] == live.model.run.step_count  # every tick, not snapshots
+    np.testing.assert_array_equal(series["train_accuracy"], live.series("train_accuracy"))
+
+
+def test_the_view_hides_the_verdict_while_a_prediction_is_open(tmp_path):
+    with headless_app(LEVEL, tmp_path, {"source": "replay"}, paused=True) as app:
+        host, view = app.host, app.host.view
+        model = host.runner.model
+        model.seek(len(model.record) - 1)
+        host.runner.step(1)  # the end of the stored run: grokked
+        shown = " ".join(text for text, _ in view.status())
+        assert "grokked" in shown and "90% validation at step" in shown
+        open_challenge(app, "grokks_with_default_decay")
+        assert view.challenge.choosing and view._validation_hidden()
+        hidden = " ".join(text for text, _ in view.status())
+        assert "grokked" not in hidden and "90% validation" not in hidden
+        assert "100% training accuracy at step" in hidden  # memorising is not the question
+        model.seek(10)  # part way through the replay: the stored run's future stays out of the plots
+        app.run_frames(1)
+        assert view._known() == 10 and model.spectrogram(view._known())[0].shape[1] == 11
+        open_challenge(app, "early_peak_is_kept")  # about the spectrum: validation may show, the future not
+        assert view.challenge.hide_answers and not view._validation_hidden() and view._known() == 10
+        open_challenge(app, None)
+        assert not view.challenge.hide_answers and view._known() is None

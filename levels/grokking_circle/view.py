@@ -1,7 +1,9 @@
 """The Circle of Weights: the p token embeddings projected on one frequency's plane, labelled by
 their numbers, snapping from a scatter onto a circle; a progress bar, fast-forward and a scrub
 slider over the recorded snapshots; accuracy curves, the embedding's Fourier spectrum now and over
-the whole run."""
+the whole run. While a prediction is open the verdict stays hidden: validation accuracy, the
+grokking status (while the challenge asks about generalising) and what a replay has not reached
+yet."""
 
 from __future__ import annotations
 
@@ -11,62 +13,29 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.host import SPEEDS
-from sandbox.ui.widgets import ACCENT, BAD, GOOD, MUTED
+from sandbox.kit import PALETTE, Color, Plot, hline, line, plot_strip
 from sandbox.view import View
 
-from .grokking import GROKKED_ACCURACY, circle_projection, circularity, embedding_spectrum, key_frequencies
+from .grokking import GROKKED_ACCURACY
+from .model import MEMORISED_ACCURACY
 
-TRAIN_COLOR = (0.45, 0.75, 1.0, 1.0)
-VAL_COLOR = (1.0, 0.6, 0.2, 1.0)
-NORM_COLOR = (0.7, 0.7, 0.75, 0.8)
-KEY_COLOR = (1.0, 0.6, 0.2, 1.0)
-OTHER_COLOR = (0.5, 0.55, 0.62, 1.0)
-CHOSEN_COLOR = (0.45, 0.85, 0.45, 1.0)
-RING = (0.5, 0.55, 0.6, 0.5)
-PLAYHEAD = (1.0, 1.0, 1.0, 0.6)
-#: Training accuracy this high counts as memorised (for the status line).
-MEMORISED_ACCURACY = 0.999
+TRAIN, VALIDATION, NORM = PALETTE.sky, PALETTE.orange, PALETTE.muted
+KEY, OTHER, CHOSEN = PALETTE.yellow, PALETTE.muted.fade(0.8), PALETTE.green
+PLAYHEAD = PALETTE.white.alpha(0.6)
 MAX_KEY_BUTTONS = 8
-LABEL_OFFSET = 1.13  # token labels sit just outside their point, radially
+RING = np.stack([np.cos(np.linspace(0.0, 2 * np.pi, 181)), np.sin(np.linspace(0.0, 2 * np.pi, 181))], axis=1)
 
 
-def _finite(values) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    return np.where(np.isfinite(values), values, np.nan)
-
-
-def _hue(fraction) -> np.ndarray:
-    """Colours around the colour wheel, one per fraction in [0, 1)."""
-    return np.array([(*colorsys.hsv_to_rgb(float(f) % 1.0, 0.65, 1.0), 1.0) for f in np.atleast_1d(fraction)])
-
-
-def canonical_circle(embedding: np.ndarray, k: int) -> np.ndarray:
-    """The tokens on frequency ``k``'s plane, mirrored and rotated so that token ``a`` sits as near as
-    the data allow to angle 2πka/p, and scaled to unit RMS radius.
-
-    The plane's basis (from a QR factorisation) turns and flips from one snapshot to the next; this
-    fixes the picture, so that scrubbing shows the tokens moving and not the axes.
-    """
-    points = circle_projection(embedding, k)
-    p = len(points)
-    z = points[:, 0] + 1j * points[:, 1]
-    ideal = np.exp(2j * np.pi * k * np.arange(p) / p)
-    forward, mirrored = np.vdot(ideal, z), np.vdot(np.conj(ideal), z)  # Σ z·conj(ideal), Σ z·ideal
-    if abs(mirrored) > abs(forward):
-        z, forward = np.conj(z), np.conj(mirrored)
-    if abs(forward) > 1e-12:
-        z = z * np.conj(forward) / abs(forward)
-    rms = np.sqrt(np.mean(np.abs(z) ** 2))
-    z = z / rms if rms > 1e-12 else z
-    return np.stack([z.real, z.imag], axis=1)
+def hues(fractions) -> np.ndarray:
+    """A colour wheel, one RGBA row per fraction of a turn: a token's colour is its place on the
+    circle (a cyclic map: no palette has 47 neighbours in order)."""
+    return np.array([(*colorsys.hsv_to_rgb(float(f) % 1.0, 0.65, 1.0), 1.0) for f in np.atleast_1d(fractions)])
 
 
 class GrokkingView(View):
     camera = "2d"
     math = [
-        (r"(a, b) \mapsto (a + b) \bmod p",
-         "the task: all p² pairs; a random fraction f trains, the rest is held out"),
+        (r"(a, b) \mapsto (a + b) \bmod p", "the task: all p² pairs; a random fraction f trains, the rest is held out"),
         (r"h = \mathrm{ReLU}\big([E_a, E_b]\,W_1 + b_1\big)",
          "the network: embeddings E (p × 32), one hidden layer of 128"),
         (r"\mathrm{logits} = h\,W_2 + b_2", "one score per answer; full-batch cross-entropy on the training pairs"),
@@ -79,362 +48,235 @@ class GrokkingView(View):
          "frequencies in use: about p/2 when spread, a handful after grokking"),
         (r"F_k = \sum_a E_a\, e^{-2\pi i k a / p}",
          "the circle: each E_a projected on the plane of Re F_k and Im F_k; circularity = 1 − std(r)/mean(r)"),
-        (r"\theta_a = 2\pi k a / p",
-         "after grokking, token a sits at this angle: adding numbers is adding angles"),
+        (r"\theta_a = 2\pi k a / p", "after grokking, token a sits at this angle: adding numbers is adding angles"),
         (r"\cos(\theta_a + \theta_b) = \cos\theta_a \cos\theta_b - \sin\theta_a \sin\theta_b",
          "a product of embedding entries, which the hidden layer can form"),
         (r"\cos(\theta_a + \theta_b - \theta_c)\ \text{is largest at}\ c = (a + b) \bmod p",
          "so the readout picks the right sum, on every pair, seen or not"),
     ]
 
-    def __init__(self, host):
-        super().__init__(host)
-        self._k: int | None = None  # the frequency whose plane is shown (None: the strongest)
-        self._look_back: int | None = None  # live training: a recorded snapshot to show instead of now
-        self._heatmap_key = None
-        self._heatmap = None
-        self._circle_key = None
-        self._circle_cache = None
-        # column widths of the plot strip: the curves get the most (kept: the learner may drag the dividers)
-        self._ratios = implot.SubplotsRowColRatios([1.0], [1.4, 1.0, 1.0])
+    def __init__(self, context):
+        super().__init__(context)
+        self.k: int | None = None  # the frequency whose plane is shown (None: the strongest)
+        self.look_back: int | None = None  # live training: a recorded snapshot to show instead of now
 
     def make_camera(self):
         return Camera2D(center=(0.0, 0.12), half_height=1.95)  # room at the top for the caption
 
     def on_reset(self) -> None:
-        self._look_back = None
-        if self._k is not None and self._k > self.model.p // 2:
-            self._k = None
+        self.look_back = None
+        if self.k is not None and self.k > self.model.p // 2:
+            self.k = None
 
     # -- what is shown -----------------------------------------------------------------------------
-    def _snapshot_index(self) -> int | None:
-        """The recorded snapshot on screen (None: the live network)."""
-        model = self.model
-        if model.replaying:
-            return model.playhead
-        if self._look_back is not None and self._look_back < len(model.record) - 1:
-            return self._look_back
-        return None
+    def _looking_back(self) -> int | None:
+        """The snapshot looked back at while training goes on (None: the live network)."""
+        live = self.model.replaying or self.look_back is None or self.look_back >= len(self.model.record) - 1
+        return None if live else self.look_back
 
-    def _shown(self) -> tuple[np.ndarray, int]:
-        """(embedding, training step) of what is on screen."""
-        model = self.model
-        index = self._snapshot_index()
-        if index is None:
-            return np.asarray(model.embedding, dtype=np.float64), int(model.run.step_count)
-        return np.asarray(model.record.embeddings[index], dtype=np.float64), int(model.record.steps[index])
-
-    def _frequency(self, spectrum: np.ndarray) -> int:
-        if self._k is not None and 1 <= self._k < len(spectrum):
-            return self._k
-        return int(np.argmax(spectrum[1:]) + 1)
+    def _snapshot(self) -> int | None:
+        """The recorded snapshot on screen, marked in the plots (None: the live network)."""
+        return self.model.playhead if self.model.replaying else self._looking_back()
 
     def _circle(self):
-        """(points (p, 2), k, spectrum) of what is on screen, or None if the embedding is not finite.
+        return self.model.circle(self._looking_back(), self.k)  # None: the embedding is not finite
 
-        Cached per shown state: the scene, the overlay, the panel and the plots all ask each frame.
-        """
-        model = self.model
-        index = self._snapshot_index()
-        key = (id(model.record), index, None if index is not None else model.run.step_count, self._k)
-        if key != self._circle_key:
-            embedding, _ = self._shown()
-            if np.all(np.isfinite(embedding)):
-                spectrum = embedding_spectrum(embedding)
-                k = self._frequency(spectrum)
-                self._circle_cache = (canonical_circle(embedding, k), k, spectrum)
-            else:
-                self._circle_cache = None
-            self._circle_key = key
-        return self._circle_cache
+    def _show_snapshot(self, index: int) -> None:
+        if self.model.replaying:
+            self.model.seek(index)
+        else:
+            self.look_back = index
 
     # -- scene -------------------------------------------------------------------------------------
     def scene(self, frame) -> None:
         paint, mvp, vp = self.painter, frame.mvp, frame.viewport
-        self.ctx.disable(self.ctx.DEPTH_TEST)  # a flat picture: later strokes go on top
-        angles = np.linspace(0.0, 2.0 * np.pi, 181)
-        paint.lines(mvp, np.stack([np.cos(angles), np.sin(angles)], axis=1), RING, 1.5, vp)
-        shown = self._circle()
-        if shown is None:
+        self.gl.disable(self.gl.DEPTH_TEST)  # a flat picture: later strokes go on top
+        paint.lines(mvp, RING, PALETTE.muted.alpha(0.5), 1.5, vp)
+        circle = self._circle()
+        if circle is None:
             return
-        points, k, _ = shown
-        place = self._places(k)
-        ideal = np.stack([np.cos(2 * np.pi * place), np.sin(2 * np.pi * place)], axis=1)
-        paint.points(mvp, ideal, _hue(place) * [1, 1, 1, 0.35], 7.0)
+        colors = hues(circle.places)
+        paint.points(mvp, circle.ideal, colors * [1, 1, 1, 0.35], 7.0)
         # the tokens in the order they belong around the circle: a polygon once grokked, a tangle before
-        order = np.argsort(place)
-        loop = np.concatenate([points[order], points[order[:1]]])
-        paint.lines(mvp, np.clip(loop, -50, 50), (1.0, 1.0, 1.0, 0.25), 1.0, vp)
-        paint.points(mvp, np.clip(points, -50, 50), (0.03, 0.03, 0.05, 0.9), 15.0)
-        paint.points(mvp, np.clip(points, -50, 50), _hue(place), 11.0)
+        paint.lines(mvp, circle.loop, PALETTE.white.alpha(0.25), 1.0, vp)
+        paint.points(mvp, circle.points, PALETTE.shadow, 15.0)
+        paint.points(mvp, circle.points, colors, 11.0)
 
-    def _places(self, k: int) -> np.ndarray:
-        """Where each token belongs on frequency ``k``'s circle, as a fraction of a turn (angle 2πka/p)."""
-        p = self.model.p
-        return (k * np.arange(p)) % p / p
-
-    def overlay(self, draw_list, origin, frame) -> None:
-        model = self.model
-        shown = self._circle()
-        if shown is None:
+    def overlay(self, draw_list, frame) -> None:
+        circle = self._circle()
+        if circle is None:
             return
-        ratio = frame.pixel_ratio
-        width, height = frame.viewport[0] / ratio, frame.viewport[1] / ratio
-        points, k, spectrum = shown
-        for token, (point, color) in enumerate(zip(points, _hue(self._places(k)))):
-            radius = np.linalg.norm(point)
-            direction = point / radius if radius > 1e-9 else np.array([1.0, 0.0])
-            label_at = point + direction * (LABEL_OFFSET - 1.0) * max(radius, 0.6)
-            if not np.all(np.isfinite(label_at)):
-                continue
-            x, y = frame.camera.world_to_screen(label_at, frame.viewport)
-            text = str(token)
-            size = imgui.calc_text_size(text)
-            x, y = x / ratio - size.x / 2, y / ratio - size.y / 2
-            if 0 <= x <= width - size.x and 0 <= y <= height - size.y:
-                light = imgui.ImVec4(*(0.55 + 0.45 * color[:3]), 1.0)  # the point's hue, lighter for reading
-                draw_list.add_text(imgui.ImVec2(origin[0] + x, origin[1] + y), imgui.get_color_u32(light), text)
-        _, step = self._shown()
-        chosen = "chosen" if self._k is not None else "the strongest"
-        head = [(f"step {step}: the {model.p} tokens on the plane of frequency k = {k} ({chosen}, "
-                 f"{spectrum[k]:.0%} of the power)", (0.92, 0.93, 0.95, 1.0)),
-                (f"circularity {circularity(points):.2f}.  Colour and the faint dots: where token a belongs, "
-                 f"at angle 2π·{k}·a/{model.p}", (MUTED.x, MUTED.y, MUTED.z, 1.0))]
-        for i, (text, color) in enumerate(head):
-            top = origin[1] + 6 + 18 * i
-            draw_list.add_rect_filled(imgui.ImVec2(origin[0] + 6, top),
-                                      imgui.ImVec2(origin[0] + 14 + imgui.calc_text_size(text).x, top + 18),
-                                      imgui.get_color_u32(imgui.ImVec4(0.075, 0.085, 0.105, 0.85)))
-            draw_list.add_text(imgui.ImVec2(origin[0] + 10, top + 1), imgui.get_color_u32(imgui.ImVec4(*color)), text)
+        for token, (at, rgba) in enumerate(zip(circle.labels, hues(circle.places))):
+            size = imgui.calc_text_size(str(token))
+            frame.label(draw_list, at, str(token), Color(*rgba).lighter(), (-size.x / 2, -size.y / 2), plate=False)
+        p, k = self.model.p, circle.k
+        chosen = "chosen" if self.k is not None else "the strongest"
+        frame.caption(draw_list, [
+            f"step {circle.step}: the {p} tokens on the plane of frequency k = {k} ({chosen}, "
+            f"{circle.spectrum[k]:.0%} of the power)",
+            (f"circularity {circle.circularity:.2f}.  Colour and the faint dots: where token a belongs, "
+             f"at angle 2π·{k}·a/{p}", PALETTE.muted)])
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
+        imgui.push_text_wrap_pos(0.0)
         imgui.separator()
         self._progress()
-        self._status()
+        for text, color in self.status():
+            imgui.text_colored(color, text)
         imgui.separator()
         self._scrubber()
         imgui.separator()
-        shown = self._circle()
-        if shown is not None:
-            self._frequency_picker(shown[1], shown[2])
+        if self._circle() is not None:
+            self._frequency_picker(self._circle())
+        imgui.pop_text_wrap_pos()
 
     def _progress(self) -> None:
-        model = self.model
-        if model.replaying:
-            overlay = f"replay: step {model.record.steps[model.playhead]} of {model.record.steps[-1]}"
-        else:
-            overlay = f"step {model.run.step_count} of {int(model.params['budget'])}"
-        imgui.progress_bar(float(np.clip(model.progress, 0.0, 1.0)), imgui.ImVec2(-1, 0), overlay)
-        fast = self.host.speed_index == len(SPEEDS) - 1
-        if imgui.button("Normal speed" if fast else "Fast-forward"):
-            self.host.speed_index = SPEEDS.index(1.0) if fast else len(SPEEDS) - 1
-            self.host.paused = False
+        model, transport = self.model, self.transport
+        text = (f"replay: step {model.current_step} of {model.record.steps[-1]}" if model.replaying
+                else f"step {model.current_step} of {int(self.params['budget'])}")
+        imgui.progress_bar(float(np.clip(model.progress, 0.0, 1.0)), imgui.ImVec2(-1, 0), text)
+        if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
+            transport.set_speed("normal" if transport.fastest else "fastest")
+            transport.play()
         if imgui.is_item_hovered():
             imgui.set_tooltip("Fast-forward runs as many training steps a frame as the machine allows.")
         if model.finished:
             imgui.same_line()
-            imgui.text_colored(MUTED, "finished: scrub the record below")
+            imgui.text_colored(PALETTE.muted, "finished: scrub the record below")
 
-    def _status(self) -> None:
-        """Where the run is: memorising, memorised but clueless, grokking, grokked; and its milestones."""
-        record, latest = self.model.record, self.run.latest()
+    def _validation_hidden(self) -> bool:
+        """The open challenge asks whether the run generalises: validation accuracy would answer it."""
+        return "val_accuracy" in self.challenge.hidden()
+
+    def status(self) -> list[tuple[str, Color]]:
+        """Where the run is (memorising, memorised but clueless, grokking, grokked) and its
+        milestones; while a prediction is open, only what does not give the verdict away."""
+        model, latest, hidden = self.model, self.run.latest(), self._validation_hidden()
         train, val = latest["train_accuracy"], latest["val_accuracy"]
-        chance = 1.0 / self.model.p
         if not np.isfinite(train) or train < MEMORISED_ACCURACY:
-            text, color = f"memorising: training accuracy {train:.0%}", ACCENT
+            now = (f"memorising: training accuracy {train:.0%}", PALETTE.accent)
+        elif hidden:
+            now = (f"memorised: training accuracy {train:.0%}. Validation shows after the verdict.", PALETTE.accent)
         elif val < 0.1:
-            text, color = f"memorised, but clueless on the rest: validation {val:.1%} (chance {chance:.1%})", BAD
+            now = (f"memorised, but clueless on the rest: validation {val:.1%} (chance {1 / model.p:.1%})", PALETTE.bad)
         elif val < GROKKED_ACCURACY:
-            text, color = f"grokking: validation {val:.0%} and rising", ACCENT
+            now = (f"grokking: validation {val:.0%} and rising", PALETTE.accent)
         else:
-            text, color = f"grokked: validation {val:.0%}", GOOD
-        imgui.push_text_wrap_pos(0.0)
-        imgui.text_colored(color, text)
-        now = latest["step"]  # the run's own step (a look back at a snapshot does not move it)
-
-        def reached(series: str, above: float) -> int | None:
-            """The first step past ``above``, if the run has got there (a replay's record knows its future)."""
-            step = record.first_step(series, above)
-            return step if step is not None and step <= now else None
-
-        memorised = reached("train_accuracy", MEMORISED_ACCURACY)
-        grokked = reached("val_accuracy", GROKKED_ACCURACY)
-        parts = [f"100% training accuracy at step {memorised}" if memorised is not None else None,
-                 f"90% validation at step {grokked}" if grokked is not None else None]
-        if memorised is not None and grokked is not None and memorised > 0:
-            parts.append(f"{grokked / memorised:.0f}× later")
-        milestones = "; ".join(p for p in parts if p)
-        if milestones:
-            imgui.text_colored(MUTED, milestones)
-        imgui.pop_text_wrap_pos()
+            now = (f"grokked: validation {val:.0%}", PALETTE.good)
+        memorised = model.reached(self.run, "train_accuracy", MEMORISED_ACCURACY)
+        grokked = None if hidden else model.reached(self.run, "val_accuracy", GROKKED_ACCURACY)
+        parts = [f"100% training accuracy at step {memorised}" if memorised is not None else "",
+                 f"90% validation at step {grokked}" if grokked is not None else "",
+                 f"{grokked / memorised:.0f}× later" if memorised and grokked is not None else ""]
+        milestones = "; ".join(part for part in parts if part)
+        return [now] + ([(milestones, PALETTE.muted)] if milestones else [])
 
     def _scrubber(self) -> None:
         """A slider over the recorded snapshots: the replay's playhead, or a look back at live training."""
         model = self.model
-        record = model.record
-        last = len(record) - 1
+        record, last = model.record, len(model.record) - 1
         if last < 1:
-            imgui.text_colored(MUTED, "Snapshots are recorded every 50 steps.")
+            imgui.text_colored(PALETTE.muted, "Snapshots are recorded every 50 steps.")
             return
-        index = self._snapshot_index()
+        index = self._snapshot()
         current = last if index is None else index
-        imgui.push_item_width(-1)
+        imgui.set_next_item_width(-1)
         changed, current = imgui.slider_int("##scrub", current, 0, last, f"snapshot at step {record.steps[current]}")
-        imgui.pop_item_width()
         if changed:
             self._show_snapshot(current)
-        imgui.push_text_wrap_pos(0.0)
         if model.replaying:
-            imgui.text_colored(MUTED, "Scrub the stored run here or in the plots; Play moves the playhead, "
-                                      "− and + set its speed.")
+            imgui.text_colored(PALETTE.muted, "Scrub the stored run here or in the plots; Play moves the playhead, "
+                                              "− and + set its speed.")
         elif index is None:
-            imgui.text_colored(MUTED, "Drag to look back at a snapshot; training goes on.")
+            imgui.text_colored(PALETTE.muted, "Drag to look back at a snapshot; training goes on.")
         elif imgui.button("Back to live"):
-            self._look_back = None
-        imgui.pop_text_wrap_pos()
+            self.look_back = None
 
-    def _show_snapshot(self, index: int) -> None:
-        model = self.model
-        if model.replaying:
-            model.seek(index)
-        else:
-            self._look_back = index
-
-    def _frequency_picker(self, k: int, spectrum: np.ndarray) -> None:
+    def _frequency_picker(self, circle) -> None:
         """Radio buttons for the strongest or a key frequency, and a slider for any k."""
-        keys = key_frequencies(spectrum)
         imgui.text("Circle on frequency")
-        if imgui.radio_button("the strongest", self._k is None):
-            self._k = None
-        for i, key in enumerate(keys[:MAX_KEY_BUTTONS]):
+        if imgui.radio_button("the strongest", self.k is None):
+            self.k = None
+        for i, key in enumerate(circle.keys[:MAX_KEY_BUTTONS]):
             if i % 4:
                 imgui.same_line()
-            if imgui.radio_button(f"k = {key}##key", self._k == int(key)):
-                self._k = int(key)
-        half = len(spectrum) - 1
-        imgui.push_item_width(-1)
-        changed, chosen = imgui.slider_int("##k", k, 1, half, "any k: %d")
-        imgui.pop_item_width()
+            if imgui.radio_button(f"k = {key}##key", self.k == int(key)):
+                self.k = int(key)
+        imgui.set_next_item_width(-1)
+        changed, chosen = imgui.slider_int("##k", circle.k, 1, len(circle.spectrum) - 1, "any k: %d")
         if changed:
-            self._k = int(chosen)
-        imgui.push_text_wrap_pos(0.0)
-        listed = ", ".join(str(int(v)) for v in keys) if len(keys) else "none yet"
-        imgui.text_colored(MUTED, f"key frequencies (> 2× a uniform share): {listed}. In the spectrum plot the "
-                                  "orange bars are key, the green outline is the circle's k, the thin line step 0.")
-        imgui.pop_text_wrap_pos()
+            self.k = int(chosen)
+        listed = ", ".join(str(int(v)) for v in circle.keys) if len(circle.keys) else "none yet"
+        imgui.text_colored(PALETTE.muted, f"key frequencies (> 2× a uniform share): {listed}. In the spectrum plot "
+                                          "the yellow bars are key, the green outline is the circle's k, the thin "
+                                          "line step 0.")
 
     # -- plots -------------------------------------------------------------------------------------
     def plots(self) -> None:
-        if not implot.begin_subplots("##grokking", 1, 3, imgui.ImVec2(-1, -1), 0, self._ratios):
-            return
-        self._accuracy_plot()
-        self._spectrum_plot()
-        self._spectrogram_plot()
-        implot.end_subplots()
+        model, circle = self.model, self._circle()
+        span = float(model.record.steps[-1] if model.replaying else max(int(self.params["budget"]), 1))
+        half = model.p // 2
+        top = 0.12 if circle is None else max(0.12, 1.25 * float(np.nanmax(circle.spectrum[1:])), 2.4 / half)
+        plot_strip(self.context, [
+            Plot("accuracy", self._accuracy_plot, y_label="accuracy", x_limits=(0.0, span), y_limits=(-0.02, 1.05),
+                 weight=1.4),
+            Plot("spectrum now", self._spectrum_plot, x_label="frequency k", y_label="share of power",
+                 x_limits=(0.3, half + 0.7), y_limits=(0.0, top), legend=False),  # the key threshold stays in view
+            Plot("spectrum by step", self._spectrogram_plot, y_label="frequency k", x_limits=(0.0, span),
+                 y_limits=(0.5, half + 0.5), legend=False)])
 
-    def _curves(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The record's steps and series, with the live values appended while training runs ahead of it."""
-        model = self.model
-        record = model.record
-        steps = np.asarray(record.steps, dtype=np.float64)
-        series = {name: np.asarray(getattr(record, name), dtype=np.float64)
-                  for name in ("train_accuracy", "val_accuracy", "weight_norm")}
-        if not model.replaying and model.run.step_count > (record.steps[-1] if record.steps else -1):
-            latest = self.run.latest()
-            steps = np.append(steps, model.run.step_count)
-            series = {name: np.append(values, latest[name]) for name, values in series.items()}
-        return steps, series
-
-    def _playhead(self) -> float | None:
-        """The step on screen when it is a snapshot (drawn and draggable in the plots), else None."""
-        index = self._snapshot_index()
-        return None if index is None else float(self.model.record.steps[index])
+    def _known(self) -> int | None:
+        """The last snapshot the plots may show: a replay's record knows its future, which stays
+        hidden while a prediction is open (None: all of it)."""
+        return self.model.playhead if self.model.replaying and self.challenge.hide_answers else None
 
     def _drag_playhead(self, plot_id: int) -> None:
-        """A draggable vertical line at the shown snapshot; dragging it scrubs."""
-        model = self.model
-        record = model.record
-        at = self._playhead()
-        if at is None or len(record) < 2:
-            return
-        changed, x, *_ = implot.drag_line_x(plot_id, at, imgui.ImVec4(*PLAYHEAD), 1.5)
-        if changed:
-            self._show_snapshot(int(np.argmin(np.abs(np.asarray(record.steps) - x))))
+        """A draggable vertical line at the snapshot on screen; dragging it scrubs."""
+        steps, index = self.model.record.steps, self._snapshot()
+        if index is not None and len(steps) > 1:
+            changed, x, *_ = implot.drag_line_x(plot_id, float(steps[index]), PLAYHEAD, 1.5)
+            if changed:
+                self._show_snapshot(int(np.argmin(np.abs(np.asarray(steps) - x))))
 
-    def _x_span(self) -> float:
-        model = self.model
-        return float(model.record.steps[-1] if model.replaying else max(int(model.params["budget"]), 1))
-
-    def _accuracy_plot(self) -> None:
-        model = self.model
-        if not implot.begin_plot("accuracy"):
-            return
-        steps, series = self._curves()
-        implot.setup_axes("step", "accuracy", 0, 0)
-        implot.setup_axes_limits(0.0, self._x_span(), -0.02, 1.05, implot.Cond_.always.value)
-        implot.setup_axis(implot.ImAxis_.y2.value, "‖θ‖",
-                          implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.opposite.value)
+    def _accuracy_plot(self, run) -> None:
+        steps, series = self.model.curves(run, self._known())
+        fit_right = implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.opposite.value
+        implot.setup_axis(implot.ImAxis_.y2.value, "‖θ‖", fit_right)
         implot.setup_legend(implot.Location_.north.value,
                             implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)
-        chance = implot.InfLinesFlags_.horizontal.value | implot.ItemFlags_.no_legend.value
-        implot.plot_inf_lines("##chance", np.array([1.0 / model.p]),
-                              implot.Spec(line_color=(0.5, 0.5, 0.55, 0.6), flags=chance))
-        for name, label, color in (("train_accuracy", "training", TRAIN_COLOR),
-                                   ("val_accuracy", "validation", VAL_COLOR)):
-            implot.plot_line(label, steps, _finite(series[name]), implot.Spec(line_color=color, line_weight=2.0))
+        hline(1.0 / self.model.p)  # chance
+        line("training", steps, series["train_accuracy"], TRAIN)
+        if self._validation_hidden():
+            implot.plot_text("validation: after the verdict", 0.5 * implot.get_plot_limits().x.max, 0.5)
+        else:
+            line("validation", steps, series["val_accuracy"], VALIDATION)
         implot.set_axes(implot.ImAxis_.x1.value, implot.ImAxis_.y2.value)  # the weight norm on the right axis
-        implot.plot_line("‖θ‖", steps, _finite(series["weight_norm"]), implot.Spec(line_color=NORM_COLOR))
+        line("‖θ‖", steps, series["weight_norm"], NORM, weight=1.0)
         implot.set_axes(implot.ImAxis_.x1.value, implot.ImAxis_.y1.value)
         self._drag_playhead(1)
-        implot.end_plot()
 
-    def _spectrum_plot(self) -> None:
-        shown = self._circle()
-        if not implot.begin_plot("spectrum now", flags=implot.Flags_.no_legend.value):
+    def _spectrum_plot(self, run) -> None:
+        circle = self._circle()
+        if circle is None:
             return
-        if shown is None:
-            implot.end_plot()
-            return
-        _, k, spectrum = shown
-        shares = np.asarray(spectrum[1:], dtype=np.float64)
-        ks = np.arange(1, len(spectrum), dtype=np.float64)
-        first = np.asarray(self.model.record.spectra[0], dtype=np.float64)[1:]
-        implot.setup_axes("frequency k", "share of power", 0, 0)
-        top = max(0.12, 1.25 * float(np.nanmax(shares)), 2.4 / len(shares))  # the key threshold stays in view
-        implot.setup_axes_limits(0.3, len(spectrum) - 0.3, 0.0, top, implot.Cond_.always.value)
+        k, shares = circle.k, circle.spectrum[1:]
+        ks = np.arange(1, len(circle.spectrum), dtype=np.float64)
         key = shares > 2.0 / len(shares)
-        for mask, color, label in ((~key, OTHER_COLOR, "others"), (key, KEY_COLOR, "key")):
+        for mask, color, label in ((~key, OTHER, "others"), (key, KEY, "key")):
             implot.plot_bars(label, ks[mask], shares[mask], 0.7, implot.Spec(fill_color=color, line_color=color))
         implot.plot_bars("chosen", np.array([float(k)]), np.array([shares[k - 1]]), 0.7,
-                         implot.Spec(fill_color=(0, 0, 0, 0), line_color=CHOSEN_COLOR, line_weight=2.0))
-        implot.plot_stairs("step 0", ks - 0.5, first, implot.Spec(line_color=(1, 1, 1, 0.45)))
-        implot.plot_inf_lines("key threshold", np.array([2.0 / len(shares)]), implot.Spec(
-            line_color=(1.0, 0.6, 0.2, 0.5), flags=implot.InfLinesFlags_.horizontal.value))
-        implot.plot_text(f"k = {k}", float(k), float(shares[k - 1]) + 0.06 * top)
-        implot.end_plot()
+                         implot.Spec(fill_color=CHOSEN.alpha(0.0), line_color=CHOSEN, line_weight=2.0))
+        implot.plot_stairs("step 0", ks - 0.5, np.asarray(self.model.record.spectra[0], np.float64)[1:],
+                           implot.Spec(line_color=PALETTE.white.alpha(0.45)))
+        hline(2.0 / len(shares), KEY.alpha(0.5))  # the key threshold
+        implot.plot_text(f"k = {k}", float(k), float(shares[k - 1]) + 0.06 * implot.get_plot_limits().y.max)
 
-    def _spectrogram_plot(self) -> None:
+    def _spectrogram_plot(self, run) -> None:
         """Every recorded snapshot's spectrum: frequency against step, brighter for more power."""
-        model = self.model
-        record = model.record
-        if not implot.begin_plot("spectrum by step", flags=implot.Flags_.no_legend.value):
-            return
-        key = (id(record), len(record))
-        if key != self._heatmap_key:
-            spectra = np.asarray(record.spectra, dtype=np.float64)[:, 1:]  # (snapshots, K)
-            # implot draws row 0 at the top: highest frequency first, k = 1 at the bottom; sqrt for contrast
-            self._heatmap = np.ascontiguousarray(np.sqrt(spectra.T[::-1]))
-            self._heatmap_key = key
-        heat = self._heatmap
-        half = heat.shape[0]
-        last = float(record.steps[-1]) if len(record) > 1 else 1.0
-        width = last / max(len(record) - 1, 1)
-        implot.setup_axes("step", "frequency k", 0, 0)
-        implot.setup_axes_limits(0.0, self._x_span(), 0.5, half + 0.5, implot.Cond_.always.value)
+        heat, first, last = self.model.spectrogram(self._known())
         implot.push_colormap(implot.Colormap_.viridis.value)
         implot.plot_heatmap("##spectra", heat, 0.0, float(max(np.nanmax(heat), 1e-9)), "",
-                            implot.Point(-0.5 * width, 0.5), implot.Point(last + 0.5 * width, half + 0.5))
+                            implot.Point(first, 0.5), implot.Point(last, heat.shape[0] + 0.5))
         implot.pop_colormap()
         self._drag_playhead(2)
-        implot.end_plot()
