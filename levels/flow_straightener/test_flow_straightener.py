@@ -7,15 +7,24 @@ import numpy as np
 import pytest
 
 from sandbox.challenges import ChallengeRun
-from sandbox.testing import level, make_runner, measured_outcome
+from sandbox.testing import headless_app, level, make_runner, measured_outcome, open_challenge
 from sim import nn
 from sim.mixture import preset
 
 level("flow_straightener").module("rectified_flow")  # imports the level's package as the game does
+from cf_level_flow_straightener.model import (  # noqa: E402
+    GRID,
+    REFLOW_STEPS,
+    SHOWN_PAIRS,
+    SHOWN_PATHS,
+    STEP_COUNTS,
+    round_row,
+)
 from cf_level_flow_straightener.rectified_flow import (  # noqa: E402
     VelocityField,
     euler_paths,
     exact_velocity,
+    generate,
     straightness,
 )
 
@@ -56,17 +65,17 @@ def test_the_first_flow_learns_the_exact_conditional_velocity_and_its_bend_is_no
     path, velocities = euler_paths(lambda x, t: exact_velocity(model.target, x, t), model.probe_noise, 50)
     exact_bend = straightness(path, velocities)
     assert exact_bend > 0.5  # the exact field of independent pairs bends its paths too ...
-    assert abs(model.evaluations[0]["straightness"] - exact_bend) < 0.2 * exact_bend  # ... as much as the net's
+    assert abs(run.array("rounds")[0, 0] - exact_bend) < 0.2 * exact_bend  # ... as much as the net's
 
 
 def test_reflow_reduces_the_straightness_measure(two_reflows):
-    s = [e["straightness"] for e in two_reflows[0].model.evaluations]
+    s = two_reflows[0].array("rounds")[:, 0]  # the recorded run: one row per evaluated round
     assert s[1] < 0.05 * s[0]
     assert s[2] < s[1]
 
 
 def test_after_reflow_one_step_quality_is_close_to_many_step_quality_and_before_it_is_not(two_reflows):
-    before, after = (e["quality"] for e in two_reflows[0].model.evaluations[:2])
+    before, after = ({n: e["quality"][n] for n in (1, 50)} for e in two_reflows[0].model.evaluations[:2])
     gap_before, gap_after = before[1] - before[50], after[1] - after[50]
     assert gap_after < 0.1 * gap_before
     floor = two_reflows[0].model.floor
@@ -102,19 +111,68 @@ def test_progress_runs_from_zero_to_one_and_every_observable_stays_finite():
     progress = run.series("progress")
     assert progress[0] == 0.0 and progress[-1] == 1.0 and np.all(np.diff(progress) >= -1e-12)
     assert not run.diverged and run.model.done
-    for name in run.manifest.observables:
-        assert np.all(np.isfinite(run.series(name))), name
+    for name, spec in run.manifest.observables.items():
+        assert np.all(np.isfinite(run.series(name) if spec.kind == "scalar" else run.array(name))), name
 
 
-def test_the_view_helpers_have_the_shapes_a_view_draws():
-    run = make_runner(LEVEL, {"train_iterations": 200})
+def test_the_recorded_rounds_are_the_model_evaluations(two_reflows):
+    run, _ = two_reflows
+    rows = run.array("rounds")
+    assert rows.shape == (3, 2 + len(STEP_COUNTS))
+    for row, evaluation in zip(rows, run.model.evaluations):
+        np.testing.assert_allclose(row, round_row(evaluation))
+        assert row[1 + STEP_COUNTS.index(50)] == evaluation["quality"][50] and row[-1] == evaluation["steps_to_quality"]
+
+
+def test_the_view_data_is_derived_in_the_model_and_memoised_until_a_field_changes():
+    run = make_runner(LEVEL, {"reflows": 1, "train_iterations": 200, "iterations_per_step": 50, "pairs": 512,
+                              "view_steps": 4})
     model = run.model
-    assert model.paths(steps=4).shape == (5, 256, 2)
-    points, velocities = model.velocity_grid(0.3, n=10)
-    assert points.shape == velocities.shape == (100, 2)
-    assert np.all(np.isfinite(model.velocity_grid(0.0, n=5, exact=True)[1]))
-    x0, x1 = model.training_pairs(32)
-    assert x0.shape == x1.shape == (32, 2)
+    paths = model.paths(0)
+    assert paths.shape == (5, SHOWN_PATHS, 2) and model.paths(0) is paths
+    assert np.allclose(model.particles(0, 0.0), paths[0]) and np.allclose(model.particles(0, 1.0), paths[-1])
+    assert np.allclose(model.particles(0, 0.125), 0.5 * (paths[0] + paths[1]))  # half way through the first step
+    field = model.velocity_grid(0, 0.3)
+    assert field.shape == GRID.shape and model.velocity_grid(0, 0.3) is field
+    assert np.all(np.isfinite(model.velocity_grid(0, 0.0, exact=True)))
+    independent, x1 = model.round_pairs(0)
+    assert independent.shape == x1.shape == (SHOWN_PAIRS, 2) and model.round_pairs(0)[0] is independent
+    run.step(2)  # the field trains: what was derived from it is computed again
+    assert model.paths(0) is not paths and model.velocity_grid(0, 0.3) is not field
+    run.set_param("view_steps", 2)
+    assert model.paths(0).shape == (3, SHOWN_PATHS, 2)
+    while model.round < 1:
+        run.step(1)
+    frozen = model.paths(0)
+    run.step(1)  # only the newest field trains; the round-0 paths are the same numbers
+    np.testing.assert_array_equal(model.paths(0), frozen)
+    x0, x1 = model.round_pairs(1)  # a reflow's pairs: noise and where the first flow took it
+    assert x0.shape == (SHOWN_PAIRS, 2)
+    np.testing.assert_allclose(x1, generate(model.flow.fields[0], x0, REFLOW_STEPS), atol=1e-4)
+    run.reset(seed=1)
+    assert model.round == 0 and not model.reflow_samples
+    assert not np.allclose(model.round_pairs(0)[0], independent)  # a new seed: new pairs, not the memoised ones
+
+
+def test_the_view_hides_the_measurements_while_a_prediction_is_open(tmp_path):
+    small = {"reflows": 1, "train_iterations": 200, "iterations_per_step": 50, "pairs": 512}
+    with headless_app(LEVEL, tmp_path, small, paused=True) as app:
+        host, view = app.host, app.host.view
+        while not host.runner.model.done:
+            host.runner.step(1)
+        assert len(view.measured()) == 2 and np.isfinite(view.measured()).all()
+        assert view.readout(1).startswith("S = 0.")
+        open_challenge(app, "steps_after_reflow")
+        assert view.challenge.choosing and view.challenge.hide_answers
+        rows = view.measured()  # the steps challenge asks for the distances: they go, S stays
+        assert np.isnan(rows[:, 1:-1]).all() and np.isfinite(rows[:, 0]).all()
+        assert "1 step: hidden" in view.readout(1) and "S = hidden" not in view.readout(1)
+        open_challenge(app, "second_reflow")
+        rows = view.measured()  # the second-reflow challenge asks for S
+        assert np.isnan(rows[:, 0]).all() and np.isfinite(rows[:, 1:-1]).all()
+        assert view.readout(0).startswith("S = hidden")
+        open_challenge(app, None)
+        assert not view.challenge.hide_answers and np.isfinite(view.measured()).all()
 
 
 def test_the_witness_runs():
