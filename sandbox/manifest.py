@@ -209,6 +209,7 @@ class Manifest:
     challenges: dict[str, Challenge] = field(default_factory=dict)
     plots: dict[str, PlotSpec] = field(default_factory=dict)
     goldens: dict[str, GoldenSpec] = field(default_factory=dict)
+    math: tuple[tuple[str, str], ...] = ()  # the math card: (LaTeX, caption) pairs, in order
 
     @property
     def path(self) -> Path:
@@ -342,6 +343,24 @@ def _parse_golden(name: str, t: dict, params: dict[str, Param], path: Path) -> G
         except ParamError as exc:
             raise ManifestError(path, f"{where}set: {exc}") from None
     return GoldenSpec(name, tab, frames, dict(settings))
+
+
+def _parse_math(items, path: Path) -> tuple[tuple[str, str], ...]:
+    """``[[math]]`` entries: ``tex`` (LaTeX; a TOML literal string '...' keeps backslashes) and an
+    optional ``caption`` in words."""
+    if not isinstance(items, list):
+        raise ManifestError(path, "math must be an array of tables ([[math]] with tex and caption)")
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("tex"), str) or not item["tex"].strip():
+            raise ManifestError(path, f"math[{i}] must be a table with a non-empty string tex")
+        unknown = set(item) - {"tex", "caption"}
+        if unknown:
+            raise ManifestError(path, f"math[{i}] has unknown keys: {', '.join(sorted(unknown))}")
+        if not isinstance(item.get("caption", ""), str):
+            raise ManifestError(path, f"math[{i}].caption must be a string")
+        out.append((item["tex"], item.get("caption", "")))
+    return tuple(out)
 
 
 def _parse_param(name: str, table: dict, path: Path) -> Param:
@@ -492,6 +511,7 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
     if not isinstance(goldens_table, dict):
         raise ManifestError(path, "goldens must be a table of tables ([goldens.NAME])")
     goldens = {name: _parse_golden(name, t, params, path) for name, t in goldens_table.items()}
+    math = _parse_math(data.get("math", []), path)
     clash = set(goldens) & set(GOLDEN_TABS)
     if clash:
         raise ManifestError(path, f"goldens.{sorted(clash)[0]}: a tab's own golden has that name; choose another")
@@ -531,6 +551,7 @@ def parse_manifest(data: dict, folder: Path) -> Manifest:
         challenges=challenges,
         plots=plots,
         goldens=goldens,
+        math=math,
     )
 
 

@@ -237,3 +237,12 @@ def test_a_challenges_hidden_observables_leave_the_table_while_it_is_open(make_a
     host.requested_tab = "Play"  # the learner looks at the Play tab again: the prediction is not open
     app.run_frames(2)
     assert state.open is None and state.hidden() == frozenset()
+
+
+def test_the_math_card_is_data_in_the_manifest():
+    m = parse(math=[{"tex": r"\eta\lambda < 2", "caption": "the rule"}, {"tex": "x"}])
+    assert m.math == ((r"\eta\lambda < 2", "the rule"), ("x", ""))
+    for bad, fragment in (([{"caption": "no tex"}], "non-empty string tex"), ("x", "array of tables"),
+                          ([{"tex": "x", "size": 3}], "unknown keys")):
+        with pytest.raises(ManifestError, match=fragment):
+            parse(math=bad)

@@ -45,25 +45,6 @@ def human_bytes(count: float) -> str:
 
 class SwitchView(View):
     camera = "2d"
-    math = [
-        (r"y_t = \frac{\sum_{j \le t} \phi(q_t)^\top \phi(k_j)\, v_j}{\sum_{j \le t} \phi(q_t)^\top \phi(k_j)}",
-         "causal linear attention, with the positive feature map φ(x) = elu(x) + 1"),
-        (r"Y = \mathrm{rownorm}\big((\phi(Q)\,\phi(K)^\top) \circ M\big)\, V",
-         "transformer parentheses: N×N weights under the causal mask M, O(N²d) work, N² numbers"),
-        (r"S_t = S_{t-1} + \phi(k_t)\, v_t^\top", "RNN parentheses: φ(K)ᵀV taken one token at a time, a d×d state"),
-        (r"z_t = z_{t-1} + \phi(k_t)", "and the normaliser, a d-vector"),
-        (r"y_t = \frac{\phi(q_t)^\top S_t}{\phi(q_t)^\top z_t}",
-         "each output reads the state: O(d²) per token, O(Nd²) in all, whatever t is"),
-        (r"h_t = a_t\, h_{t-1} + B_t\, x_t^\top, \quad y_t = C_t^\top h_t",
-         "Mamba-2's recurrence: the same state with a decay a_t per token"),
-        (r"y = (L \circ C B^\top)\, x", "its dual, masked form, with C = φ(Q), B = φ(K), x = V"),
-        (r"L_{ij} = a_i\, a_{i-1} \cdots a_{j+1} \quad (i \ge j)",
-         "the decay mask: 1 on the diagonal, fading into the past, 0 above the diagonal"),
-        (r"4N^2 \ \mathrm{bytes} \quad \mathrm{vs} \quad 4(d^2 + d) \ \mathrm{bytes}",
-         "float32 memory of the N×N matrix against the state: 40 GB against 16.6 kB at N = 10⁵, d = 64"),
-        (r"t(N) \approx c\, N^{p}, \quad p = \frac{\Delta \log t}{\Delta \log N}",
-         "the benchmark's fitted slope on log-log axes: p ≈ 2 for the quadratic form, p ≈ 1 for the recurrence"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

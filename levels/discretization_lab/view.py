@@ -55,24 +55,6 @@ def span(values) -> tuple[float, float]:
 
 
 class DiscretizationView(View):
-    math = [
-        (r"x'(t) = A x + B u, \quad y = C x", "the continuous state space model"),
-        (r"x_k = \bar A\, x_{k-1} + \bar B\, u_k, \quad y_k = C x_k", "its recurrence, one step Δ at a time"),
-        (r"\bar A = I + \Delta A, \quad \bar B = \Delta B", "Euler: each pole λ goes to 1 + Δλ"),
-        (r"|1 + \Delta\lambda| < 1 \iff \Delta < \frac{-2\, \mathrm{Re}\, \lambda}{|\lambda|^2}",
-         "Euler is stable inside a disk of radius 1/Δ centred at −1/Δ: it shrinks as Δ grows"),
-        (r"\bar A = (I - \tfrac{\Delta}{2} A)^{-1} (I + \tfrac{\Delta}{2} A)",
-         "bilinear: the left half-plane lands inside the unit disk for every Δ"),
-        (r"\bar A = e^{\Delta A}, \quad \bar B = A^{-1} (e^{\Delta A} - I) B",
-         "zero-order hold: poles e^(Δλ), exact when u is constant over each step"),
-        (r"A = \begin{pmatrix} \sigma & -\omega \\ \omega & \sigma \end{pmatrix}, \quad C = (-\sigma,\ \omega)",
-         "the system here: poles σ ± iω, and a step settles at 1"),
-        (r"c'(t) = \frac{1}{t} (A c + B u)", "HiPPO-LegS: a memory with no time scale of its own, spanning [0, t]"),
-        (r"A_{nk} = -\sqrt{2n+1}\sqrt{2k+1}\ (n > k), \quad A_{nn} = -(n+1), \quad B_n = \sqrt{2n+1}",
-         "the LegS matrix (lower triangular)"),
-        (r"u(s) \approx \sum_n c_n \sqrt{2n+1}\, P_n\!\left(\tfrac{2s}{t} - 1\right)",
-         "the state's coefficients rebuild the whole history with Legendre polynomials"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

@@ -26,15 +26,6 @@ HOME = ((2.0, 0.0, 1.5), 14.5, -2.2, 0.62)
 
 class CanyonView(View):
     camera = "3d"
-    math = [
-        (r"L(x, y) = f(x) + \tfrac{1}{2}\, h(x)\, y^2", "the canyon: walls of curvature h(x) that steepen toward the floor"),
-        (r"\theta_{t+1} = \theta_t - \eta\, \nabla L(\theta_t)", "gradient descent"),
-        (r"\eta\, \lambda_{\max} < 2", "stable along the sharpest direction iff η times the sharpness is below 2"),
-        (r"y_{t+1} = (1 - \eta\, h)\, y_t", "across the canyon: it flips and grows once ηh > 2"),
-        (r"\partial_x L = f'(x) + \tfrac{1}{2}\, h'(x)\, y^2", "the bounce pushes the ball back to where h = 2/η"),
-        (r"H v \approx \frac{\nabla L(\theta + \epsilon v) - \nabla L(\theta - \epsilon v)}{2\epsilon}",
-         "network mode: the sharpness by power iteration on Hessian-vector products"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

@@ -64,23 +64,6 @@ def round_label(k: int, title: bool = False) -> str:
 
 class StraightenerView(View):
     camera = "2d"
-    math = [
-        (r"x_t = t\, x_1 + (1 - t)\, x_0", "the straight line from noise x₀ ~ N(0, I) to data x₁"),
-        (r"\min_\theta\ \mathbb{E}\, \lVert v_\theta(x_t, t) - (x_1 - x_0) \rVert^2",
-         "the flow loss: regress the velocity of the lines (random t, random pairs)"),
-        (r"v^*(x, t) = \mathbb{E}\left[x_1 - x_0 \mid x_t = x\right]",
-         "what it learns: the mean of the lines through x, which bends where lines cross"),
-        (r"\frac{dZ_t}{dt} = v(Z_t, t), \qquad Z_0 = x_0",
-         "generation: integrate the field from noise (t = 0) to data (t = 1)"),
-        (r"Z_{t + h} = Z_t + h\, v(Z_t, t), \qquad h = 1 / n",
-         "Euler with n steps; one step jumps straight along v(x₀, 0)"),
-        (r"v^*(x, t) = \frac{x + (1 - t)\, \nabla \log p_t(x)}{t}",
-         "for a Gaussian-mixture target the first field is exact (Tweedie), shown in yellow"),
-        (r"(x_0,\ x_1) \;\to\; (x_0,\ Z_1(x_0))",
-         "reflow: pair each noise point with where the flow takes it, and train again"),
-        (r"S = \frac{\int_0^1 \mathbb{E}\lVert (Z_1 - Z_0) - v(Z_t, t)\rVert^2 dt}{\mathbb{E}\lVert Z_1 - Z_0\rVert^2}",
-         "straightness: 0 exactly when every path is a straight line at constant speed"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

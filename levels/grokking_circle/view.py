@@ -34,26 +34,6 @@ def hues(fractions) -> np.ndarray:
 
 class GrokkingView(View):
     camera = "2d"
-    math = [
-        (r"(a, b) \mapsto (a + b) \bmod p", "the task: all p² pairs; a random fraction f trains, the rest is held out"),
-        (r"h = \mathrm{ReLU}\big([E_a, E_b]\,W_1 + b_1\big)",
-         "the network: embeddings E (p × 32), one hidden layer of 128"),
-        (r"\mathrm{logits} = h\,W_2 + b_2", "one score per answer; full-batch cross-entropy on the training pairs"),
-        (r"\theta \leftarrow \theta - \eta\lambda\,\theta - \eta\,\hat m / (\sqrt{\hat v} + \epsilon)",
-         "AdamW: decoupled weight decay λ shrinks every weight every step (η = 6·10⁻³, β = (0.9, 0.98))"),
-        (r"s_k \propto \sum_j \Big|\sum_a (E_{aj} - \bar E_j)\, e^{-2\pi i k a / p}\Big|^2",
-         "the spectrum: the embedding's share of power at frequency k = 1 … ⌊p/2⌋; a key frequency holds more "
-         "than twice a uniform share"),
-        (r"n_{\mathrm{eff}} = 1 \Big/ \sum_k s_k^2",
-         "frequencies in use: about p/2 when spread, a handful after grokking"),
-        (r"F_k = \sum_a E_a\, e^{-2\pi i k a / p}",
-         "the circle: each E_a projected on the plane of Re F_k and Im F_k; circularity = 1 − std(r)/mean(r)"),
-        (r"\theta_a = 2\pi k a / p", "after grokking, token a sits at this angle: adding numbers is adding angles"),
-        (r"\cos(\theta_a + \theta_b) = \cos\theta_a \cos\theta_b - \sin\theta_a \sin\theta_b",
-         "a product of embedding entries, which the hidden layer can form"),
-        (r"\cos(\theta_a + \theta_b - \theta_c)\ \text{is largest at}\ c = (a + b) \bmod p",
-         "so the readout picks the right sum, on every pair, seen or not"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

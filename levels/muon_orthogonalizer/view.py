@@ -35,25 +35,6 @@ CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 96)), np.sin(np.linspace(0, 
 
 class OrthogonalizerView(View):
     camera = "2d"
-    math = [
-        (r"X = U S V^\top \;\Rightarrow\; \mathrm{polar}(X) = U V^\top",
-         "the polar factor: the orthogonal matrix nearest to X, every singular value set to 1"),
-        (r"X \leftarrow aX + b\,(XX^\top)X + c\,(XX^\top)^2 X", "one Newton-Schulz step: matrix products, no SVD"),
-        (r"= U\,p(S)\,V^\top,\quad p(\sigma) = a\sigma + b\sigma^3 + c\sigma^5",
-         "the singular vectors stay; every singular value goes through the same scalar polynomial"),
-        (r"X \leftarrow X / \lVert X \rVert_F \;\Rightarrow\; \sigma_i \le 1",
-         "first divide by the Frobenius norm, which is at least the largest singular value"),
-        (r"p(\sigma) = \tfrac{3}{2}\sigma - \tfrac{1}{2}\sigma^3",
-         "the cubic: p(1) = 1 and p′(1) = 0, so it lands exactly on 1, quadratically, from any σ in (0, √3); but "
-         "p′(0) = 3/2: small singular values grow only ×1.5 a step. Above √3 the sign flips, above √5 it diverges"),
-        (r"(a, b, c) = (3.4445,\, -4.7750,\, 2.0315)",
-         "Muon's quintic: p′(0) = 3.4445, so 5 steps multiply a tiny σ by up to 3.4445⁵ ≈ 490; but p(1) ≈ 0.70, "
-         "no fixed point at 1: after 5 steps every σ₀ ≥ 0.0016 lies in [0.68, 1.21]"),
-        (r"B \leftarrow \mu B + G,\quad O = \mathrm{NS}_5(G + \mu B)",
-         "Muon, for a weight matrix W (m × n) with gradient G: orthogonalized Nesterov momentum, μ = 0.95"),
-        (r"W \leftarrow W - \eta\,\sqrt{\max(1, m/n)}\;O",
-         "every direction of the update moves by the same amount; biases are left to Adam"),
-    ]
 
     _dragging: int | None = None  # the column being dragged (0 or 1): its handle sits at its tip, A eᵢ
     _hovered: int | None = None

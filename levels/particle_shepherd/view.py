@@ -34,27 +34,6 @@ REVERSE_AXIS = implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.invert.value
 
 
 class ShepherdView(View):
-    math = [
-        (r"x_t = \alpha_t\, x_0 + \sigma_t\, \varepsilon",
-         "the forward process blurs the data x₀ with noise ε; t = 1 is pure noise"),
-        (r"\alpha_t = e^{-\frac{1}{2}\int_0^t \beta(s)\,ds}, \quad \sigma_t^2 = 1 - \alpha_t^2",
-         "the variance-preserving schedule, with β(t) = 0.1 + 19.9 t"),
-        (r"\nabla \log p_t = -\sum_k r_k\, C_k^{-1} (x - \alpha_t \mu_k)",
-         "the score of the noised mixture is exact: r_k(x) are the responsibilities (a softmax over the blobs)"),
-        (r"C_k = \alpha_t^2\, \Sigma_k + \sigma_t^2 I", "each blob, noised: shrunk towards 0 and blurred"),
-        (r"dx = \left[f - g^2\, \nabla \log p_t\right] dt + g\, d\bar w",
-         "the reverse SDE, with f = −½βx and g² = β: fresh noise every step (left pane)"),
-        (r"dx = \left[f - \tfrac{1}{2}\, g^2\, \nabla \log p_t\right] dt",
-         "the probability-flow ODE: no noise, and the same marginals p_t at every t (right pane)"),
-        (r"x \leftarrow x + \epsilon\, \nabla \log p_{t_L} + \sqrt{2\epsilon}\, z",
-         "Langevin dynamics at one fixed noise level t_L, with no annealing"),
-        (r"x \leftarrow a\, x + b\, \nabla \log p_t + c\, z",
-         "every sampler is one Euler step of this form: SDE a = 1 + ½βh, b = βh, c = √(βh); "
-         "ODE the same a, b = ½βh, c = 0; Langevin a = 1, b = ε, c = √(2ε)"),
-        (r"SW_2^2 = \frac{1}{|\Theta|} \sum_{\theta \in \Theta} W_2^2(\theta^\top P,\ \theta^\top Q)",
-         "the distance to the target: 1-D optimal transport along 64 directions, against fresh target "
-         "samples; two honest samples of the target sit at the noise floor"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

@@ -30,24 +30,6 @@ def _loss(run, name: str) -> np.ndarray:
 
 class ScheduleFreeView(View):
     camera = "2d"
-    math = [
-        (r"y_t = (1-\beta)\,z_t + \beta\,x_t",
-         "the gradient is taken at y, between the explorer and the average; β = 0 is SGD with Polyak averaging, "
-         "β → 1 primal averaging"),
-        (r"z_{t+1} = z_t - \gamma\,\nabla f(y_t)", "the explorer z: plain SGD steps of a constant size γ"),
-        (r"x_{t+1} = (1 - c_{t+1})\,x_t + c_{t+1}\,z_{t+1}",
-         "with c = 1/(t + 1): the evaluator x is the uniform running mean of z₁ … z_t, good whenever you stop"),
-        (r"\gamma_t = \gamma_{\mathrm{peak}}\,\tfrac12\big(1 + \cos(\pi t / T)\big)",
-         "the cosine schedule, tuned for the planned horizon T; γₜ = 0 for t ≥ T"),
-        (r"L(u, v) = \tfrac12 w\,(u - b v^2)^2 + d\,\log\!\big(1 + \tfrac{v^2}{r^2}\big)",
-         "the river valley: w = 2, b = 0.06, d = 1, r = 0.5; steep across (u), gentle along the floor (v); "
-         "every gradient carries noise σξ, ξ ~ N(0, I)"),
-        (r"\mathbb{E}\big[\tfrac12 \lambda u^2\big] = \frac{\gamma\,\sigma^2}{2\,(2 - \gamma\lambda)}",
-         "why the rattle costs loss: SGD's spread across a wall of curvature λ grows with the step; "
-         "the cosine removes it by shrinking γ, Schedule-Free by averaging"),
-        (r"L(w) = \tfrac12 \sum_i \lambda_i\,(w_i - w^*_i)^2",
-         "the regression problem: 32 weights, minibatches of 4, features with a power-law spectrum λᵢ = i^(−1.5)"),
-    ]
 
     def make_camera(self):
         return Camera2D(center=(1.9, 0.0), half_height=2.7)

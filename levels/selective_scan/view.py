@@ -74,21 +74,6 @@ def token_x(count: int) -> np.ndarray:
 
 
 class ScanView(View):
-    math = [
-        (r"h_t = a_t\, h_{t-1} + (1 - a_t)\, e(x_t)",
-         "each register channel: zero-order hold of h' = −h + e(x), with e(x) one-hot over the vocabulary"),
-        (r"a_t = e^{-\Delta_t}", "large Δ_t: take the token, forget the state; small Δ_t: keep the state"),
-        (r"\Delta_t = \Delta(x_t)", "selective: the step reads the token (Mamba: softplus of a projection)"),
-        (r"\Delta_t = \Delta", "LTI: one step for every token, whatever it is"),
-        (r"(1 - a_s)\, a_{s+1}\, a_{s+2} \cdots a_t", "the share of token s in the state at time t"),
-        (r"e^{-M\Delta}", "what a marked token keeps after M noise tokens of step Δ"),
-        (r"(a_1, b_1) \circ (a_2, b_2) = (a_1 a_2,\ a_2 b_1 + b_2)",
-         "composing two steps of h_t = a_t h_t−1 + b_t: associative, so any grouping gives the same h"),
-        (r"2 \lceil \log_2 N \rceil - 1 \ \mathrm{rounds}, \quad < 2N \ \mathrm{combines}",
-         "the work-efficient (Brent-Kung) tree: up-sweep then down-sweep"),
-        (r"\lceil \log_2 N \rceil \ \mathrm{rounds}, \quad \approx N \log_2 N \ \mathrm{combines}",
-         "the step-efficient (Hillis-Steele) tree; the sequential loop takes N − 1 steps"),
-    ]
 
     def __init__(self, context):
         super().__init__(context)

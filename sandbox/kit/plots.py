@@ -137,6 +137,9 @@ def default_plots(context) -> list[Plot]:
             if o.kind == "scalar" and o.name != "diverged"]
 
 
+_RATIOS: dict[tuple, object] = {}
+
+
 def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##strip") -> None:
     """Draw ``plots`` (manifest plot names or :class:`Plot` objects; default: the manifest's) side
     by side, filling the strip."""
@@ -146,7 +149,11 @@ def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##
     items = [p for p in items if (p.when is None or p.when()) and not (p.series and set(p.series) <= hidden)]
     if not items:
         return
-    ratios = implot.SubplotsRowColRatios([1.0], [float(p.weight) for p in items])
+    weights = tuple(float(p.weight) for p in items)
+    key = (id, weights)
+    ratios = _RATIOS.get(key)
+    if ratios is None:  # kept between frames: implot stores the divider positions a learner drags in it
+        ratios = _RATIOS[key] = implot.SubplotsRowColRatios([1.0], list(weights))
     if not implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
         return
     for plot in items:

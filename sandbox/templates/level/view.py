@@ -14,8 +14,6 @@ TRAIL = 20  # ball 0's recent positions
 
 class $View(View):
     camera = "2d"
-    math = [(r"x_{t+1} = x_t - \eta\, a\, x_t = (1 - \eta a)\, x_t", "one gradient step"),
-            (r"\text{converges} \iff \eta a < 2", "the stability rule")]
 
     def on_reset(self) -> None:
         self.cam.fit(-3.0, 3.0, -0.3, 5.0)
