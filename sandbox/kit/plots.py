@@ -114,6 +114,8 @@ class Plot:
     y_limits: tuple[float, float] | None = None
     legend: bool | None = None  # None: a legend when there are two or more items
     legend_above: bool = False  # the legend in one row above the data (short, wide plots), not beside it
+    legend_inside: bool = False  # the legend in the data's top-right corner (plots too narrow to share)
+    x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
     weight: float = 1.0  # share of the strip's width
     when: Callable[[], bool] | None = None
     colors: dict = field(default_factory=dict)
@@ -154,11 +156,13 @@ def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##
     ratios = _RATIOS.get(key)
     if ratios is None:  # kept between frames: implot stores the divider positions a learner drags in it
         ratios = _RATIOS[key] = implot.SubplotsRowColRatios([1.0], list(weights))
-    if not implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
-        return
-    for plot in items:
-        draw_plot(context.run, plot, hidden)
-    implot.end_subplots()
+    # fitted axes keep a margin: a series at its minimum (a noise floor) stays off the frame
+    implot.push_style_var(implot.StyleVar_.fit_padding.value, imgui.ImVec2(0.02, 0.08))
+    if implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
+        for plot in items:
+            draw_plot(context.run, plot, hidden)
+        implot.end_subplots()
+    implot.pop_style_var()
 
 
 def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
@@ -168,7 +172,8 @@ def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
     flags = 0 if legend else implot.Flags_.no_legend.value
     if not implot.begin_plot(plot.title, imgui.ImVec2(-1, -1), flags):
         return
-    implot.setup_axes(plot.x_label, plot.y_label, 0 if plot.x_limits else FIT, 0 if plot.y_limits else FIT)
+    x_flags = (0 if plot.x_limits else FIT) | (implot.AxisFlags_.invert.value if plot.x_invert else 0)
+    implot.setup_axes(plot.x_label, plot.y_label, x_flags, 0 if plot.y_limits else FIT)
     if plot.x_log:
         implot.setup_axis_scale(implot.ImAxis_.x1.value, implot.Scale_.log10.value)
     if plot.y_log:
@@ -177,7 +182,9 @@ def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
         implot.setup_axis_limits(implot.ImAxis_.x1.value, *plot.x_limits, implot.Cond_.always.value)
     if plot.y_limits:
         implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
-    if legend and plot.legend_above:
+    if legend and plot.legend_inside:
+        implot.setup_legend(implot.Location_.north_east.value)
+    elif legend and plot.legend_above:
         implot.setup_legend(implot.Location_.north.value,
                             implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)
     elif legend:
