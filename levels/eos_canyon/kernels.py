@@ -242,18 +242,12 @@ def _surface_example(rng: np.random.Generator) -> tuple:
     return xs, ys, canyon.coefficients()
 
 
+# float32 evaluation: ~5e-5 absolute where O(100) terms cancel near the floor (L ~ 0),
+# ~1e-6 relative elsewhere (measured over many example grids; 4x margin).
 CANYON_SURFACE = register(Kernel(
-    name="canyon_surface",
-    reference=canyon_surface_reference,
-    numba=canyon_surface_numba if numba is not None else None,
-    glsl=canyon_surface_glsl,
-    example=_surface_example,
-    # float32 evaluation: ~5e-5 absolute where O(100) terms cancel near the floor (L ~ 0),
-    # ~1e-6 relative elsewhere (measured over many example grids; 4x margin).
-    rtol=1e-5,
-    atol=2e-4,
-    doc="L(x, y) = f(x) + ½h(x)y² and its gradient on a grid, for the canyon's surface mesh.",
-))
+    "canyon_surface", canyon_surface_reference, canyon_surface_numba if numba else None, canyon_surface_glsl, _surface_example,
+    rtol=1e-5, atol=2e-4,
+    doc="L(x, y) = f(x) + ½h(x)y² and its gradient on a grid, for the canyon's surface mesh."))
 
 
 def canyon_surface(xs, ys, coeffs, backend: str = "numpy"):
@@ -375,18 +369,12 @@ def _sweep_example(rng: np.random.Generator) -> tuple:
     return etas, canyon.coefficients(), -2.0, 1.0, 2500, 1e-6
 
 
+# On the attracting orbit, and on the slow creep toward the floor, float32 and float64
+# agree to ~2e-5 relative (measured); amplitudes at the noise floor are exact.
 CANYON_SWEEP = register(Kernel(
-    name="canyon_sweep",
-    reference=canyon_sweep_reference,
-    numba=canyon_sweep_numba if numba is not None else None,
-    glsl=canyon_sweep_glsl,
-    example=_sweep_example,
-    # On the attracting orbit, and on the slow creep toward the floor, float32 and float64
-    # agree to ~2e-5 relative (measured); amplitudes at the noise floor are exact.
-    rtol=1e-4,
-    atol=1e-6,
-    doc="Gradient descent on the canyon for many η at once: late sharpness, bounce amplitude, diverged.",
-))
+    "canyon_sweep", canyon_sweep_reference, canyon_sweep_numba if numba else None, canyon_sweep_glsl, _sweep_example,
+    rtol=1e-4, atol=1e-6,
+    doc="Gradient descent on the canyon for many η at once: late sharpness, bounce amplitude, diverged."))
 
 
 def canyon_sweep(etas, coeffs, x0, y0, steps, noise_floor, backend: str = "numpy"):
