@@ -115,6 +115,7 @@ class Plot:
     legend: bool | None = None  # None: a legend when there are two or more items
     legend_above: bool = False  # the legend in one row above the data (short, wide plots), not beside it
     legend_inside: bool = False  # the legend in the data's top-right corner (plots too narrow to share)
+    margin: bool = False  # fitted linear axes keep 8% room, so a series at its minimum (a floor) clears the frame
     x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
     weight: float = 1.0  # share of the strip's width
     when: Callable[[], bool] | None = None
@@ -156,17 +157,24 @@ def plot_strip(context, plots: Sequence[Plot | str] | None = None, id: str = "##
     ratios = _RATIOS.get(key)
     if ratios is None:  # kept between frames: implot stores the divider positions a learner drags in it
         ratios = _RATIOS[key] = implot.SubplotsRowColRatios([1.0], list(weights))
-    # fitted axes keep a margin: a series at its minimum (a noise floor) stays off the frame
-    implot.push_style_var(implot.StyleVar_.fit_padding.value, imgui.ImVec2(0.02, 0.08))
     if implot.begin_subplots(id, 1, len(items), imgui.ImVec2(-1, -1), 0, ratios):
         for plot in items:
             draw_plot(context.run, plot, hidden)
         implot.end_subplots()
-    implot.pop_style_var()
 
 
 def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
     """One plot (inside a strip or on its own); series named in ``hidden`` are left out."""
+    if plot.margin:  # linear axes only: implot pads a log axis in linear units, down to 1e-300
+        implot.push_style_var(implot.StyleVar_.fit_padding.value, imgui.ImVec2(0.02, 0.08))
+    try:
+        _draw_plot(run, plot, hidden)
+    finally:
+        if plot.margin:
+            implot.pop_style_var()
+
+
+def _draw_plot(run, plot: Plot, hidden) -> None:
     many = len(plot.series) > 1 or plot.draw is not None
     legend = many if plot.legend is None else plot.legend
     flags = 0 if legend else implot.Flags_.no_legend.value
