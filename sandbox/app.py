@@ -298,7 +298,9 @@ class App:
         """Rectangles (x, y, w, h in window coordinates) of the side panel, the plots and the scene."""
         w, h = self.window.window_size
         side = min(400.0 * self.imgui.scale, w * 0.45)
-        plots = h * 0.28
+        # the strip holds titles, legends and tick labels whose size follows the UI scale: it gets a
+        # floor in scaled units, so the data keep some height in a small window or at a large scale
+        plots = min(max(h * 0.3, 230.0 * self.imgui.scale), h * 0.45)
         return {"side": (0, 0, side, h), "plots": (side, h - plots, w - side, plots),
                 "scene": (side, 0, w - side, h - plots)}
 
