@@ -147,7 +147,8 @@ class View:
 
     Shortcuts: ``self.run``, ``self.model``, ``self.params``, ``self.painter``, ``self.gl``,
     ``self.formulas``, ``self.challenge``, ``self.transport``; ``self.cache`` holds GPU
-    resources built from derived data (released with the view).
+    resources built from derived data (released with the view). 2-D drawing in a pane's world
+    units: :meth:`lines`, :meth:`rects`, :meth:`outline`, :meth:`dots`.
     """
 
     camera = "2d"
@@ -217,6 +218,31 @@ class View:
     def program(self, filename: str, defines: dict | None = None, compute: bool = False):
         """A hot-reloaded shader program from the level folder (or the shared shaders/)."""
         return self.context.program(filename, defines, compute)
+
+    def lines(self, frame: Frame, points, color, thickness: float = 1.0, strip: bool = False) -> None:
+        """Line segments, each a pair of points (``strip``: one polyline through all of them), in
+        the pane's world units; ``points`` may be nested, (segments, 2, 2) say."""
+        points = np.asarray(points, np.float64)
+        self.painter.lines(frame.mvp, points.reshape(-1, points.shape[-1]), color, thickness, frame.viewport,
+                           strip=strip)
+
+    def rects(self, frame: Frame, boxes, color) -> None:
+        """Filled rectangles ``(x0, x1, y0, y1)``: one, or one per row of an array (bars, cells); one
+        colour, or one per rectangle."""
+        x0, x1, y0, y1 = np.atleast_2d(np.asarray(boxes, np.float64)).T
+        self.painter.rects(frame.mvp, np.stack([x0, y0], 1), np.stack([x1, y1], 1), color)
+
+    def outline(self, frame: Frame, boxes, color, thickness: float = 1.0) -> None:
+        """The edges of rectangles ``(x0, x1, y0, y1)``: one, or one per row of an array."""
+        x0, x1, y0, y1 = np.atleast_2d(np.asarray(boxes, np.float64)).T
+        corners = np.stack([np.stack(corner, 1) for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], 1)
+        self.lines(frame, np.stack([corners, np.roll(corners, -1, axis=1)], 2), color, thickness)
+
+    def dots(self, frame: Frame, points, color, size: float, rim: float = 5.0) -> None:
+        """Round points on a dark rim ``rim`` pixels wider: they stand out on lines of their own colour."""
+        if len(points):
+            self.painter.points(frame.mvp, points, PALETTE.shadow, size + rim)
+            self.painter.points(frame.mvp, points, color, size)
 
     def release(self) -> None:
         """Free GL objects (called when the level closes or reloads); call super() when overriding."""

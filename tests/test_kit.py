@@ -35,6 +35,15 @@ def test_series_colours_are_distinct_and_cycle():
     assert PALETTE.pick(len(series)) == PALETTE.pick(0)
 
 
+def test_hues_are_a_colour_wheel_one_rgba_row_per_fraction():
+    from sandbox.kit import hues
+
+    wheel = hues(np.arange(8) / 8)
+    assert wheel.shape == (8, 4) and np.all(wheel[:, 3] == 1.0) and len({tuple(c) for c in wheel}) == 8
+    np.testing.assert_allclose(hues(1.25), hues(0.25))  # fractions of a turn: a cyclic map
+    assert hues(0.0, value=0.5)[0, :3].max() == pytest.approx(0.5)
+
+
 # -- derived data and caches ----------------------------------------------------------------------
 class Counted:
     backend = "numpy"
@@ -246,3 +255,31 @@ def test_the_math_card_is_data_in_the_manifest():
                           ([{"tex": "x", "size": 3}], "unknown keys")):
         with pytest.raises(ManifestError, match=fragment):
             parse(math=bad)
+
+
+def test_a_views_drawing_helpers_take_boxes_and_nested_segments_in_world_units():
+    from sandbox.view import Frame, View
+
+    calls = []
+
+    class Painter:
+        def lines(self, mvp, points, color, thickness, viewport, strip):
+            calls.append(("lines", np.asarray(points).tolist(), strip))
+
+        def rects(self, mvp, lows, highs, color):
+            calls.append(("rects", np.asarray(lows).tolist(), np.asarray(highs).tolist()))
+
+        def points(self, mvp, points, color, size):
+            calls.append(("points", size))
+
+    view, frame = View.__new__(View), Frame((100, 100), None, None, 0.0)
+    view.painter = Painter()
+    view.lines(frame, [[[0, 0], [1, 0]], [[0, 1], [1, 1]]], PALETTE.grid)  # (segments, 2, 2): one call
+    view.outline(frame, (0, 2, 0, 1), PALETTE.grid)
+    view.rects(frame, [(0, 1, 0, 2), (1, 3, 0, 1)], PALETTE.sky)
+    view.dots(frame, [[0.0, 0.0]], PALETTE.sky, 10.0)
+    view.dots(frame, np.zeros((0, 2)), PALETTE.sky, 10.0)  # nothing to draw: no call
+    assert calls[0] == ("lines", [[0, 0], [1, 0], [0, 1], [1, 1]], False)
+    assert calls[1] == ("lines", [[0, 0], [2, 0], [2, 0], [2, 1], [2, 1], [0, 1], [0, 1], [0, 0]], False)
+    assert calls[2] == ("rects", [[0, 0], [1, 0]], [[1, 2], [3, 1]])
+    assert calls[3:] == [("points", 15.0), ("points", 10.0)]  # a dark rim under the dot

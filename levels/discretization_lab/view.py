@@ -25,6 +25,7 @@ POLE_FORMULAS = {"euler": r"z = 1 + \Delta\lambda", "bilinear": r"z = \frac{1 + 
 S_BOX = (-12.0, 2.0, -11.0, 11.0)  # the s-plane shown: σ from, to; ω from, to (1/s)
 Z_EXTENT = 1.35  # the z-plane shows |Re z|, |Im z| up to this
 Z_BOX = (-Z_EXTENT, Z_EXTENT, -Z_EXTENT, Z_EXTENT)
+S_GRID = ((-10, -5), (-10, -5, 5, 10))  # the s-plane's grid lines (and labels) every 5/s: σ, ω
 LOCUS_POINTS = 240  # Δ values along each method's path
 PICK_PIXELS = 16.0  # how close a click must be to grab a pole
 DRAG_INTERVAL_S = 0.05  # a dragged pole re-solves the system at most this often
@@ -44,7 +45,7 @@ def inside(points: np.ndarray, box) -> np.ndarray:
 def inside_pieces(z: np.ndarray, box) -> np.ndarray:
     """Segments (pairs of points) of a complex polyline that lie inside ``box``."""
     points, keep = xy(z), inside(xy(z), box)
-    return np.stack([points[:-1], points[1:]], axis=1)[keep[:-1] & keep[1:]].reshape(-1, 2)
+    return np.stack([points[:-1], points[1:]], axis=1)[keep[:-1] & keep[1:]]
 
 
 def span(values) -> tuple[float, float]:
@@ -55,14 +56,12 @@ def span(values) -> tuple[float, float]:
 
 
 class DiscretizationView(View):
-
     def __init__(self, context):
         super().__init__(context)
         self.z_cam = Camera2D()  # each plane in its own units (self.cam: the s-plane's), axes equal
         self.cam.fit(S_BOX[0] - 3.2, S_BOX[1] + 0.6, S_BOX[2] - 2.6, S_BOX[3] + 4.4, 0.02, follow=True)
         self.z_cam.fit(-Z_EXTENT - 0.15, Z_EXTENT + 0.15, -Z_EXTENT - 0.3, Z_EXTENT + 0.5, 0.02, follow=True)
         self.ranges = {name: (p.min, p.max) for name, p in context.manifest.params.items() if p.type == "float"}
-        self.dt_range = self.ranges["dt"]
         self._dragging = 0  # +1: the pole σ + iω, -1: its conjugate, 0: none
         self._pending: tuple[float, float] | None = None  # a dragged pole not yet sent to the model
         self._sent_at = -math.inf
@@ -77,37 +76,29 @@ class DiscretizationView(View):
 
     def scene(self, frame) -> None:
         self.gl.disable(self.gl.DEPTH_TEST)
-        paint, mvp, vp, box = self.painter, frame.mvp, frame.viewport, (S_BOX if frame.pane == "s" else Z_BOX)
+        box = S_BOX if frame.pane == "s" else Z_BOX
         x0, x1, y0, y1 = box
-        if frame.pane == "s":  # the stable half-plane and a grid every 5/s
-            paint.rects(mvp, [(x0, y0)], [(0.0, y1)], PALETTE.green.alpha(0.2))
-            grid = [[(s, y0), (s, y1)] for s in (-10, -5)] + [[(x0, w), (x1, w)] for w in (-10, -5, 5, 10)]
-            paint.lines(mvp, np.reshape(grid, (-1, 2)), PALETTE.grid.alpha(0.35), 1.0, vp, strip=False)
-        paint.lines(mvp, np.array([[x0, 0], [x1, 0], [0, y0], [0, y1]]), PALETTE.grid, 1.5, vp, strip=False)
-        paint.lines(mvp, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]), PALETTE.grid, 1.0, vp)
+        if frame.pane == "s":  # the stable half-plane and the grid
+            self.rects(frame, (x0, 0.0, y0, y1), PALETTE.green.alpha(0.2))
+            self.lines(frame, [[(s, y0), (s, y1)] for s in S_GRID[0]] + [[(x0, w), (x1, w)] for w in S_GRID[1]],
+                       PALETTE.grid.alpha(0.35))
+        self.lines(frame, [[x0, 0], [x1, 0], [0, y0], [0, y1]], PALETTE.grid, 1.5)
+        self.outline(frame, box, PALETTE.grid)
         if frame.pane == "s":
-            paint.lines(mvp, inside_pieces(self.model.euler_disk(), box), COLORS["euler"].alpha(0.8), 2.0, vp,
-                        strip=False)
-            return self._dots(frame, xy(self._poles()), CONTINUOUS, 16.0)
-        paint.lines(mvp, xy(np.exp(1j * np.linspace(0.0, 2 * math.pi, 160))), PALETTE.text.alpha(0.9), 2.0, vp)
-        highlighted = self.params["method"]
+            self.lines(frame, inside_pieces(self.model.euler_disk(), box), COLORS["euler"].alpha(0.8), 2.0)
+            return self.dots(frame, xy(self._poles()), CONTINUOUS, 16.0)
+        self.lines(frame, xy(np.exp(1j * np.linspace(0.0, 2 * math.pi, 160))), PALETTE.text.alpha(0.9), 2.0, strip=True)
+        highlighted, hidden = self.params["method"], self.challenge.hide_answers
         for method in sorted(METHODS, key=lambda m: m == highlighted):  # the highlighted one on top
             big = method == highlighted
-            if not self.challenge.hide_answers:
-                for branch in self.model.pole_paths(*self.dt_range, LOCUS_POINTS)[method]:
-                    paint.lines(mvp, inside_pieces(branch, box), COLORS[method].alpha(1.0 if big else 0.45), 1.5, vp,
-                                strip=False)
+            if not hidden:
+                for branch in self.model.pole_paths(*self.ranges["dt"], LOCUS_POINTS)[method]:
+                    self.lines(frame, inside_pieces(branch, box), COLORS[method].alpha(1.0 if big else 0.45), 1.5)
             poles = finite_rows(xy(self.model.discrete_poles[method]), limit=Z_EXTENT)
-            self._dots(frame, poles, COLORS[method], 14.0 if big else 9.0)
-        crossing = None if self.challenge.hide_answers else self.model.euler_crossing(*self.dt_range)
+            self.dots(frame, poles, COLORS[method], 14.0 if big else 9.0)
+        crossing = None if hidden else self.model.euler_crossing(*self.ranges["dt"])
         if crossing is not None:
-            paint.points(mvp, xy(crossing), PALETTE.white, 8.0)
-
-    def _dots(self, frame, points, color, size: float) -> None:
-        """Points with a dark rim: they sit on lines of their own colour."""
-        if len(points):
-            self.painter.points(frame.mvp, points, PALETTE.shadow, size + 5.0)
-            self.painter.points(frame.mvp, points, color, size)
+            self.painter.points(frame.mvp, xy(crossing), PALETTE.white, 8.0)
 
     def overlay(self, draw_list, frame) -> None:
         model, hidden, muted, em = self.model, self.challenge.hide_answers, PALETTE.muted, imgui.get_font_size()
@@ -116,17 +107,16 @@ class DiscretizationView(View):
             frame.label(draw_list, point, words, color, (dx, dy), plate, align)
 
         x0, x1, y0, y1 = S_BOX if frame.pane == "s" else Z_BOX
-        top = (0.5 * (x0 + x1), y1)
-        low, high = self.dt_range
+        low, high = self.ranges["dt"]
         paths = "paths hidden while you predict" if hidden else f"paths for Δ from {low:g} to {high:g} s"
         titles = (("continuous poles λ = σ ± iω", "drag them") if frame.pane == "s" else
                   ("poles of Ā against the unit circle", f"dots at Δ = {self.params['dt']:.3g} s; {paths}"))
         for words, color, dy in zip(titles, (PALETTE.text, muted), (-2.6 * em, -1.4 * em)):
-            text(top, words, color, dy=dy, align=0.5)
+            text((0.5 * (x0 + x1), y1), words, color, dy=dy, align=0.5)
         if frame.pane == "s":
-            for sigma in (-10, -5, 0):
+            for sigma in (*S_GRID[0], 0):
                 text((sigma, y0), f"{sigma}", muted, dy=2, align=0.5)
-            for omega in (-10, -5, 5, 10):
+            for omega in S_GRID[1]:
                 text((x0, omega), f"{omega:+d}i", muted, dx=-2.4 * em, dy=-0.5 * em)
             text((x0, y0), "σ (1/s)", muted, dy=2 + em)
             text((x0, y1), "stable: Re λ < 0", PALETTE.good, dx=4, dy=4)
@@ -134,17 +124,16 @@ class DiscretizationView(View):
             room = disk[inside(disk, (x0, x1, 0.7 * y0, 0.7 * y1))]
             if len(room):
                 point = room[np.argmax(np.min(np.linalg.norm(room[:, None] - xy(self._poles())[None], axis=2), 1))]
-                words = "Euler stable inside"  # toward the disk's centre
-                left = point[0] < np.mean(disk[:, 0])
-                text(point, words, COLORS["euler"], dx=6.0 if left else -6.0, dy=-0.5 * em, align=0.0 if left else 1.0,
-                     plate=True)
+                left = point[0] < np.mean(disk[:, 0])  # the name reaches toward the disk's centre
+                text(point, "Euler stable inside", COLORS["euler"], dx=6.0 if left else -6.0, dy=-0.5 * em,
+                     align=0.0 if left else 1.0, plate=True)
             return
         for point, words, dy in (((1.0, 0.0), "1", 2), ((-1.0, 0.0), "−1", 2), ((0.0, 1.0), "i", -em)):
             text(point, words, muted, dx=4, dy=dy)
         crossing = None if hidden else model.euler_crossing(low, high)
         if crossing is not None:  # named at the lower crossing: the paths are named along the upper branch
-            words = f"Euler leaves at Δ = {model.euler_limit:.3g} s"
-            text(xy(crossing[1]), words, dx=-10, dy=0.1 * em, align=1.0, plate=True)
+            text(xy(crossing[1]), f"Euler leaves at Δ = {model.euler_limit:.3g} s", dx=-10, dy=0.1 * em, align=1.0,
+                 plate=True)
         for method, branch in ({} if hidden else model.pole_paths(low, high, LOCUS_POINTS)).items():
             visible = xy(branch[0])[inside(xy(branch[0]), Z_BOX)]
             if len(visible):  # each path named at its last visible point
@@ -182,46 +171,38 @@ class DiscretizationView(View):
             self._sent_at, self._pending = self.context.time, (None if force else self._pending)
 
     def panel(self) -> None:
-        model, method, dt = self.model, self.params["method"], self.params["dt"]
+        model, method, (low, high) = self.model, self.params["method"], self.ranges["dt"]
         imgui.separator()
         imgui.text_colored(COLORS[method], f"{NAMES[method]} maps each pole λ to")
         self.formulas.draw(POLE_FORMULAS[method], 20.0)
-        limit, hidden, stable = model.euler_limit, self.challenge.hide_answers, model.radius["euler"] <= 1.0
-        imgui.push_text_wrap_pos(0.0)
-        if math.isfinite(limit) and limit > 0:
-            bound = f"Euler is stable for Δ < {limit:.4g} s; now " if not hidden else "Now "
-            imgui.text_colored(PALETTE.good if stable else PALETTE.bad, f"{bound}Δ = {dt:.4g} s: Euler is " + (
-                "stable." if stable else "unstable, its response grows every step."))
-        else:
+        if model.euler_limit <= 0:
             imgui.text_colored(PALETTE.bad, "The continuous system itself is unstable (σ ≥ 0): no Δ saves Euler.")
-        low, high = self.dt_range
-        imgui.begin_disabled(self.challenge.locked or hidden or not low < limit < high)
-        for words, factor in (("Δ just below the limit", 0.97), ("just above", 1.03)):
+        imgui.begin_disabled(self.challenge.locked or self.challenge.hide_answers or not low < model.euler_limit < high)
+        for words, factor in (("Δ just below Euler's limit", 0.97), ("just above", 1.03)):
             if imgui.button(words):
-                self.context.set_param("dt", float(np.clip(limit * factor, low, high)))
+                self.context.set_param("dt", float(np.clip(model.euler_limit * factor, low, high)))
             imgui.same_line()
         imgui.new_line()
         imgui.end_disabled()
         imgui.separator()
-        imgui.text_colored(PALETTE.muted, f"Two memories of N = {self.params['hippo_n']} numbers take a sample "
-                                          f"every {HIPPO_STEP * 1000:g} ms ({model.samples_seen} so far). LegS "
-                                          f"rebuilds the history with error {model.hippo_error:.2g}; the random A "
-                                          f"with {model.random_error:.2g}.")
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(PALETTE.muted, f"Two memories of N = {self.params['hippo_n']} numbers, HiPPO-LegS and a "
+                                          f"random A, take a sample every {HIPPO_STEP * 1000:g} ms "
+                                          f"({model.samples_seen} so far) and read the history back.")
         imgui.pop_text_wrap_pos()
 
     def plots(self) -> None:
         model, p = self.model, self.params
         verdict = (": the system itself grows" if p["pole_real"] >= 0 else
                    ": Euler blows up" if model.radius["euler"] > 1.0 else "")
-        limits = span(np.concatenate([model.y_continuous, model.u_fine]))
-        horizon = (0.0, p["horizon"])
+        limits, horizon = span(np.concatenate([model.y_continuous, model.u_fine])), (0.0, p["horizon"])
         plot_strip(self.context, [
             Plot(f"response to the {p['input']}, Δ = {p['dt']:.3g} s{verdict}###response",
                  lambda run: self._response(limits), x_label="t (s)", y_label="y", x_limits=horizon,
                  y_limits=limits, legend_above=True, weight=1.5),
             Plot(f"history read back: LegS {model.hippo_error:.2f}, random {model.random_error:.2f}###memory",
-                 self._memory, legend_above=True, x_label="s (s)", y_label="u(s)", x_limits=horizon, y_limits=span(model.history_true),
-                 weight=1.3),
+                 self._memory, x_label="s (s)", y_label="u(s)", x_limits=horizon, y_limits=span(model.history_true),
+                 legend_above=True, weight=1.3),
             Plot("LegS state c_n", self._coefficients, x_label="n (Legendre degree)", y_label="c_n", legend=False,
                  weight=0.6)])
 

@@ -98,7 +98,9 @@ class SelectiveScan(Model):
       ``token_deltas``: each token's Delta for the register it is marked for (else the noise Delta).
     * ``tree_levels``: the rounds of the parallel scan (:class:`sim.scan.TreeLevel`) over
       ``tree_a``, ``tree_b`` (``tree_n`` pairs); ``tree_sequential``: the loop's states;
-      ``tree_level``: the animation cursor, 0 (inputs) .. depth.
+      ``tree_level``: the animation cursor, 0 (inputs) .. depth; ``tree_after(rounds)``: the values
+      after a number of rounds; ``loop_steps``: how far the loop has got meanwhile.
+    * ``marked_share(register)``: what a register's marked token is worth in its state now.
     """
 
     work_unit = "tokens"
@@ -153,6 +155,11 @@ class SelectiveScan(Model):
         t = self.position - 1
         return self.weights_in_register(register, t), token_weights(np.exp(-self.lti_gates[:, register]), t)
 
+    def marked_share(self, register: int) -> float | None:
+        """The share of ``register``'s marked token in its selective state now; None before it arrives."""
+        arrived = np.flatnonzero(self.marks[: self.position] == register)
+        return float(self.weights_in_register(register)[arrived[0]]) if len(arrived) else None
+
     @staticmethod
     def taken(delta: float) -> float:
         """The share 1 - e^(-Delta) of the state that one token with step Delta takes."""
@@ -186,6 +193,15 @@ class SelectiveScan(Model):
         self.tree_sequential = affine_scan(self.tree_a, self.tree_b, backend=self.backend)
         self.tree_level = 0
 
+    @property
+    def loop_steps(self) -> int:
+        """The steps the sequential loop has taken on the tree's clock: one per round."""
+        return min(self.tree_level, len(self.tree_b) - 1)
+
+    def tree_after(self, rounds: int) -> np.ndarray:
+        """The tree's values after its first ``rounds`` rounds (0: the inputs b; all: the scan)."""
+        return self.tree_b if rounds == 0 else self.tree_levels[rounds - 1].b
+
     # -- stepping -----------------------------------------------------------------------------
 
     def step(self) -> None:
@@ -201,18 +217,17 @@ class SelectiveScan(Model):
 
     def observables(self) -> dict[str, float]:
         t = self.position - 1
-        weights = self.weights_in_register(0, t)
-        arrived = np.flatnonzero(self.marks[: t + 1] == 0)
-        marked = float(weights[arrived[0]]) if len(arrived) else 0.0
-        noise = float(weights[self.marks[: t + 1] != 0].sum())
+        noise = float(self.weights_in_register(0, t)[self.marks[: t + 1] != 0].sum())
         means = (self._played + self.score) / (self.round + 1)
-        tree_final = self.tree_levels[-1].b if self.tree_levels else self.tree_b
         mark = self.marks[t]
         return {
             "position": float(self.position),
             "round": float(self.round),
             "gate": float(self.gates[t, mark] if mark != NOISE else self.params["delta_noise"]),
-            "marked_weight": marked,
+            "marked_take": self.taken(self.params["delta_mark"]),
+            "noise_take": self.taken(self.params["delta_noise"]),
+            "kept_after_burst": self.kept_after_burst,
+            "marked_weight": self.marked_share(0) or 0.0,
             "noise_weight": noise,
             "selective_accuracy": self.score[0],
             "lti_accuracy": self.score[1],
@@ -221,7 +236,7 @@ class SelectiveScan(Model):
             "tree_depth": float(len(self.tree_levels)),
             "tree_work": float(tree_work(self.params["tree_n"], self.params["tree"])),
             "tree_level": float(self.tree_level),
-            "scan_error": float(np.max(np.abs(tree_final - self.tree_sequential))),
+            "scan_error": float(np.max(np.abs(self.tree_after(len(self.tree_levels)) - self.tree_sequential))),
         }
 
     def state(self) -> dict[str, np.ndarray]:

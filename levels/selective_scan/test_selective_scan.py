@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import make_runner, measured_outcome
+from sandbox.testing import headless_app, make_runner, measured_outcome, open_challenge
 from sim import backends
 from sim.scan import BLOCK, GlslAffineScan, affine_scan, affine_scan_reference, scan_tree_levels, tree_rounds
 
@@ -188,51 +188,48 @@ def test_the_shares_and_gates_drawn_are_the_models():
     assert np.all(deltas[model.marks >= 0] == 2.0) and np.all(deltas[model.marks < 0] == 0.01)
     assert model.taken(2.0) == pytest.approx(1 - math.exp(-2.0))
     assert model.kept_after_burst == pytest.approx(math.exp(-model.params["burst"] * 0.01))
+    latest = run.latest()  # the table shows what a token takes and keeps
+    assert latest["marked_take"] == model.taken(2.0) and latest["kept_after_burst"] == model.kept_after_burst
+    assert latest["marked_weight"] == pytest.approx(model.marked_share(0))
+    assert model.marked_share(1) is None  # register 2's token is the stream's last marked one: not here yet
+    np.testing.assert_allclose(model.tree_after(len(model.tree_levels)), model.tree_sequential, atol=1e-9)
+    assert model.tree_after(0) is model.tree_b and model.loop_steps == min(model.tree_level, len(model.tree_b) - 1)
     sizes, depths = model.depth_table(4096)
     assert model.depth_table(4096) is model.depth_table(4096)  # memoised: drawn every frame
     assert sizes[-1] == 4096 and depths["work_efficient"][-1] == len(tree_rounds(4096, "work_efficient"))
     assert depths["step_efficient"][9] == 10  # N = 1024
+    run.step(40)
+    token = int(np.flatnonzero(model.marks == 1)[0])
+    assert model.position - 1 > token and model.marked_share(1) == pytest.approx(model.shares(1)[0][token])
 
 
 def test_while_a_prediction_is_open_the_view_hides_the_verdicts(tmp_path, monkeypatch):
-    from sandbox.app import App
-    from sandbox.progress import Progress
     from sandbox.view import Frame
 
     labels, plots = [], []
     label = Frame.label
     monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
         labels.append(text), label(self, draw_list, point, text, *a, **k)))
-    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
-    view_module = sys.modules[type(app.host.view).__module__]
-    strip = view_module.plot_strip
-    monkeypatch.setattr(view_module, "plot_strip", lambda context, items: (
-        plots.append([p.title for p in items if p.when is None or p.when()]), strip(context, items)))
-    try:
-        host = app.host
+    with headless_app(LEVEL, tmp_path) as app:
+        view_module = sys.modules[type(app.host.view).__module__]
+        strip = view_module.plot_strip
+        monkeypatch.setattr(view_module, "plot_strip", lambda context, items: (
+            plots.append([p.title for p in items if p.when is None or p.when()]), strip(context, items)))
         app.run_frames(45)  # every register's token has arrived; the tree is in its fourth round
         assert "✓" in labels and any(" of 7:" in text for text in labels)
         assert plots[-1][0] == "tokens copied, per stream" and plots[-1][2].startswith("rounds vs N")
-        host.challenges.select(host.manifest.challenges["parallel_steps"])
-        host.requested_tab = "Challenges"
-        app.run_frames(2)
+        open_challenge(app, "parallel_steps")
         labels.clear()
         app.run_frames(1)
-        assert host.view.challenge.hide_answers
+        assert app.host.view.challenge.hide_answers
         assert "✓" not in labels and "✗" not in labels
         assert not any(" of 7" in text for text in labels), labels
         assert len(plots[-1]) == 1 and plots[-1][0].startswith("h_t: tree after round")  # no scores, no rounds vs N
-        assert host.error is None, host.error
-    finally:
-        app.shutdown()
+        assert app.host.view.challenge.hidden() == {"tree_depth", "tree_work", "tree_level"}
 
 
 def test_dragging_a_gate_bar_sets_the_step_of_its_kind_of_token(tmp_path):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
-    app = App(size=(1024, 640), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
-    try:
+    with headless_app(LEVEL, tmp_path) as app:
         app.run_frames(2)
         view, model = app.host.view, app.host.runner.model
         vmod = sys.modules[type(view).__module__]
@@ -250,6 +247,3 @@ def test_dragging_a_gate_bar_sets_the_step_of_its_kind_of_token(tmp_path):
             app.inject("mouse_button", 0, False)
             app.run_frames(8)
             assert app.host.runner.params[name] == pytest.approx(wanted, rel=0.35)  # a pixel is a tenth of a decade
-        assert app.host.error is None, app.host.error
-    finally:
-        app.shutdown()

@@ -1,7 +1,7 @@
 """The level kit: what a level's view is written with.
 
 - :mod:`.color`: one colour type (:class:`Color`, usable by ImGui, implot and the painter
-  alike) and one colour-blind-safe palette (:data:`PALETTE`).
+  alike), one colour-blind-safe palette (:data:`PALETTE`) and a colour wheel (:func:`hues`).
 - :mod:`.context`: :class:`ViewContext`, all a view may use of the engine, with the challenge
   state (hide what would answer an open challenge) and the transport.
 - :mod:`.memo`: :func:`derived` memoises a model's derived data on the parameters it depends
@@ -11,10 +11,11 @@
   (:mod:`sandbox.view`) and the cameras (:mod:`sandbox.gfx.camera`).
 """
 
-from .color import PALETTE, Color
+from .color import PALETTE, Color, hues
 from .context import ChallengeState, Transport, ViewContext
 from .memo import Cache, derived, forget_derived
 from .plots import Plot, decimate, finite, finite_rows, hline, line, plot_strip, scatter, vlines
 
-__all__ = ["PALETTE", "Color", "ChallengeState", "Transport", "ViewContext", "Cache", "derived", "forget_derived",
-           "Plot", "decimate", "finite", "finite_rows", "hline", "line", "plot_strip", "scatter", "vlines"]
+__all__ = ["PALETTE", "Color", "hues", "ChallengeState", "Transport", "ViewContext", "Cache", "derived",
+           "forget_derived", "Plot", "decimate", "finite", "finite_rows", "hline", "line", "plot_strip", "scatter",
+           "vlines"]

@@ -8,8 +8,10 @@ under the common colour-vision deficiencies, with neutrals tuned for the dark sc
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
+import numpy as np
 from imgui_bundle import imgui
 
 
@@ -114,3 +116,10 @@ class Palette:
 
 
 PALETTE = Palette()
+
+
+def hues(fractions, saturation: float = 0.65, value: float = 1.0) -> np.ndarray:
+    """A colour wheel, one RGBA row per fraction of a turn: distinct colours for more categories
+    than any palette has (token values, say), or a cyclic quantity's place on a circle."""
+    return np.array([(*colorsys.hsv_to_rgb(float(f) % 1.0, saturation, value), 1.0) for f in np.atleast_1d(fractions)],
+                    np.float32)
