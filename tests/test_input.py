@@ -168,32 +168,21 @@ def test_a_headless_app_never_opens_the_audio_device(make_app, monkeypatch):
     assert mixer.played == []
 
 
-def let_time_pass(app, seconds, monkeypatch):
-    """Move the time the app sees ``seconds`` on, without waiting: the app's clock where it has
-    one that tests may advance, else the monotonic time the engine reads."""
-    import time
-
-    clock = getattr(app, "clock", None)
-    if hasattr(clock, "advance"):
-        clock.advance(seconds)
-    else:
-        earlier = time.monotonic
-        monkeypatch.setattr(time, "monotonic", lambda: earlier() + seconds)
 
 
 def test_a_kiosk_returns_to_the_atlas_when_left_alone(make_app, monkeypatch):
     app = make_app(level="eos_canyon", backend="numpy", idle_reset_s=30)
     app.run_frames(3)
-    let_time_pass(app, 29, monkeypatch)
+    app.clock.advance(29)
     app.run_frames(2)
     assert app.host is not None  # 29 s alone: not yet
     for x in (200, 220):  # someone moves the mouse (ImGui sees a motion from the second position on)
         app.inject("mouse_pos", x, 200)
         app.run_frames(1)
-    let_time_pass(app, 29, monkeypatch)
+    app.clock.advance(29)
     app.run_frames(2)
     assert app.host is not None  # 58 s since it opened, 29 s since the last touch
-    let_time_pass(app, 2, monkeypatch)
+    app.clock.advance(2)
     app.run_frames(2)
     assert app.host is None
 

@@ -34,15 +34,6 @@ def open_app(make_app, level_dir):
     return make_app(level="fragile", registry=registry, backend="numpy")
 
 
-def let_time_pass(app, seconds, monkeypatch):
-    """Move the time the app and its level host see ``seconds`` on, without waiting: the app's
-    clock where it has one that tests may advance, else the monotonic time the engine reads."""
-    clock = getattr(app, "clock", None)
-    if hasattr(clock, "advance"):
-        clock.advance(seconds)
-    else:
-        earlier = time.monotonic
-        monkeypatch.setattr(time, "monotonic", lambda: earlier() + seconds)
 
 
 def test_an_exception_in_step_is_shown_and_the_fixed_file_reloads(make_app, level_dir, monkeypatch):
@@ -56,7 +47,7 @@ def test_an_exception_in_step_is_shown_and_the_fixed_file_reloads(make_app, leve
     assert app.ctx.error == "GL_NO_ERROR"
     broken = app.host.runner
     touch_later(model, model.read_text().replace("raise RuntimeError('step exploded')", "pass"))
-    let_time_pass(app, 0.6, monkeypatch)  # the watcher looks at the files twice a second
+    app.clock.advance(0.6)  # the watcher looks at the files twice a second
     app.run_frames(10)  # it sees the newer model.py and reloads the level in place
     assert app.host.runner is not broken and app.host.entry.id == "fragile"
     assert app.host.runner.error is None and app.host.runner.steps > 0 and app.host.error is None
