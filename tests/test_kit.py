@@ -99,6 +99,34 @@ def test_finite_helpers_make_gaps_and_drop_rows():
     assert rows.tolist() == [[0, 0], [1, 2]]
 
 
+def test_a_fitted_y_axis_turns_log_once_the_values_span_a_decade_and_keeps_room_either_way():
+    from sandbox.kit import fitted_y
+
+    assert fitted_y([0.5, 2.0], [6.0, np.nan]) == {"y_log": True, "y_limits": (0.4, 7.5)}
+    assert fitted_y([1.0, 9.0, -50.0, 0.0]) == fitted_y() == fitted_y([np.inf, np.nan]) == {"margin": True}
+
+
+def test_round_ticks_are_few_and_round_even_for_one_point(monkeypatch):
+    from sandbox.kit import plots
+
+    set_up = []
+    monkeypatch.setattr(plots.implot, "setup_axis_ticks", lambda axis, values, labels: set_up.append(labels))
+    for low, high in ((0.76, 1.0), (0.0, 160.0), (1.0, 1.0)):
+        plots.round_ticks(low, high)
+    assert set_up == [["0.8", "0.9", "1"], ["0", "50", "100", "150"], ["0.5", "1", "1.5"]]
+
+
+def test_a_batch_gathers_boxes_and_fading_arrows():
+    from sandbox.gfx.draw import Batch, box_segments
+
+    edges = box_segments(0, 2, 0, 1).reshape(4, 2, 2)
+    assert edges[0].tolist() == [[0, 0], [2, 0]] and edges[-1].tolist() == [[0, 1], [0, 0]]
+    batch = Batch()
+    batch.arrows(np.zeros((3, 2)), np.ones((3, 2)), PALETTE.sky.alpha(0.5), opacity=[1.0, 0.5, 0.0])
+    points, colors = batch._segments[0]
+    assert points.shape == (18, 2) and colors[::6, 3].tolist() == [0.5, 0.25, 0.0]
+
+
 # -- array observables ----------------------------------------------------------------------------
 def test_snapshots_keep_bounded_memory_and_span_the_run():
     store = Snapshots(every=1, keep=16)

@@ -214,6 +214,12 @@ def arrows(starts: np.ndarray, vectors: np.ndarray, head: float = 0.35) -> np.nd
     return np.stack([starts, ends, ends, left, ends, right], axis=1).reshape(-1, 2)
 
 
+def box_segments(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
+    """Line segments (pairs of points) of the rectangle [x0, x1] x [y0, y1]'s four edges."""
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    return np.stack([corners, np.roll(corners, -1, axis=0)], axis=1).reshape(-1, 2)
+
+
 def ellipse_segments(means: np.ndarray, covariances: np.ndarray, sides: int = 12) -> np.ndarray:
     """Line segments of each 2-D Gaussian's one-standard-deviation ellipse."""
     angles = np.linspace(0.0, 2 * np.pi, sides + 1)
@@ -246,6 +252,14 @@ class Batch:
         lines, segments = paths.shape[1], len(paths) - 1
         colors = np.broadcast_to(np.asarray(color, np.float32), (lines, segments, 4)).reshape(-1, 4)
         self.segments(np.stack([paths[:-1], paths[1:]], axis=2).transpose(1, 0, 2, 3), np.repeat(colors, 2, axis=0))
+
+    def arrows(self, starts: np.ndarray, vectors: np.ndarray, color, opacity=None, head: float = 0.35) -> None:
+        """Arrows (:func:`arrows`) in one colour or one per arrow; ``opacity``, one per arrow,
+        multiplies the colour's (a field's arrows fade where it is weak)."""
+        colors = np.array(np.broadcast_to(np.asarray(color, np.float32), (len(starts), 4)))
+        if opacity is not None:
+            colors[:, 3] *= np.asarray(opacity, np.float32)
+        self.segments(arrows(np.asarray(starts), np.asarray(vectors), head), np.repeat(colors, 6, axis=0))
 
     def points(self, points: np.ndarray, color, size: float) -> None:
         points = np.asarray(points, dtype=np.float32).reshape(-1, 2)

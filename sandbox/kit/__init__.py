@@ -7,6 +7,7 @@
 - :mod:`.memo`: :func:`derived` memoises a model's derived data on the parameters it depends
   on; :class:`Cache` keeps a view's GPU resources built from it.
 - :mod:`.plots`: the plot strip, manifest-declared plots, and decimated, gap-aware lines.
+- :mod:`.widgets`: panel widgets levels share (a progress bar).
 - Panes, frames with labels and captions on plates, and camera fitting live with the view
   (:mod:`sandbox.view`) and the cameras (:mod:`sandbox.gfx.camera`).
 """
@@ -14,8 +15,10 @@
 from .color import PALETTE, Color, hues
 from .context import ChallengeState, Transport, ViewContext
 from .memo import Cache, derived, forget_derived
-from .plots import Plot, decimate, finite, finite_rows, hline, line, plot_strip, scatter, vlines
+from .plots import (Plot, bars, decimate, finite, finite_rows, fitted_y, hline, line, plot_strip, round_ticks, scatter,
+                    vlines)
+from .widgets import progress_bar
 
 __all__ = ["PALETTE", "Color", "hues", "ChallengeState", "Transport", "ViewContext", "Cache", "derived",
-           "forget_derived", "Plot", "decimate", "finite", "finite_rows", "hline", "line", "plot_strip", "scatter",
-           "vlines"]
+           "forget_derived", "Plot", "bars", "decimate", "finite", "finite_rows", "fitted_y", "hline", "line",
+           "plot_strip", "round_ticks", "scatter", "vlines", "progress_bar"]

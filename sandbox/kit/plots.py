@@ -3,13 +3,14 @@
 A level declares plots in its manifest (``[plots.<name>]``: observables against the step) and
 the default strip draws them. A view that needs more passes :func:`plot_strip` a list mixing
 manifest plot names and :class:`Plot` objects whose ``draw`` callback adds lines with
-:func:`line`, :func:`scatter`, :func:`vlines` and :func:`hline`. Every line is decimated (the
-cost of a frame stays flat however long the run) and non-finite values become gaps; legends sit
-outside the data.
+:func:`line`, :func:`scatter`, :func:`bars`, :func:`vlines` and :func:`hline`. Every line is
+decimated (the cost of a frame stays flat however long the run) and non-finite values become
+gaps; legends sit outside the data.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -50,6 +51,17 @@ def decimate(xs: np.ndarray, ys: np.ndarray, max_points: int = 2000) -> tuple[np
     return np.ascontiguousarray(xs, dtype=np.float64), finite(ys)  # implot wants contiguous arrays
 
 
+def fitted_y(*series) -> dict:
+    """:class:`Plot` options for a y axis that shows ``series``: log once their positive finite
+    values span a decade (a log axis labels decades only), with room above and below in log units
+    (implot pads in linear units only); else linear with the margin. ``Plot(..., **fitted_y(xs))``."""
+    values = np.concatenate([np.ravel(np.asarray(s, np.float64)) for s in series] or [np.zeros(0)])
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values) or values.max() < 10 * values.min():
+        return {"margin": True}
+    return {"y_log": True, "y_limits": (float(values.min()) / 1.25, float(values.max()) * 1.25)}
+
+
 def _spec(color=None, weight: float | None = None, legend: bool = True, **extra) -> implot.Spec:
     kwargs = dict(extra)
     if color is not None:
@@ -61,10 +73,12 @@ def _spec(color=None, weight: float | None = None, legend: bool = True, **extra)
     return implot.Spec(**kwargs)
 
 
-def line(label: str, xs, ys, color=None, weight: float = 2.0, legend: bool = True) -> None:
-    """A decimated line with gaps at non-finite values; ``legend=False`` keeps it out of the legend."""
+def line(label: str, xs, ys, color=None, weight: float = 2.0, legend: bool = True, marker: float = 0.0) -> None:
+    """A decimated line with gaps at non-finite values; ``legend=False`` keeps it out of the legend;
+    ``marker``: a dot of that size on every point (a line through a few measurements)."""
     xs, ys = decimate(xs, ys)
-    implot.plot_line(label if legend else f"##{label}", xs, ys, _spec(color, weight, legend))
+    dots = dict(marker=implot.Marker_.circle.value, marker_size=marker) if marker else {}
+    implot.plot_line(label if legend else f"##{label}", xs, ys, _spec(color, weight, legend, **dots))
 
 
 def scatter(label: str, xs, ys, color=None, size: float = 4.0, legend: bool = True) -> None:
@@ -75,6 +89,28 @@ def scatter(label: str, xs, ys, color=None, size: float = 4.0, legend: bool = Tr
         spec.marker_fill_color = Color.of(color)
         spec.marker_line_color = Color.of(color)
     implot.plot_scatter(label if legend else f"##{label}", xs, ys, spec)
+
+
+def bars(label: str, xs, heights, width: float = 0.7, color=None, legend: bool = True) -> None:
+    """Bars ``width`` wide (in x units) centred on ``xs``, one or many; non-finite heights are gaps."""
+    spec = _spec(None, None, legend)
+    if color is not None:
+        spec.fill_color = Color.of(color)
+    xs, heights = np.atleast_1d(np.asarray(xs, np.float64)), np.atleast_1d(finite(heights))
+    implot.plot_bars(label if legend else f"##{label}", np.ascontiguousarray(xs), np.ascontiguousarray(heights), width,
+                     spec)
+
+
+def round_ticks(low: float, high: float, count: int = 4, axis: int = implot.ImAxis_.x1.value) -> None:
+    """About ``count`` round ticks (1, 2 or 5 times a power of ten apart) from ``low`` to ``high``
+    on ``axis``, set before the plot's first item: in a narrow plot implot's own ticks overlap."""
+    if not high - low > 1e-9:  # one point: implot shows it ± 0.5
+        low, high = low - 0.5, high + 0.5
+    raw = (high - low) / count
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    ticks = np.round(np.arange(math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9) + 1) * step, 12)
+    implot.setup_axis_ticks(axis, [float(v) for v in ticks], [f"{v:g}" for v in ticks])
 
 
 def vlines(xs: Sequence[float], labels: Sequence[str] = (), color=PALETTE.muted.alpha(0.6)) -> None:
@@ -114,7 +150,8 @@ class Plot:
     y_limits: tuple[float, float] | None = None
     legend: bool | None = None  # None: a legend when there are two or more items
     legend_above: bool = False  # the legend in one row above the data (short, wide plots), not beside it
-    legend_inside: bool = False  # the legend in the data's top-right corner (plots too narrow to share)
+    legend_inside: bool | str = False  # the legend in the data's top-right corner (plots too narrow to share),
+    # or in the one named like implot.Location_ ("east", "south_west": where the curves are not)
     margin: bool = False  # fitted linear axes keep 8% room, so a series at its minimum (a floor) clears the frame
     x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
     weight: float = 1.0  # share of the strip's width
@@ -191,7 +228,8 @@ def _draw_plot(run, plot: Plot, hidden) -> None:
     if plot.y_limits:
         implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
     if legend and plot.legend_inside:
-        implot.setup_legend(implot.Location_.north_east.value)
+        where = "north_east" if plot.legend_inside is True else plot.legend_inside
+        implot.setup_legend(getattr(implot.Location_, where).value)
     elif legend and plot.legend_above:
         implot.setup_legend(implot.Location_.north.value,
                             implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)

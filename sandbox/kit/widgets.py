@@ -1,0 +1,20 @@
+"""Panel widgets that levels' views share."""
+
+from __future__ import annotations
+
+import math
+
+from imgui_bundle import imgui
+
+from .color import PALETTE
+
+PROGRESS = PALETTE.blue.mix(PALETTE.shadow, 0.35)  # a bar dark enough for white text on it
+
+
+def progress_bar(fraction: float, text: str | None = None) -> None:
+    """A progress bar across the panel, ``fraction`` clipped to [0, 1] (NaN: empty); ``text`` over
+    it (None: the percentage)."""
+    fraction = float(min(max(fraction, 0.0), 1.0)) if math.isfinite(fraction) else 0.0
+    imgui.push_style_color(imgui.Col_.plot_histogram, PROGRESS)
+    imgui.progress_bar(fraction, imgui.ImVec2(-1, 0), text)
+    imgui.pop_style_color()
