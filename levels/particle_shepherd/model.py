@@ -109,7 +109,8 @@ class ParticleShepherd(Model):
     * ``t``, ``alpha``, ``sigma``: the play head and the noise level; ``done``: t reached 0.
     * :meth:`score_field`: the exact score on a grid at the current t (memoised).
     * :meth:`log_density_grid`: the noised target's log density on a grid (a backdrop).
-    * :meth:`marker_velocity`: which way a particle at the marker moves at the marker's time.
+    * ``marker`` and :meth:`marker_velocity`: which way a particle at the marker moves at the
+      marker's time.
     * :meth:`twins`: how far a particle of the first cloud ends from its twin in the second.
     """
 
@@ -406,12 +407,17 @@ class ParticleShepherd(Model):
         noisy = self.mixture.noised(self.alpha, self.sigma)
         return noisy.log_density(self.grid(n, extent)).reshape(n, n)
 
+    @property
+    def marker(self) -> np.ndarray:
+        """The marked point (its parameters)."""
+        return np.array([self.params["marker_x"], self.params["marker_y"]], dtype=np.float64)
+
     @derived("marker_x", "marker_y", "marker_t", key=lambda self: self.version)
     def marker_velocity(self) -> np.ndarray:
         """Where the probability-flow ODE moves a particle at the marker, at the marker's time,
         per unit of reverse time (the direction a particle there takes as t decreases)."""
         t = float(self.params["marker_t"])
-        point = np.array([[self.params["marker_x"], self.params["marker_y"]]], dtype=np.float64)
+        point = self.marker[None]
         h = 1e-3
         table = self.mixture.component_table(self.schedule.alpha(t), self.schedule.sigma(t), dtype=np.float64)
         a, b, c = reverse_coefficients(self.schedule, t, h, stochastic=False)

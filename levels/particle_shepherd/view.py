@@ -10,8 +10,8 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.gfx.draw import Batch, arrows, ellipse_segments
-from sandbox.kit import PALETTE, Plot, line, plot_strip
+from sandbox.gfx.draw import Batch, arrows, box_segments, ellipse_segments
+from sandbox.kit import PALETTE, Plot, bars, fitted_y, line, plot_strip, progress_bar, round_ticks
 from sandbox.view import View, side_by_side
 from sim.mixture import MAX_COMPONENTS
 
@@ -24,13 +24,11 @@ NAMES = {"sde": "SDE", "ode": "ODE", "langevin": "Langevin"}
 SERIES = {"sde": PALETTE.orange, "ode": PALETTE.sky, "langevin": PALETTE.purple}
 ARROW, BLOB, MARKER = PALETTE.accent, PALETTE.white, PALETTE.green.lighter(0.35)
 TRACER_COLORS = np.array([PALETTE.pick(i + 3) for i in range(6)])  # the same particle, the same colour
-PLAY_HEAD = PALETTE.blue.mix(PALETTE.shadow, 0.35)  # the progress bar: dark enough for white text
 TITLE_ROOM = 0.9  # world units above the square for a pane's title
 FIELD_GRID = 13  # score arrows per side
 TRAIL_POINTS, LANGEVIN_TRAIL = 100, 40  # path points drawn per tracer; Langevin never ends: a recent path
 OUTLINE_LIMIT = 64  # targets with more components show their centres as dots, not ellipses
 LOOK_S = 2.0  # with 'loop', how long a finished run stays on screen before it starts again
-REVERSE_AXIS = implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.invert.value
 
 
 class ShepherdView(View):
@@ -40,7 +38,6 @@ class ShepherdView(View):
         self.show = {"score arrows": True, "tracked paths": True, "target blobs": True, "marker": True}
         self.exposure, self.loop, self.brush = 1.0, False, Brush(context)
         self._density = self.program("density.glsl")
-        self._uploaded: dict[str, tuple] = {}  # per pane: the (density image, texture) last uploaded
         self._done_since: float | None = None
 
     def make_camera(self):
@@ -56,8 +53,7 @@ class ShepherdView(View):
 
     def _marker(self, name: str) -> np.ndarray | None:
         """The marker's point in pane ``name``, if it shows there (the ODE's)."""
-        shown = name == "ode" and self.show["marker"]
-        return np.array([self.params["marker_x"], self.params["marker_y"]]) if shown else None
+        return self.model.marker if name == "ode" and self.show["marker"] else None
 
     def handle_input(self, frame) -> bool:
         return self.brush.handle(frame, self._marker(frame.pane))
@@ -69,20 +65,14 @@ class ShepherdView(View):
         if name == next(iter(model.systems)):
             self._loop_if_done()
         under, over = Batch(), Batch()  # a software renderer pays per draw call: one per layer
-        x0, x1, y0, y1 = EXTENT
-        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-        under.segments(np.stack([corners, np.roll(corners, -1, axis=0)], axis=1), PALETTE.grid)
+        under.segments(box_segments(*EXTENT), PALETTE.grid)
         if self.show["score arrows"]:
-            field = model.score_arrows(FIELD_GRID)
-            under.segments(*self.cache.get("arrows", field, lambda: (
-                arrows(*field[:2]), np.repeat([ARROW.alpha(0.25 + 0.5 * s) for s in field[2]], 6, axis=0))))
+            points, vectors, strength = model.score_arrows(FIELD_GRID)
+            under.arrows(points, vectors, ARROW, opacity=0.25 + 0.5 * strength)
         if self.show["target blobs"]:
-            mixture = model.mixture
-            outlines, centres = self.cache.get("blobs", model.version, lambda: (ellipse_segments(
-                mixture.means, mixture.covariances) if mixture.n_components <= OUTLINE_LIMIT else np.zeros((0, 2)),
-                mixture.means.copy()))
-            over.segments(outlines, BLOB.alpha(0.35))
-            over.points(centres, BLOB.alpha(0.6), 3.0)
+            if model.mixture.n_components <= OUTLINE_LIMIT:
+                over.segments(ellipse_segments(model.mixture.means, model.mixture.covariances), BLOB.alpha(0.35))
+            over.points(model.mixture.means, BLOB.alpha(0.6), 3.0)
         if self.show["tracked paths"]:
             self._tracers(over, name)
         if marker is not None:
@@ -104,9 +94,7 @@ class ShepherdView(View):
         size = model.density_size((EXTENT[3] - EXTENT[2]) / frame.world_per_pixel() * frame.pixel_ratio)
         image = model.density(name, size)
         texture = self.cache.get("density " + name, size, lambda: self.gl.texture((size, size), 1, dtype="u4"))
-        if self._uploaded.get(name) != (image, texture):
-            texture.write(image.texels)
-            self._uploaded[name] = (image, texture)
+        self.cache.get("upload " + name, (image, texture), lambda: texture.write(image.texels))  # once per image
         vao = self.cache.get("quad", hot.generation, lambda: self.gl.vertex_array(hot.program, []))
         hot["mvp"].write(frame.mvp.tobytes())
         hot["extent"].value = EXTENT
@@ -118,21 +106,16 @@ class ShepherdView(View):
 
     def _tracers(self, batch: Batch, name: str) -> None:
         """The recorded paths of a few tracked particles, fading with age, and where they are now."""
-        run, (_, snapshots) = self.run, self.run.arrays("tracers" + self.model.suffix(name))
-        paths = self.cache.get("paths " + name, (id(run), run.generation, run.steps),
-                               lambda: np.stack(snapshots)[:, :len(TRACER_COLORS)])  # (L, tracers, 2)
-        paths = paths[-LANGEVIN_TRAIL:] if self.model.langevin else paths
-        if len(paths) > TRAIL_POINTS:
-            paths = np.concatenate([paths[:-1:math.ceil(len(paths) / TRAIL_POINTS)], paths[-1:]])
+        _, snapshots = self.run.arrays("tracers" + self.model.suffix(name))
+        start = max(len(snapshots) - LANGEVIN_TRAIL, 0) if self.model.langevin else 0
+        index = np.unique(np.linspace(start, len(snapshots) - 1, TRAIL_POINTS).round().astype(int))  # the last too
+        paths = np.stack([snapshots[i][:len(TRACER_COLORS)] for i in index])  # (points along, tracer, 2)
         paths = np.clip(np.where(np.isfinite(paths), paths, 0.0), -50.0, 50.0)
-        colors = TRACER_COLORS[:paths.shape[1]]
-        if len(paths) >= 2:
-            fading = np.repeat(colors[:, None, :], len(paths) - 1, axis=1)
-            fading[..., 3] = np.linspace(0.1, 0.7, len(paths) - 1)  # older parts of a path fade
-            batch.segments(np.stack([paths[:-1], paths[1:]], axis=2).transpose(1, 0, 2, 3),
-                           np.repeat(fading.reshape(-1, 4), 2, axis=0))
+        fading = np.repeat(TRACER_COLORS[:, None], max(len(paths) - 1, 1), axis=1)  # (tracer, segment, rgba)
+        fading[..., 3] = np.linspace(0.1, 0.7, fading.shape[1])  # older parts of a path fade
+        batch.polylines(paths, fading)
         batch.points(paths[-1], PALETTE.shadow, 9.0)
-        batch.points(paths[-1], colors, 7.0)
+        batch.points(paths[-1], TRACER_COLORS, 7.0)
 
     def marker_arrow(self) -> np.ndarray | None:
         """Which way the ODE moves a particle at the marker (a fixed length: the direction matters,
@@ -141,7 +124,7 @@ class ShepherdView(View):
         speed = float(np.linalg.norm(velocity))
         if self.challenge.hide_answers or not np.isfinite(speed) or speed <= 1e-9:
             return None
-        return arrows(self._marker("ode")[None], velocity[None] / speed, head=0.3)
+        return arrows(self.model.marker[None], velocity[None] / speed, head=0.3)
 
     def _loop_if_done(self) -> None:
         """With 'loop', a finished run starts again from noise after a short look at the result."""
@@ -170,11 +153,8 @@ class ShepherdView(View):
         if not model.systems:
             return
         imgui.separator_text("Reverse time")
-        imgui.push_style_color(imgui.Col_.plot_histogram, PLAY_HEAD)
-        imgui.progress_bar(1.0 if model.langevin else float(np.clip(1.0 - model.t, 0.0, 1.0)), imgui.ImVec2(-1, 0),
-                           f"held at t_L = {model.t:.3f}, step {model.time_step}" if model.langevin
-                           else f"t = {model.t:.3f}  (1 noise → 0 data)")
-        imgui.pop_style_color()
+        progress_bar(1.0 if model.langevin else 1.0 - model.t, f"held at t_L = {model.t:.3f}, step {model.time_step}"
+                     if model.langevin else f"t = {model.t:.3f}  (1 noise → 0 data)")
         if model.slice < model.count:
             imgui.text_colored(muted, f"{model.count:,} particles: a time step takes "
                                       f"{-(-model.count // model.slice)} steps")
@@ -221,58 +201,49 @@ class ShepherdView(View):
     def plots(self) -> None:
         if not self.model.systems:
             return
-        x_label = "step" if self.model.langevin else "t (noise → data)"
-        log, limits = self._y_axis("distance", "distance_floor")
+        # the legends inside (four plots leave no room beside them), where falling curves are not
+        along = dict(x_label="step" if self.model.langevin else "t (noise → data)", x_invert=not self.model.langevin,
+                     legend_inside="south_west")
         plot_strip(self.context, [
-            Plot("distance to target", lambda run: self._curves(run, "distance", "distance_floor"), x_label=x_label,
-                 y_label="sliced W₂", y_log=log, y_limits=limits),
-            Plot("likelihood gap", lambda run: self._curves(run, "likelihood_gap"), x_label=x_label,
-                 y_label="nats / point"),
-            Plot("path tortuosity", lambda run: self._curves(run, "tortuosity", legend=implot.Location_.east),
-                 x_label=x_label, y_label="length / displacement", y_log=self._y_axis("tortuosity")[0]),
+            Plot("distance to target", lambda run: self._curves(run, "distance", floor=True), y_label="sliced W₂",
+                 **self._y("distance", "distance_floor"), **along),
+            Plot("likelihood gap", lambda run: self._curves(run, "likelihood_gap"), y_label="nats / point",
+                 margin=True, **along),
+            Plot("path tortuosity", lambda run: self._curves(run, "tortuosity"), y_label="length / displacement",
+                 **self._y("tortuosity"), **dict(along, legend_inside="east")),  # the SDE's climbs to the top
             Plot("mass per blob", self._mass_plot, x_label="blob  (grey: target)", y_label="fraction",
                  y_limits=(0.0, 1.0), legend=False, when=lambda: self.model.mixture.n_components <= MASS_LIMIT)])
 
-    def _y_axis(self, observable: str, *more: str) -> tuple[bool, tuple[float, float] | None]:
-        """A log axis once the values span a decade (below that it would label nothing), and limits."""
-        names = [observable + self.model.suffix(name) for name in self.model.systems] + list(more)
-        values = [self.run.series(name) for name in names if name not in self.challenge.hidden()]
-        values = np.concatenate(values or [np.zeros(0)])
-        values = values[np.isfinite(values) & (values > 0)]
-        if not len(values):
-            return False, None
-        low, high = values.min(), values.max()
-        margin = 0.06 * (high - low) + 0.01 * high  # the lowest line (the floor) clear of the plot's frame
-        return (True, (low / 1.25, high * 1.25)) if high >= 10 * low else (False, (low - margin, high + margin))
+    def _series(self, observable: str) -> dict[str, str]:
+        """Per cloud, the name of its ``observable``, unless it answers the open challenge."""
+        names = {name: observable + self.model.suffix(name) for name in self.model.systems}
+        return {name: series for name, series in names.items() if series not in self.challenge.hidden()}
 
-    def _curves(self, run, observable: str, floor: str | None = None, legend=implot.Location_.south_west) -> None:
-        """One observable of every cloud (unless it answers the open challenge) against reverse time or the step."""
-        implot.setup_legend(legend.value)  # inside, where the curves are not: four plots leave no room beside them
+    def _y(self, observable: str, *more: str) -> dict:
+        """A y axis that shows every cloud's ``observable`` (and ``more``), the floor clear of the frame."""
+        return fitted_y(*map(self.run.series, [*self._series(observable).values(), *more]))
+
+    def _curves(self, run, observable: str, floor: bool = False) -> None:
+        """One observable of every cloud against reverse time (or the step, for Langevin)."""
         xs = np.arange(run.steps + 1, dtype=np.float64) if self.model.langevin else run.series("t")
-        if not self.model.langevin:
-            implot.setup_axis(implot.ImAxis_.x1.value, "t (noise → data)", REVERSE_AXIS)
-        for name in self.model.systems:
-            if observable + self.model.suffix(name) not in self.challenge.hidden():
-                line(NAMES[name], xs, run.series(observable + self.model.suffix(name)), SERIES[name])
+        round_ticks(float(xs.min()), float(xs.max()))
+        for name, series in self._series(observable).items():
+            line(NAMES[name], xs, run.series(series), SERIES[name])
         if floor:
-            line("noise floor", xs, run.series(floor), PALETTE.muted, weight=1.0)
+            line("noise floor", xs, run.series("distance_floor"), PALETTE.muted, weight=1.0)
 
     def cloud_fractions(self) -> dict[str, np.ndarray]:
-        """Which fraction of each cloud sits in each blob, as recorded; none while it would answer
-        a challenge (the Langevin weights)."""
+        """Which fraction of each cloud sits in each blob, as recorded; none while it answers a challenge."""
         if self.challenge.hide_answers:
             return {}
         fractions = {name: self.run.array("mass" + self.model.suffix(name)) for name in self.model.systems}
         return {name: f for name, f in fractions.items() if len(f) == self.model.mixture.n_components}
 
     def _mass_plot(self, run) -> None:
-        """Each cloud's fraction per blob against the blob's weight (grey); no legend: the clouds keep
-        the colours the other plots name."""
+        """Each cloud's fraction per blob beside the blob's weight (grey); the other plots name the colours."""
         weights, fractions = self.model.mixture.weights, self.cloud_fractions()
         k, width = len(weights), 0.8 / (len(fractions) + 1)
         implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(i) for i in range(k)], [str(i + 1) for i in range(k)])
-        left = np.arange(k, dtype=np.float64) - 0.4 + 0.5 * width
-        implot.plot_bars("target", left, weights.astype(np.float64), width, implot.Spec(fill_color=PALETTE.muted))
-        for i, (name, values) in enumerate(fractions.items()):
-            implot.plot_bars(NAMES[name], left + (i + 1) * width, values.astype(np.float64), width,
-                             implot.Spec(fill_color=SERIES[name]))
+        groups = [("target", weights, PALETTE.muted)] + [(NAMES[n], f, SERIES[n]) for n, f in fractions.items()]
+        for i, (label, values, color) in enumerate(groups):
+            bars(label, np.arange(k) - 0.4 + (i + 0.5) * width, values, width, color)
