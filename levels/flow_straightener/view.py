@@ -1,14 +1,6 @@
-"""The Flow Straightener's view: one pane per round of rectified flow, side by side under one
-camera.
-
-Pane k shows flow k (k = 0 trained on independent pairs, k >= 1 after k reflows): the Euler
-paths it takes from noise to samples, its velocity field at a chosen time t with the particles
-at that time, its training pairs, and the target's blobs. Before reflow the paths bend and the
-pairs cross; after it the paths are nearly straight and the pairs combed. The plots put the
-sample quality against the number of Euler steps for every round, the straightness S of every
-round, and the training loss. While a challenge is open, the measurements it asks for (S, or the
-distances) stay hidden.
-"""
+"""The Flow Straightener's view: a pane per round of rectified flow (0: independent pairs, k: after
+k reflows) under one camera, with its Euler paths, its velocity field and particles at a time t, its
+training pairs and the target; plots of quality against Euler steps, straightness and loss."""
 
 from __future__ import annotations
 
@@ -17,37 +9,26 @@ import math
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from sandbox.gfx.draw import Batch, arrows, ellipse_segments
-from sandbox.kit import PALETTE, Plot, finite, line, plot_strip
+from sandbox.gfx.draw import Batch, box_segments, ellipse_segments
+from sandbox.kit import PALETTE, Plot, bars, finite, fitted_y, line, plot_strip, progress_bar, round_ticks
 from sandbox.view import View, side_by_side
 
 from .model import EXTENT, GRID, MANY_STEPS, QUALITY_BAR, STEP_COUNTS
 
 ROUND_COLORS = (PALETTE.orange, PALETTE.sky, PALETTE.green, PALETTE.purple)  # one per round (≤ 3 reflows), everywhere
 NOISE, FRAME, ARROW, EXACT = PALETTE.muted, PALETTE.grid, PALETTE.text, PALETTE.yellow
-BOX = np.array([[EXTENT[i], EXTENT[j]] for i, j in ((0, 2), (1, 2), (1, 2), (1, 3), (1, 3), (0, 3), (0, 3), (0, 2))])
 TITLE_ROOM, READOUT_ROOM = 1.5, 0.9  # world units above each square (title; caption) and below (read-out)
 ARROW_TIME = 0.25  # an arrow shows how far a particle moves in this much time (clipped to a cell)
 CELL = (EXTENT[1] - EXTENT[0]) / (math.isqrt(len(GRID)) - 1)
 ANIMATION_S = 5.0  # seconds for the shown time t to sweep from 0 to 1
 
 
-def field_arrows(velocities: np.ndarray, color) -> tuple[np.ndarray, np.ndarray]:
-    """Arrows of a velocity field on the model's grid (segments, one colour per vertex): each shows
-    how far a particle moves in ARROW_TIME, clipped to its cell, brighter when faster."""
-    speed = np.linalg.norm(velocities, axis=1)
+def field_arrows(batch: Batch, velocities: np.ndarray, color) -> None:
+    """Arrows of a velocity field on the model's grid: each shows how far a particle moves in
+    ARROW_TIME, clipped to its cell, brighter when faster."""
+    speed = np.linalg.norm(velocities, axis=1, keepdims=True)
     length = np.minimum(speed * ARROW_TIME, 0.9 * CELL)
-    colors = np.tile(np.asarray(color, np.float32), (len(GRID), 1))
-    colors[:, 3] = 0.3 + 0.5 * length / (0.9 * CELL)
-    return arrows(GRID, velocities / np.maximum(speed, 1e-12)[:, None] * length[:, None]), np.repeat(colors, 6, axis=0)
-
-
-def nice_ticks(top: float, count: int = 4) -> list[float]:
-    """About ``count`` round tick values (1, 2 or 5 times a power of ten apart) from 0 to ``top``."""
-    raw = max(top, 1.0) / count
-    power = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    return [i * step for i in range(int(top // step) + 1)]
+    batch.arrows(GRID, velocities / np.maximum(speed, 1e-12) * length, color, 0.3 + 0.5 * length[:, 0] / (0.9 * CELL))
 
 
 def shown(value: float, spec: str) -> str:
@@ -83,8 +64,7 @@ class StraightenerView(View):
         return side_by_side(*((str(k), self.cam, 1.0) for k in range(self.rounds())))
 
     def measured(self) -> np.ndarray:
-        """One row per evaluated round (``model.round_row``: S, then the distances), with what the
-        open challenge asks for (its ``hides``) blanked to NaN."""
+        """One row per evaluated round (S, the distances: ``round_row``), NaN where a challenge asks."""
         rows, hidden = self.run.array("rounds").copy(), self.challenge.hidden()
         if "straightness" in hidden:
             rows[:, 0] = np.nan
@@ -100,20 +80,18 @@ class StraightenerView(View):
             self.t = round((self.context.time / ANIMATION_S) % 1.0, 2)
             self.context.request_frames()
         under, over = Batch(), Batch()
-        under.segments(BOX, FRAME if k <= model.round else FRAME.fade(0.35))
+        under.segments(box_segments(*EXTENT), FRAME if k <= model.round else FRAME.fade(0.35))
         if k > model.round:  # this round's flow does not exist yet
             return under.draw(self.painter, frame.mvp, frame.viewport, 1.2)
         color = ROUND_COLORS[k]
-        target = model.target
-        under.segments(self.cache.get("target", target, lambda: ellipse_segments(target.means, target.covariances)),
-                       PALETTE.white.alpha(0.3))
+        under.segments(ellipse_segments(model.target.means, model.target.covariances), PALETTE.white.alpha(0.3))
         if self.show_pairs:
             x0, x1 = model.round_pairs(k)
             under.segments(np.stack([x0, x1], axis=1), np.tile([NOISE.alpha(0.35), color.alpha(0.35)], (len(x0), 1)))
         if self.show_field:
-            under.segments(*field_arrows(model.velocity_grid(k, self.t), ARROW))
+            field_arrows(under, model.velocity_grid(k, self.t), ARROW)
             if self.show_exact and k == 0:
-                under.segments(*field_arrows(model.velocity_grid(0, self.t, exact=True), EXACT))
+                field_arrows(under, model.velocity_grid(0, self.t, exact=True), EXACT)
         if self.show_paths:
             paths = model.paths(k)
             # each segment coloured by its time: noise grey to the round's colour at the data
@@ -134,8 +112,8 @@ class StraightenerView(View):
         title = title if imgui.calc_text_size(title).x < frame.size[0] - 8 else round_label(k)  # a narrow pane
         frame.label(draw_list, (x0, y1), title, color, (2.0, -4.0 - imgui.get_text_line_height()), plate=False)
         if not alive:
-            size = imgui.calc_text_size(text := f"waits for reflow {k}")
-            return frame.label(draw_list, (0.0, 0.0), text, PALETTE.muted, (-size.x / 2, -size.y / 2), plate=False)
+            return frame.label(draw_list, (0.0, 0.0), f"waits for reflow {k}", PALETTE.muted,
+                               (0.0, -0.5 * imgui.get_text_line_height()), plate=False, align=0.5)
         frame.label(draw_list, (x0, y0), self.readout(k), PALETTE.text.fade(0.85), (2.0, 4.0), plate=False)
         if k == 0:
             steps = int(self.params["view_steps"])
@@ -156,11 +134,9 @@ class StraightenerView(View):
         imgui.separator_text("Training")
         phase = {"training": f"training {round_label(model.round)}", "evaluating": "measuring quality against steps",
                  "reflowing": f"reflow {model.round + 1}: pairing noise with endpoints"}.get(model.phase, model.phase)
-        imgui.push_style_color(imgui.Col_.plot_histogram, PALETTE.blue.mix(PALETTE.shadow, 0.35))  # white text reads
-        bars = [(model.progress, f"{model.progress:.0%}  {phase}"), (model.phase_progress, "this phase {:.0%}")]
-        for fraction, text in bars[: 1 if model.phase == "done" else 2]:
-            imgui.progress_bar(float(np.clip(fraction, 0.0, 1.0)), imgui.ImVec2(-1, 0), text.format(fraction))
-        imgui.pop_style_color()
+        progress_bar(model.progress, f"{model.progress:.0%}  {phase}")
+        if model.phase != "done":
+            progress_bar(model.phase_progress, f"this phase {model.phase_progress:.0%}")
         imgui.separator_text("Show")
         # paths and pairs are both lines from noise to data: one at a time stays readable
         if imgui.radio_button("paths", self.show_paths):
@@ -195,14 +171,12 @@ class StraightenerView(View):
             imgui.table_headers_row()
             for k, row in enumerate(rows):
                 imgui.table_next_row()
-                imgui.table_next_column()
-                imgui.text_colored(ROUND_COLORS[k], round_label(k))
-                imgui.table_next_column()
-                imgui.text(shown(row[0], ".4f"))
-                for distance in (row[1], row[1 + STEP_COUNTS.index(MANY_STEPS)]):
+                cells = [(ROUND_COLORS[k], round_label(k)), (PALETTE.text, shown(row[0], ".4f"))] + [
+                    (PALETTE.good if d <= QUALITY_BAR * floor else PALETTE.text, shown(d, ".3f"))
+                    for d in (row[1], row[1 + STEP_COUNTS.index(MANY_STEPS)])]
+                for color, text in cells:
                     imgui.table_next_column()
-                    good = distance <= QUALITY_BAR * floor
-                    imgui.text_colored(PALETTE.good if good else PALETTE.text, shown(distance, ".3f"))
+                    imgui.text_colored(color, text)
             imgui.end_table()
         imgui.text_colored(PALETTE.muted, f"Distances to the target (sliced W₂); green: within {QUALITY_BAR:g}× the "
                                           f"noise floor {floor:.3f}.")
@@ -212,16 +186,15 @@ class StraightenerView(View):
         rows, floor = self.measured(), self.model.floor
         values = rows[:, 0][np.isfinite(rows[:, 0]) & (rows[:, 0] > 0)]
         distances = np.isfinite(rows[:, 1:-1]).any()
-        loss = finite(self.run.series("loss"))
-        positive = loss[loss > 0]
         plot_strip(self.context, [
             Plot("quality against Euler steps", self._quality_plot, x_label="Euler steps", y_label="distance",
-                 x_log=True, y_log=True, y_limits=None if distances else (0.5 * floor, 3.0)),
+                 x_log=True, y_log=True, x_limits=(STEP_COUNTS[0] / 1.25, STEP_COUNTS[-1] * 1.25),
+                 y_limits=None if distances else (0.5 * floor, 3.0), legend_inside=True),
             Plot("straightness S", self._straightness_plot, x_label="reflows", y_label="S", y_log=True, legend=False,
                  x_limits=(-0.6, self.rounds() - 0.4),  # bars on a log axis start at its bottom: limits from the values
                  y_limits=(values.min() / 4, values.max() * 2) if len(values) else (1e-3, 10.0)),
-            Plot("flow loss", self._loss_plot, y_label="loss",  # a log axis labels decades only
-                 y_log=bool(len(positive) and positive.max() > 10 * positive.min()))])
+            Plot("flow loss", self._loss_plot, y_label="loss", legend_inside=True,
+                 **fitted_y(self.run.series("loss")))])
 
     def _placeholder(self, x: float, y: float) -> None:
         """Where the measurements will be: none yet, or hidden while the open challenge asks for them."""
@@ -233,12 +206,10 @@ class StraightenerView(View):
         rows, floor = self.measured(), self.model.floor
         steps = np.array(STEP_COUNTS, dtype=np.float64)
         implot.setup_axis_ticks(implot.ImAxis_.x1.value, list(steps), [str(n) for n in STEP_COUNTS])
-        implot.setup_legend(implot.Location_.north_east.value)
         for k, row in enumerate(rows):
-            distances = finite(np.where(row[1:-1] > 0, row[1:-1], np.nan))
+            distances = np.where(row[1:-1] > 0, row[1:-1], np.nan)  # a log axis
             if np.isfinite(distances).any():
-                implot.plot_line(round_label(k), steps, distances, implot.Spec(
-                    line_color=ROUND_COLORS[k], line_weight=2.0, marker=implot.Marker_.circle.value, marker_size=3.0))
+                line(round_label(k), steps, distances, ROUND_COLORS[k], marker=3.0)
         # the band from the noise floor to the bar: samples in it are as good as the challenges ask
         implot.plot_shaded("good enough", steps[[0, -1]], np.full(2, floor), np.full(2, QUALITY_BAR * floor),
                            implot.Spec(fill_color=PALETTE.good, fill_alpha=0.25))
@@ -253,9 +224,7 @@ class StraightenerView(View):
         implot.setup_axis_ticks(implot.ImAxis_.x1.value, list(map(float, range(rounds))), list(map(str, range(rounds))))
         values = self.measured()[:, 0]
         for k, value in enumerate(values):
-            if np.isfinite(value) and value > 0:
-                implot.plot_bars(f"##S{k}", np.array([float(k)]), np.array([value]), 0.6,
-                                 implot.Spec(fill_color=ROUND_COLORS[k]))
+            bars(f"S{k}", k, value, 0.6, ROUND_COLORS[k], legend=False)
         if not np.isfinite(values).any():
             self._placeholder(0.5 * (rounds - 1), 0.1)
 
@@ -263,9 +232,7 @@ class StraightenerView(View):
         """The flow loss along the run, one colour per round."""
         loss, rounds = finite(run.series("loss")), finite(run.series("round"))
         steps = np.arange(len(loss), dtype=np.float64)
-        ticks = nice_ticks(float(len(loss)))  # a narrow plot: implot's own ticks would overlap
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, ticks, [f"{v:g}" for v in ticks])
-        implot.setup_legend(implot.Location_.north_east.value)
+        round_ticks(0.0, float(len(loss)))
         for k in range(self.rounds()):
             mask = (rounds == k) & (loss > 0)
             if mask.any():
