@@ -219,6 +219,20 @@ class View:
         """A hot-reloaded shader program from the level folder (or the shared shaders/)."""
         return self.context.program(filename, defines, compute)
 
+    def quad(self, frame: Frame, hot, texture=None, **uniforms) -> None:
+        """One quad drawn by ``hot``, a program from :meth:`program` whose vertex shader makes the
+        corners from ``gl_VertexID`` (four vertices of a triangle strip, no vertex buffer): the pane's
+        ``mvp``, ``texture`` on unit 0 and ``uniforms`` by name; nothing while it has never compiled."""
+        if hot.program is None:
+            return
+        vao = self.cache.get(f"quad {id(hot)}", hot.generation, lambda: self.gl.vertex_array(hot.program, []))
+        hot["mvp"].write(np.asarray(frame.mvp, np.float32).tobytes())
+        for name, value in uniforms.items():
+            hot[name].value = value
+        if texture is not None:
+            texture.use(0)
+        vao.render(self.gl.TRIANGLE_STRIP, vertices=4)
+
     def lines(self, frame: Frame, points, color, thickness: float = 1.0, strip: bool = False) -> None:
         """Line segments, each a pair of points (``strip``: one polyline through all of them), in
         the pane's world units; ``points`` may be nested, (segments, 2, 2) say."""

@@ -311,3 +311,33 @@ def test_a_views_drawing_helpers_take_boxes_and_nested_segments_in_world_units()
     assert calls[1] == ("lines", [[0, 0], [2, 0], [2, 0], [2, 1], [2, 1], [0, 1], [0, 1], [0, 0]], False)
     assert calls[2] == ("rects", [[0, 0], [1, 0]], [[1, 2], [3, 1]])
     assert calls[3:] == [("points", 15.0), ("points", 10.0)]  # a dark rim under the dot
+
+
+def test_a_views_quad_sets_its_uniforms_and_draws_four_vertices_once_the_program_compiles():
+    from types import SimpleNamespace
+
+    from sandbox.kit import Cache
+    from sandbox.view import Frame, View
+
+    rendered, uniforms = [], {}
+
+    class Uniform:
+        def __init__(self, name):
+            self.name = name
+
+        def write(self, data):
+            uniforms[self.name] = len(data)
+
+        value = property(lambda self: uniforms[self.name], lambda self, v: uniforms.__setitem__(self.name, v))
+
+    hot = type("Hot", (), {"program": None, "generation": 0, "__getitem__": lambda self, name: Uniform(name)})()
+    gl = SimpleNamespace(TRIANGLE_STRIP="strip", vertex_array=lambda program, buffers: SimpleNamespace(
+        render=lambda mode, vertices: rendered.append((program, mode, vertices)), release=lambda: None))
+    view, frame = View.__new__(View), Frame((100, 100), None, None, 0.0)
+    view.gl, view.cache = gl, Cache()
+    view.quad(frame, hot, shown=3.0)  # never compiled: its error is on screen, nothing is drawn
+    assert rendered == [] and uniforms == {}
+    hot.program, hot.generation = "program", 1
+    view.quad(frame, hot, edges=(0.0, 1.0, 0.0, 2.0), shown=3.0)
+    assert rendered == [("program", "strip", 4)]
+    assert uniforms == {"mvp": 64, "edges": (0.0, 1.0, 0.0, 2.0), "shown": 3.0}  # a 4×4 float32 matrix
