@@ -7,12 +7,12 @@
 
 #if defined VERTEX_SHADER
 uniform mat4 mvp;
-uniform vec4 rect;  // world x0, y0 (bottom left), x1, y1 (top right)
+uniform vec4 edges;  // world x0, x1 (left, right), y0, y1 (bottom, top)
 uniform sampler2D values;
 out vec2 v_cell;    // (column, row) in cells, row 0 at the top
 void main() {
     vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1);  // a triangle strip: (0,0) (1,0) (0,1) (1,1)
-    gl_Position = mvp * vec4(mix(rect.xy, rect.zw, corner), 0.0, 1.0);
+    gl_Position = mvp * vec4(mix(edges.xz, edges.yw, corner), 0.0, 1.0);
     v_cell = vec2(corner.x, 1.0 - corner.y) * vec2(textureSize(values, 0));
 }
 #endif

@@ -142,14 +142,15 @@ class AssociativitySwitch(Model):
     def pictures(self) -> dict[str, np.ndarray]:
         """Every matrix as drawn: scaled to [0, 1] (positive) or [-1, 1] (signed) by its largest
         entry, the weights and scores row by row (each row's pattern reads at any length), NaN
-        above the causal diagonal; ``states``, ``normalisers`` and ``ssd_states`` hold one picture
-        per token, each scaled on its own."""
-        return {"fq": scaled(self.fq), "fkT": scaled(self.fk).T, "v": scaled(self.v),
-                "weights": causal(scaled(self.weights, axis=1)), "y_quadratic": scaled(self.y_quadratic),
-                "y_recurrent": scaled(self.y_recurrent), "states": scaled(self.states, axis=(1, 2)),
-                "normalisers": scaled(self.normalisers, axis=1), "mask": causal(self.mask),
-                "scores": causal(scaled(self.ssd_scores, axis=1)), "y_ssd": scaled(self.y_ssd_masked),
-                "ssd_states": scaled(self.ssd_states, axis=(1, 2))}
+        above the causal diagonal; ``states``, ``normalisers`` (a column each) and ``ssd_states``
+        hold one picture per token, each scaled on its own."""
+        pictures = {"fq": scaled(self.fq), "fkT": scaled(self.fk).T, "v": scaled(self.v),
+                    "weights": causal(scaled(self.weights, axis=1)), "y_quadratic": scaled(self.y_quadratic),
+                    "y_recurrent": scaled(self.y_recurrent), "states": scaled(self.states, axis=(1, 2)),
+                    "normalisers": scaled(self.normalisers, axis=1)[:, :, None], "mask": causal(self.mask),
+                    "scores": causal(scaled(self.ssd_scores, axis=1)), "y_ssd": scaled(self.y_ssd_masked),
+                    "ssd_states": scaled(self.ssd_states, axis=(1, 2))}
+        return {name: picture.astype(np.float32) for name, picture in pictures.items()}  # as uploaded
 
     @derived("seq_len", "d")
     def memory_curve(self, points: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

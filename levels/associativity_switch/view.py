@@ -1,16 +1,14 @@
 """The associativity switch's view: the chain φ(Q)·φ(K)ᵀ·V with its parentheses and what each
-placement builds (the N×N weights, the d×d state inside the outline of the matrix it replaces,
-or SSD's mask, scores and state), every matrix to scale as layout.py places it; the two forms'
-outputs, the memory each holds and the log-log benchmark in the plots. Clicking φ(Q) or V in the
-chain moves the parentheses there.
-"""
+placement builds (the N×N weights, the d×d state inside the outline of the matrix it replaces, or
+SSD's mask, scores and state), every matrix to scale as layout.py places it; clicking φ(Q) or V
+moves the parentheses. The plots: both forms' outputs, the memory each holds, the benchmark."""
 
 from __future__ import annotations
 
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from sandbox.kit import PALETTE, Plot, finite, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, finite, fitted_y, hline, line, plot_strip, progress_bar, scatter, vlines
 from sandbox.view import View
 
 from .layout import layout, parenthesis
@@ -20,10 +18,9 @@ MODES = {"transformer": ("(φ(Q) φ(K)ᵀ) V", "N×N weights"), "rnn": ("φ(Q) (
 PAREN, CURSOR, FRAME, GHOST = PALETTE.accent, PALETTE.yellow, PALETTE.grid, PALETTE.muted.alpha(0.75)
 FORMS = {"quadratic": PALETTE.orange, "linear": PALETTE.sky}  # the quadratic and the linear form, everywhere
 OUTPUTS = {"attention": ("(φ(Q)φ(K)ᵀ)V", "φ(Q)(φ(K)ᵀV)"), "ssd": ("masked (L∘CBᵀ)x", "recurrence h_t")}
-MEMORY = PALETTE.purple  # the SSD's memory length 1/(1 − a)
-BUDGET = PALETTE.muted.alpha(0.6)
+MEMORY, BUDGET = PALETTE.purple, PALETTE.muted.alpha(0.6)  # the SSD's memory length 1/(1 − a); the time budget
 OPERATOR_SCALE = 1.7  # operators ("·", "=") are drawn this much larger than labels
-ANIMATION_RATE = 9.0  # 1/s: how fast the parentheses slide to their new place
+SLIDE_RATE = 9.0  # 1/s: how fast the parentheses slide to their new place
 PICTURES = {  # mode -> the model's pictures drawn, each (picture, box, "rows": faint past the cursor, "token": t's)
     "transformer": [("weights", "weights", "rows"), ("v", "values", ""), ("y_quadratic", "Y", "rows")],
     "rnn": [("states", "state", "token"), ("states", "zoom", "token"), ("normalisers", "normaliser", "token"),
@@ -36,16 +33,11 @@ SIGNED = {"v", "y_quadratic", "y_recurrent", "y_ssd", "states", "ssd_states"}  #
 
 
 def human_bytes(count: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(count) < 1000:
-            return f"{count:.3g} {unit}"
-        count /= 1000.0
-    return f"{count:.3g} TB"
+    power = min(int(np.log10(max(abs(count), 1.0))) // 3, 4)
+    return f"{count / 1000 ** power:.3g} {('B', 'kB', 'MB', 'GB', 'TB')[power]}"
 
 
 class SwitchView(View):
-    camera = "2d"
-
     def __init__(self, context):
         super().__init__(context)
         self.matrix_program = self.program("matrix.glsl")
@@ -62,81 +54,63 @@ class SwitchView(View):
         return self.cache.get("layout", key, lambda: self._framed(layout(*key)))
 
     def _framed(self, lay: dict) -> dict:
-        x0, y0, x1, y1 = lay["bounds"]
-        self.cam.fit(x0, x1, y0, y1, margin=0.1, follow=True)
+        self.cam.fit(*lay["bounds"], margin=0.1, follow=True)
         if self.parens is not None and self.parens[3] != lay["parens"][3]:
             self.parens = None  # new sizes: no slide from the old ones
         return lay
 
     # -- the scene -----------------------------------------------------------------------------
-    def _texture(self, values: np.ndarray, index):
-        picture = np.asarray(values if index is None else values[index], "f4")
-        picture = picture[:, None] if picture.ndim == 1 else picture  # a vector is drawn as a column
-        return self.gl.texture(picture.shape[::-1], 1, picture.tobytes(), dtype="f4")
-
     def _matrix(self, frame, name: str, values: np.ndarray, box, index=None, shown_rows: float = np.inf) -> None:
         """Draw the model's picture ``values`` (or ``values[index]``) on ``box``; rows from ``shown_rows`` faint."""
-        hot = self.matrix_program
-        if hot.program is None or values.size == 0:
-            return
-        texture = self.cache.get(name, (values, index), lambda: self._texture(values, index))
-        quad = self.cache.get("quad", hot.generation, lambda: self.gl.vertex_array(hot.program, []))
-        hot["mvp"].write(frame.mvp.tobytes())
-        hot["rect"].value = tuple(float(v) for v in box.rect)
-        hot["signed_map"].value = int(name in SIGNED)
-        hot["shown"].value = float(min(shown_rows, 1e9))
-        texture.use(0)
-        quad.render(self.gl.TRIANGLE_STRIP, vertices=4)
+        picture = values if index is None else values[index]
+        texture = self.cache.get(name, (values, index),
+                                 lambda: self.gl.texture(picture.shape[::-1], 1, picture.tobytes(), dtype="f4"))
+        self.quad(frame, self.matrix_program, texture, edges=tuple(map(float, box)), signed_map=int(name in SIGNED),
+                  shown=float(min(shown_rows, 1e9)))
 
     def scene(self, frame) -> None:
         lay, pictures, t = self.layout(), self.model.pictures(), self.token
-        boxes, mvp, viewport = lay["boxes"], frame.mvp, frame.viewport
+        boxes = lay["boxes"]
         self.gl.disable(self.gl.DEPTH_TEST)  # flat drawing, in painter's order
         for picture, name, how in CHAIN + PICTURES[self.params["mode"]]:
             if name in boxes:
                 self._matrix(frame, picture, pictures[picture], boxes[name], t - 1 if how == "token" else None,
                              t if how == "rows" else np.inf)
         if "ghost" in boxes:  # RNN mode: the outline of the N×N matrix the state replaces
-            ghost = boxes["ghost"]
-            self.painter.lines(mvp, ghost.dashed(max(1.0, 0.02 * ghost.cols)), GHOST, 1.5, viewport, strip=False)
-        for name, box in boxes.items():
-            if name != "ghost":
-                self.painter.lines(mvp, box.outline(), FRAME, 1.0, viewport)
+            self.lines(frame, boxes["ghost"].dashed(max(1.0, 0.02 * self.params["seq_len"])), GHOST, 1.5)
+        self.outline(frame, [box for name, box in boxes.items() if name != "ghost"], FRAME)
         for name, kind in lay["cursor"]:  # the cursor token's rows and columns (and the keys it has read)
-            self.painter.lines(mvp, boxes[name].marked(kind, t).outline(), CURSOR, 1.5 if kind == "read" else 2.0,
-                               viewport)
+            self.outline(frame, boxes[name].marked(kind, t), CURSOR, 1.5 if kind == "read" else 2.0)
         x_open, x_close, y_mid, height = self._slide_parens(lay, frame.input.dt)
         for x, opening in ((x_open, True), (x_close, False)):
-            self.painter.lines(mvp, parenthesis(x, y_mid, height, opening, 0.35 * lay["gap"]), PAREN, 3.5, viewport)
+            self.lines(frame, parenthesis(x, y_mid, height, opening, 0.35 * lay["gap"]), PAREN, 3.5, strip=True)
 
     def _slide_parens(self, lay: dict, dt: float) -> tuple:
         target = np.array(lay["parens"], dtype=np.float64)
-        start = target if self.parens is None else self.parens
-        self.parens = start + (target - start) * min(1.0, dt * ANIMATION_RATE)
+        self.parens = target if self.parens is None else target + (self.parens - target) * max(0.0, 1 - dt * SLIDE_RATE)
         if np.abs(target - self.parens).max() > 1e-3:
             self.context.request_frames(2)  # keep sliding while the run is paused
         return tuple(self.parens)
 
     # -- labels --------------------------------------------------------------------------------
     def overlay(self, draw_list, frame) -> None:
-        lay, t, latest, mode = self.layout(), self.token, self.run.latest(), self.params["mode"]
+        lay, t, latest, p = self.layout(), self.token, self.run.latest(), self.params
         size, big = imgui.get_font_size(), imgui.get_font_size() * OPERATOR_SCALE
         for text, x, y in lay["operators"]:  # drawn larger than the labels
             at, width = frame.to_overlay((x, y)), imgui.calc_text_size(text).x * OPERATOR_SCALE
             draw_list.add_text(imgui.get_font(), big, imgui.ImVec2(at.x - 0.5 * width, at.y - 0.5 * big),
                                PALETTE.text.u32, text)
-        box = lay["boxes"][lay["caption"]]
         caption, color = {
             "transformer": (f"computed so far: t(t+1)/2 = {t * (t + 1) // 2} weights, "
                             f"{human_bytes(latest['attention_bytes'])} at N = t", PALETTE.text),
-            "rnn": (f"S_t and z_t: {self.params['d'] ** 2 + self.params['d']} numbers, "
-                    f"{human_bytes(latest['state_bytes'])}, at every token", PALETTE.text),
-            "ssd": (f"memory ≈ 1/(1−a) = {latest['memory_length']:.3g} tokens", MEMORY.lighter())}[mode]
+            "rnn": (f"S_t and z_t: {p['d'] ** 2 + p['d']} numbers, {human_bytes(latest['state_bytes'])}, "
+                    "at every token", PALETTE.text),
+            "ssd": (f"memory ≈ 1/(1−a) = {latest['memory_length']:.3g} tokens", MEMORY.lighter())}[p["mode"]]
         labels = [(point, text, lines, PALETTE.muted if muted else PALETTE.text)
                   for point, text, lines, muted in lay["labels"]]
-        for point, text, lines, color in labels + [((0.5 * (box.x0 + box.x1), box.y0), caption, 0.8, color)]:
+        for point, text, lines, color in labels + [(lay["boxes"][lay["caption"]].bottom(), caption, 0.8, color)]:
             frame.label(draw_list, point, text, color, (0.0, (lines - 0.5) * size), plate=False, align=0.5)
-        if mode == "rnn" and 3 * self.params["d"] < self.params["seq_len"]:  # room beside the small state
+        if p["mode"] == "rnn" and 3 * p["d"] < p["seq_len"]:  # room beside the small state
             at = (lay["boxes"]["normaliser"].x1, lay["boxes"]["state"].y1)
             frame.label(draw_list, at, "S_t, z_t to scale", offset=(6.0, 3.0), plate=False)
 
@@ -164,7 +138,7 @@ class SwitchView(View):
             imgui.same_line(imgui.get_window_width() * 0.55)
             imgui.text_colored(PALETTE.muted, builds)
         imgui.end_disabled()
-        t, n, mode, latest = self.token, self.params["seq_len"], self.params["mode"], self.run.latest()
+        t, n, latest = self.token, self.params["seq_len"], self.run.latest()
         per_token, total = self.model.multiply_adds(t)
         now, all_tokens = {
             "transformer": (f"Token {t} reads {t} keys: {per_token} multiply-adds, growing with t.",
@@ -172,7 +146,7 @@ class SwitchView(View):
             "rnn": (f"Token {t} updates and reads the state: {per_token} multiply-adds, the same at every t.",
                     f"All N = {n}: ~{total} multiply-adds."),
             "ssd": (f"Mask row t: a^(t−j) fades over ~{latest['memory_length']:.3g} tokens.",
-                    f"Both forms agree to {latest['ssd_difference']:.1e}.")}[mode]
+                    f"Both forms agree to {latest['ssd_difference']:.1e}.")}[self.params["mode"]]
         imgui.push_text_wrap_pos(0.0)
         imgui.text(now)
         imgui.text_colored(PALETTE.muted, all_tokens)
@@ -181,6 +155,7 @@ class SwitchView(View):
         imgui.pop_text_wrap_pos()
 
     def _benchmark_panel(self) -> None:
+        """The benchmark's switch and where it is; each form's slope is in the plot and the table."""
         bench, p = self.model.bench, self.params
         imgui.text_colored(PALETTE.accent, "Benchmark on this machine")
         imgui.begin_disabled(self.challenge.locked)
@@ -192,15 +167,12 @@ class SwitchView(View):
                                f"{p['bench_d']}, a few milliseconds per step; the log-log plot fills in live.")
             return
         imgui.same_line()
-        imgui.progress_bar(float(np.clip(bench.progress(), 0, 1)), imgui.ImVec2(-1, 0))
+        progress_bar(bench.progress())
         loop = "compiled (Numba)" if self.model.linear_loop_code() == "numba" else "a Python loop"
         imgui.text_colored(PALETTE.muted, f"quadratic: tiled BLAS products, O(N) memory; linear: token by token, "
                            f"{loop}")
         for form, color in FORMS.items():
-            slope = bench.slope(form)
-            imgui.text_colored(color, f"{form}: slope {'…' if slope is None else f'{slope:.2f}'}, "
-                                      f"largest N {bench.largest_n(form)}")
-            imgui.text_colored(PALETTE.bad if bench.stopped[form] else PALETTE.muted, "  " + bench.status(form))
+            imgui.text_colored(PALETTE.bad if bench.stopped[form] else color, f"{form}: {bench.status(form)}")
         crossover = bench.crossover()
         if "bench_crossover_log10" in self.challenge.hidden():  # the crossover challenge is open
             imgui.text_colored(PALETTE.muted, "The crossover shows once your prediction is checked.")
@@ -222,8 +194,8 @@ class SwitchView(View):
                  legend_above=True),
             Plot(f"L_tj at t = {self.token}###mask", self._mask_row_plot, x_label="token j", y_label="L_tj",
                  y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd, legend_above=True),
-            Plot("memory at token t", self._memory_plot, x_label="t", y_label="bytes", x_log=True, y_log=True,
-                 weight=0.85, when=lambda: not ssd, legend_above=True),
+            Plot("memory at token t", self._memory_plot, x_label="t", y_label="bytes", x_log=True, weight=0.85,
+                 when=lambda: not ssd, legend_above=True, **fitted_y(*self.model.memory_curve()[1:])),
             Plot("benchmark: seconds against N, log-log", self._benchmark_plot, x_label="N", y_label="seconds",
                  x_log=True, y_log=True, weight=1.25, x_limits=(100, 1e5) if idle else None,
                  y_limits=(1e-4, 10) if idle else None, legend_above=True)])
