@@ -100,7 +100,7 @@ class GrokkingModel(Model):
     * ``playhead``: the snapshot shown in replay mode (``seek(i)`` moves it);
     * :meth:`circle` (the tokens on a frequency's plane, now or at a snapshot), :meth:`curves`
       (accuracies and ‖θ‖ against the step), :meth:`reached` (milestones), :meth:`spectrogram`;
-    * ``progress`` (0..1 for a progress bar), ``finished``, ``current_step``.
+    * ``progress`` (0..1 for a progress bar), ``finished``, ``current_step``, ``last_step``.
     """
 
     work_unit = "training steps"
@@ -180,6 +180,11 @@ class GrokkingModel(Model):
     def current_step(self) -> int:
         """The training step of what is shown now (replay: the playhead's snapshot)."""
         return int(self.record.steps[self.playhead]) if self.replaying else int(self.run.step_count)
+
+    @property
+    def last_step(self) -> int:
+        """The step the run ends at: the training budget (replay: the stored run's last snapshot)."""
+        return int(self.record.steps[-1]) if self.replaying else int(self.params["budget"])
 
     @property
     def progress(self) -> float:

@@ -140,6 +140,7 @@ def test_stored_run_replays_memorisation_then_grokking():
         run.step(1)
     run.step(5)  # the playhead stays at the last snapshot
     assert run.model.playhead == len(record) - 1 and run.latest()["val_accuracy"] > 0.97
+    assert run.model.current_step == run.model.last_step == record.steps[-1]
     assert run.latest()["circularity"] > 0.93
     run.model.seek(0)  # scrubbing back shows the scatter again
     assert circularity(run.model.projection()) < 0.7
@@ -163,7 +164,7 @@ def test_training_stops_at_the_budget_and_weight_decay_changes_live():
     assert run.model.run.optimizer.weight_decay == 0.0
     run.step(300)
     assert run.model.run.step_count == 500
-    assert run.model.finished and run.latest()["progress"] == 1.0
+    assert run.model.finished and run.latest()["progress"] == 1.0 and run.model.last_step == 500
 
 
 def test_the_witness_runs():

@@ -1,19 +1,15 @@
-"""The Circle of Weights: the p token embeddings projected on one frequency's plane, labelled by
-their numbers, snapping from a scatter onto a circle; a progress bar, fast-forward and a scrub
-slider over the recorded snapshots; accuracy curves, the embedding's Fourier spectrum now and over
-the whole run. While a prediction is open the verdict stays hidden: validation accuracy, the
-grokking status (while the challenge asks about generalising) and what a replay has not reached
-yet."""
+"""The Circle of Weights: the p token embeddings on one frequency's plane, labelled by their numbers,
+snapping from a scatter onto a circle; progress, fast-forward and a scrubber over the recorded
+snapshots; accuracy curves and the embedding's spectrum, now and over the run. While a prediction is
+open, validation (when the challenge asks about generalising) and a replay's future stay hidden."""
 
 from __future__ import annotations
-
-import colorsys
 
 import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Color, Plot, hline, line, plot_strip
+from sandbox.kit import PALETTE, Color, Plot, bars, hline, hues, line, plot_strip, progress_bar
 from sandbox.view import View
 
 from .grokking import GROKKED_ACCURACY
@@ -26,15 +22,7 @@ MAX_KEY_BUTTONS = 8
 RING = np.stack([np.cos(np.linspace(0.0, 2 * np.pi, 181)), np.sin(np.linspace(0.0, 2 * np.pi, 181))], axis=1)
 
 
-def hues(fractions) -> np.ndarray:
-    """A colour wheel, one RGBA row per fraction of a turn: a token's colour is its place on the
-    circle (a cyclic map: no palette has 47 neighbours in order)."""
-    return np.array([(*colorsys.hsv_to_rgb(float(f) % 1.0, 0.65, 1.0), 1.0) for f in np.atleast_1d(fractions)])
-
-
 class GrokkingView(View):
-    camera = "2d"
-
     def __init__(self, context):
         super().__init__(context)
         self.k: int | None = None  # the frequency whose plane is shown (None: the strongest)
@@ -69,18 +57,16 @@ class GrokkingView(View):
 
     # -- scene -------------------------------------------------------------------------------------
     def scene(self, frame) -> None:
-        paint, mvp, vp = self.painter, frame.mvp, frame.viewport
         self.gl.disable(self.gl.DEPTH_TEST)  # a flat picture: later strokes go on top
-        paint.lines(mvp, RING, PALETTE.muted.alpha(0.5), 1.5, vp)
+        self.lines(frame, RING, PALETTE.muted.alpha(0.5), 1.5, strip=True)
         circle = self._circle()
         if circle is None:
             return
-        colors = hues(circle.places)
-        paint.points(mvp, circle.ideal, colors * [1, 1, 1, 0.35], 7.0)
+        colors = hues(circle.places)  # a token's colour is its place on the circle
+        self.painter.points(frame.mvp, circle.ideal, colors * [1, 1, 1, 0.35], 7.0)
         # the tokens in the order they belong around the circle: a polygon once grokked, a tangle before
-        paint.lines(mvp, circle.loop, PALETTE.white.alpha(0.25), 1.0, vp)
-        paint.points(mvp, circle.points, PALETTE.shadow, 15.0)
-        paint.points(mvp, circle.points, colors, 11.0)
+        self.lines(frame, circle.loop, PALETTE.white.alpha(0.25), strip=True)
+        self.dots(frame, circle.points, colors, 11.0, rim=4.0)
 
     def overlay(self, draw_list, frame) -> None:
         circle = self._circle()
@@ -90,32 +76,19 @@ class GrokkingView(View):
             size = imgui.calc_text_size(str(token))
             frame.label(draw_list, at, str(token), Color(*rgba).lighter(), (-size.x / 2, -size.y / 2), plate=False)
         p, k = self.model.p, circle.k
-        chosen = "chosen" if self.k is not None else "the strongest"
         frame.caption(draw_list, [
-            f"step {circle.step}: the {p} tokens on the plane of frequency k = {k} ({chosen}, "
-            f"{circle.spectrum[k]:.0%} of the power)",
+            f"step {circle.step}: the {p} tokens on the plane of frequency k = {k} "
+            f"({'chosen' if self.k is not None else 'the strongest'}, {circle.spectrum[k]:.0%} of the power)",
             (f"circularity {circle.circularity:.2f}.  Colour and the faint dots: where token a belongs, "
              f"at angle 2π·{k}·a/{p}", PALETTE.muted)])
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
+        model, transport = self.model, self.transport
         imgui.push_text_wrap_pos(0.0)
         imgui.separator()
-        self._progress()
-        for text, color in self.status():
-            imgui.text_colored(color, text)
-        imgui.separator()
-        self._scrubber()
-        imgui.separator()
-        if self._circle() is not None:
-            self._frequency_picker(self._circle())
-        imgui.pop_text_wrap_pos()
-
-    def _progress(self) -> None:
-        model, transport = self.model, self.transport
-        text = (f"replay: step {model.current_step} of {model.record.steps[-1]}" if model.replaying
-                else f"step {model.current_step} of {int(self.params['budget'])}")
-        imgui.progress_bar(float(np.clip(model.progress, 0.0, 1.0)), imgui.ImVec2(-1, 0), text)
+        progress_bar(model.progress, f"{'replay: ' if model.replaying else ''}step {model.current_step} of "
+                                     f"{model.last_step}")
         if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
             transport.set_speed("normal" if transport.fastest else "fastest")
             transport.play()
@@ -124,6 +97,14 @@ class GrokkingView(View):
         if model.finished:
             imgui.same_line()
             imgui.text_colored(PALETTE.muted, "finished: scrub the record below")
+        for text, color in self.status():
+            imgui.text_colored(color, text)
+        imgui.separator()
+        self._scrubber()
+        imgui.separator()
+        if self._circle() is not None:
+            self._frequency_picker(self._circle())
+        imgui.pop_text_wrap_pos()
 
     def _validation_hidden(self) -> bool:
         """The open challenge asks whether the run generalises: validation accuracy would answer it."""
@@ -154,15 +135,14 @@ class GrokkingView(View):
 
     def _scrubber(self) -> None:
         """A slider over the recorded snapshots: the replay's playhead, or a look back at live training."""
-        model = self.model
-        record, last = model.record, len(model.record) - 1
+        model, last, index = self.model, len(self.model.record) - 1, self._snapshot()
         if last < 1:
             imgui.text_colored(PALETTE.muted, "Snapshots are recorded every 50 steps.")
             return
-        index = self._snapshot()
         current = last if index is None else index
         imgui.set_next_item_width(-1)
-        changed, current = imgui.slider_int("##scrub", current, 0, last, f"snapshot at step {record.steps[current]}")
+        changed, current = imgui.slider_int("##scrub", current, 0, last, 
+                                            f"snapshot at step {model.record.steps[current]}")
         if changed:
             self._show_snapshot(current)
         if model.replaying:
@@ -194,13 +174,11 @@ class GrokkingView(View):
 
     # -- plots -------------------------------------------------------------------------------------
     def plots(self) -> None:
-        model, circle = self.model, self._circle()
-        span = float(model.record.steps[-1] if model.replaying else max(int(self.params["budget"]), 1))
-        half = model.p // 2
+        circle, span, half = self._circle(), float(max(self.model.last_step, 1)), self.model.p // 2
         top = 0.12 if circle is None else max(0.12, 1.25 * float(np.nanmax(circle.spectrum[1:])), 2.4 / half)
         plot_strip(self.context, [
             Plot("accuracy", self._accuracy_plot, y_label="accuracy", x_limits=(0.0, span), y_limits=(-0.02, 1.05),
-                 weight=1.4),
+                 weight=1.4, legend_above=True),
             Plot("spectrum now", self._spectrum_plot, x_label="frequency k", y_label="share of power",
                  x_limits=(0.3, half + 0.7), y_limits=(0.0, top), legend=False),  # the key threshold stays in view
             Plot("spectrum by step", self._spectrogram_plot, y_label="frequency k", x_limits=(0.0, span),
@@ -221,10 +199,8 @@ class GrokkingView(View):
 
     def _accuracy_plot(self, run) -> None:
         steps, series = self.model.curves(run, self._known())
-        fit_right = implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.opposite.value
-        implot.setup_axis(implot.ImAxis_.y2.value, "‖θ‖", fit_right)
-        implot.setup_legend(implot.Location_.north.value,
-                            implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)
+        implot.setup_axis(implot.ImAxis_.y2.value, "‖θ‖",
+                          implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.opposite.value)
         hline(1.0 / self.model.p)  # chance
         line("training", steps, series["train_accuracy"], TRAIN)
         if self._validation_hidden():
@@ -241,10 +217,9 @@ class GrokkingView(View):
         if circle is None:
             return
         k, shares = circle.k, circle.spectrum[1:]
-        ks = np.arange(1, len(circle.spectrum), dtype=np.float64)
-        key = shares > 2.0 / len(shares)
-        for mask, color, label in ((~key, OTHER, "others"), (key, KEY, "key")):
-            implot.plot_bars(label, ks[mask], shares[mask], 0.7, implot.Spec(fill_color=color, line_color=color))
+        ks, key = np.arange(1, len(circle.spectrum), dtype=np.float64), shares > 2.0 / len(shares)
+        bars("others", ks[~key], shares[~key], 0.7, OTHER)
+        bars("key", ks[key], shares[key], 0.7, KEY)
         implot.plot_bars("chosen", np.array([float(k)]), np.array([shares[k - 1]]), 0.7,
                          implot.Spec(fill_color=CHOSEN.alpha(0.0), line_color=CHOSEN, line_weight=2.0))
         implot.plot_stairs("step 0", ks - 0.5, np.asarray(self.model.record.spectra[0], np.float64)[1:],
