@@ -133,8 +133,8 @@ class CanyonView(View):
 
     def plots(self) -> None:
         mapped = self.show_map and self.model.mode == "canyon" and not self.challenge.hide_answers
-        plot_strip(self.context, ["sharpness", "loss", Plot("stability map", self._map_plot, x_label="η",
-                                                             y_label="late λ", x_log=True, when=lambda: mapped)])
+        plot_strip(self.context, ["sharpness", "loss", Plot("stability map", self._map_plot, x_label="η", y_label="late λ",
+                                                             x_log=True, legend_above=True, when=lambda: mapped)])
 
     def _map_plot(self, run) -> None:
         data = self.model.stability_map()
@@ -142,4 +142,4 @@ class CanyonView(View):
         line("2/η", etas, 2.0 / etas, EDGE)
         scatter("late sharpness", etas[ok], data["sharpness"][ok], BALL)
         if (~ok).any():
-            vlines([etas[~ok].min()], ["first divergence"], PALETTE.bad)
+            vlines([etas[~ok].min()], ["diverges"], PALETTE.bad)
