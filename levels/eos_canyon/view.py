@@ -133,8 +133,9 @@ class CanyonView(View):
 
     def plots(self) -> None:
         mapped = self.show_map and self.model.mode == "canyon" and not self.challenge.hide_answers
-        plot_strip(self.context, ["sharpness", "loss", Plot("stability map", self._map_plot, x_label="η", y_label="late λ",
-                                                             x_log=True, legend_above=True, when=lambda: mapped)])
+        stability_map = Plot("stability map", self._map_plot, x_label="η", y_label="late λ", x_log=True,
+                             legend_above=True, when=lambda: mapped)
+        plot_strip(self.context, ["sharpness", "loss", stability_map])
 
     def _map_plot(self, run) -> None:
         data = self.model.stability_map()
