@@ -319,6 +319,21 @@ class GoldenSpec:
     set: dict[str, Any] = field(default_factory=dict)
 
 
+def _parse_settings(table: dict, params: dict[str, Param], path: Path, where: str) -> dict[str, Any]:
+    """A ``set`` table of parameter values (a challenge's run, a golden's), each name and value checked."""
+    settings = table.get("set", {})
+    if not isinstance(settings, dict):
+        raise ManifestError(path, f"{where}set must be a table of parameter values")
+    for key, value in settings.items():
+        if key not in params:
+            raise ManifestError(path, f"{where}set.{key}: no such parameter; valid: {', '.join(params)}")
+        try:
+            params[key].coerce(value)
+        except ParamError as exc:
+            raise ManifestError(path, f"{where}set: {exc}") from None
+    return dict(settings)
+
+
 def _parse_golden(name: str, t: dict, params: dict[str, Param], path: Path) -> GoldenSpec:
     where = f"goldens.{name}."
     if not isinstance(t, dict):
@@ -332,17 +347,7 @@ def _parse_golden(name: str, t: dict, params: dict[str, Param], path: Path) -> G
     frames = t.get("frames", 90)
     if not isinstance(frames, int) or isinstance(frames, bool) or not 1 <= frames <= 2000:
         raise ManifestError(path, f"{where}frames must be an integer from 1 to 2000")
-    settings = t.get("set", {})
-    if not isinstance(settings, dict):
-        raise ManifestError(path, f"{where}set must be a table of parameter values")
-    for key, value in settings.items():
-        if key not in params:
-            raise ManifestError(path, f"{where}set.{key}: no such parameter; valid: {', '.join(params)}")
-        try:
-            params[key].coerce(value)
-        except ParamError as exc:
-            raise ManifestError(path, f"{where}set: {exc}") from None
-    return GoldenSpec(name, tab, frames, dict(settings))
+    return GoldenSpec(name, tab, frames, _parse_settings(t, params, path, where))
 
 
 def _parse_math(items, path: Path) -> tuple[tuple[str, str], ...]:
@@ -425,16 +430,7 @@ def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param],
         )
     question = _require(table, "question", str, path, where)
     measure = _require(table, "measure", str, path, where)
-    settings = table.get("set", {})
-    if not isinstance(settings, dict):
-        raise ManifestError(path, f"{where}set must be a table of parameter values")
-    for name, value in settings.items():
-        if name not in manifest_params:
-            raise ManifestError(path, f"{where}set.{name}: no such parameter; valid: {', '.join(manifest_params)}")
-        try:
-            manifest_params[name].coerce(value)
-        except ParamError as exc:
-            raise ManifestError(path, f"{where}set: {exc}") from None
+    settings = _parse_settings(table, manifest_params, path, where)
     choices = tuple(table.get("choices", ()))
     if kind == "choice" and len(choices) < 2:
         raise ManifestError(path, f"{where}choices must list at least two options")
