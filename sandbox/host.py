@@ -400,9 +400,7 @@ class LevelHost:
         imgui.text_colored(MUTED, f"step {run.steps}" + ("  (challenge run)" if self.challenges.playing else ""))
 
     def _math_card(self) -> None:
-        formulas = list(self.manifest.math) + (list(getattr(self.view, "math", [])) if self.view is not None else [])
-        for item in formulas:
-            tex, caption = (item, "") if isinstance(item, str) else item
+        for tex, caption in self.manifest.math:
             self.formulas.draw(tex, 22.0, True)
             if caption:
                 imgui.push_style_color(imgui.Col_.text, MUTED)

@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from .gfx.camera import Camera2D, FrameInput, OrbitCamera
+from .gfx.draw import box_segments
 from .kit.color import PALETTE, Color
 from .kit.context import ViewContext
 from .kit.memo import Cache
@@ -142,8 +143,8 @@ class View:
 
     Class attributes:
       ``camera``: ``"3d"`` (orbit), ``"2d"`` (pan/zoom) or ``None`` (panels only), for the one
-      pane a view has unless it overrides :meth:`panes`;
-      ``math``: LaTeX formulas for the math card, each a string or a (formula, caption) pair.
+      pane a view has unless it overrides :meth:`panes`. The math card is data: ``[[math]]`` in
+      the level's manifest.
 
     Shortcuts: ``self.run``, ``self.model``, ``self.params``, ``self.painter``, ``self.gl``,
     ``self.formulas``, ``self.challenge``, ``self.transport``; ``self.cache`` holds GPU
@@ -152,7 +153,6 @@ class View:
     """
 
     camera = "2d"
-    math: list = []
 
     def __init__(self, context: ViewContext):
         self.context = context
@@ -248,9 +248,7 @@ class View:
 
     def outline(self, frame: Frame, boxes, color, thickness: float = 1.0) -> None:
         """The edges of rectangles ``(x0, x1, y0, y1)``: one, or one per row of an array."""
-        x0, x1, y0, y1 = np.atleast_2d(np.asarray(boxes, np.float64)).T
-        corners = np.stack([np.stack(corner, 1) for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], 1)
-        self.lines(frame, np.stack([corners, np.roll(corners, -1, axis=1)], 2), color, thickness)
+        self.lines(frame, box_segments(*np.atleast_2d(np.asarray(boxes, np.float64)).T), color, thickness)
 
     def dots(self, frame: Frame, points, color, size: float, rim: float = 5.0) -> None:
         """Round points on a dark rim ``rim`` pixels wider: they stand out on lines of their own colour."""

@@ -28,4 +28,4 @@ def test_level_has_the_parts_a_learner_sees(level_id):
     assert (folder / "witness.py").is_file(), "a code witness"
     assert list(folder.glob("test_*.py")), "tests of the level's claims"
     assert entry.manifest.challenges, "at least one prediction challenge"
-    assert entry.manifest.math or entry.view_class().math, "a math card"
+    assert entry.manifest.math, "a math card ([[math]] in level.toml)"

@@ -214,10 +214,12 @@ def arrows(starts: np.ndarray, vectors: np.ndarray, head: float = 0.35) -> np.nd
     return np.stack([starts, ends, ends, left, ends, right], axis=1).reshape(-1, 2)
 
 
-def box_segments(x0: float, x1: float, y0: float, y1: float) -> np.ndarray:
-    """Line segments (pairs of points) of the rectangle [x0, x1] x [y0, y1]'s four edges."""
-    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
-    return np.stack([corners, np.roll(corners, -1, axis=0)], axis=1).reshape(-1, 2)
+def box_segments(x0, x1, y0, y1) -> np.ndarray:
+    """Line segments (pairs of points, flattened to (8n, 2)) of the four edges of the rectangles
+    [x0, x1] x [y0, y1]: numbers for one rectangle, arrays of n for many."""
+    x0, x1, y0, y1 = (np.atleast_1d(np.asarray(v, np.float64)) for v in (x0, x1, y0, y1))
+    corners = np.stack([np.stack(corner, 1) for corner in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], 1)
+    return np.stack([corners, np.roll(corners, -1, axis=1)], axis=2).reshape(-1, 2)
 
 
 def ellipse_segments(means: np.ndarray, covariances: np.ndarray, sides: int = 12) -> np.ndarray:
