@@ -184,9 +184,6 @@ class Runner:
         """One JSON-ready object: level, parameters, steps, final observables, histories (array
         observables give their latest value as nested lists)."""
 
-        def clean(x: float) -> float | str:
-            return x if math.isfinite(x) else ("nan" if math.isnan(x) else ("inf" if x > 0 else "-inf"))
-
         out: dict[str, Any] = {
             "level": self.manifest.id,
             "params": self.params,
@@ -195,13 +192,20 @@ class Runner:
             "steps": self.steps,
             "diverged": self.diverged,
             "error": self.error,
-            "observables": {k: clean(v) for k, v in self.latest().items()},
+            "observables": {k: _clean(v) for k, v in self.latest().items()},
         }
         if self.snapshots:
-            out["arrays"] = {k: np.where(np.isfinite(store.latest), store.latest, None).tolist()
-                             if store.latest is not None and store.latest.dtype.kind == "f" else
-                             (store.latest.tolist() if store.latest is not None else None)
+            out["arrays"] = {k: _clean(store.latest.tolist()) if store.latest is not None else None
                              for k, store in self.snapshots.items()}
         if with_history:
-            out["history"] = {k: [clean(float(v)) for v in vs.view()] for k, vs in self.history.items()}
+            out["history"] = {k: [_clean(float(v)) for v in vs.view()] for k, vs in self.history.items()}
         return out
+
+
+def _clean(value):
+    """JSON-ready: non-finite floats as the strings "nan", "inf", "-inf", inside lists too."""
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value

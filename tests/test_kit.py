@@ -341,3 +341,17 @@ def test_a_views_quad_sets_its_uniforms_and_draws_four_vertices_once_the_program
     view.quad(frame, hot, edges=(0.0, 1.0, 0.0, 2.0), shown=3.0)
     assert rendered == [("program", "strip", 4)]
     assert uniforms == {"mvp": 64, "edges": (0.0, 1.0, 0.0, 2.0), "shown": 3.0}  # a 4×4 float32 matrix
+
+
+def test_a_diverged_runs_json_holds_no_bare_nan(tmp_path):
+    import json
+
+    from sandbox import scaffold
+    from sandbox.testing import make_runner
+
+    scaffold.new_level("kit_json", tmp_path)
+    run = make_runner("kit_json", {"lr": 1.5, "curvature": 4.0, "balls": 4}, levels_dir=tmp_path)
+    run.model.xs[1] = np.nan  # a ball lost to overflow
+    run.step(1)
+    data = json.loads(json.dumps(run.to_json(), allow_nan=False))
+    assert data["diverged"] and data["arrays"]["cloud"][1] == "nan"

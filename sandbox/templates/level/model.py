@@ -47,6 +47,5 @@ class $Class(Model):
 
     def measure_converges(self, run) -> str:
         """Measured from the recorded run: did the cloud's spread shrink?"""
-        steps, clouds = run.arrays("cloud")
-        first, last = np.max(np.abs(clouds[0])), np.max(np.abs(run.array("cloud")))
+        first, last = np.max(np.abs(run.arrays("cloud")[1][0])), np.max(np.abs(run.array("cloud")))
         return "converges" if np.isfinite(last) and last < first else "diverges"
