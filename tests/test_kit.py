@@ -355,3 +355,11 @@ def test_a_diverged_runs_json_holds_no_bare_nan(tmp_path):
     run.step(1)
     data = json.loads(json.dumps(run.to_json(), allow_nan=False))
     assert data["diverged"] and data["arrays"]["cloud"][1] == "nan"
+
+
+def test_a_plots_legend_place_is_checked():
+    from sandbox.kit import Plot
+
+    assert Plot("p", legend_at="south_west").legend_at == "south_west"
+    with pytest.raises(ValueError, match="valid: beside, above"):
+        Plot("p", legend_at="upstairs")

@@ -189,11 +189,11 @@ class StraightenerView(View):
         plot_strip(self.context, [
             Plot("quality against Euler steps", self._quality_plot, x_label="Euler steps", y_label="distance",
                  x_log=True, y_log=True, x_limits=(STEP_COUNTS[0] / 1.25, STEP_COUNTS[-1] * 1.25),
-                 y_limits=None if distances else (0.5 * floor, 3.0), legend_inside=True),
+                 y_limits=None if distances else (0.5 * floor, 3.0), legend_at="north_east"),
             Plot("straightness S", self._straightness_plot, x_label="reflows", y_label="S", y_log=True, legend=False,
                  x_limits=(-0.6, self.rounds() - 0.4),  # bars on a log axis start at its bottom: limits from the values
                  y_limits=(values.min() / 4, values.max() * 2) if len(values) else (1e-3, 10.0)),
-            Plot("flow loss", self._loss_plot, y_label="loss", legend_inside=True,
+            Plot("flow loss", self._loss_plot, y_label="loss", legend_at="north_east",
                  **fitted_y(self.run.series("loss")))])
 
     def _placeholder(self, x: float, y: float) -> None:

@@ -203,14 +203,14 @@ class ShepherdView(View):
             return
         # the legends inside (four plots leave no room beside them), where falling curves are not
         along = dict(x_label="step" if self.model.langevin else "t (noise → data)", x_invert=not self.model.langevin,
-                     legend_inside="south_west")
+                     legend_at="south_west")
         plot_strip(self.context, [
             Plot("distance to target", lambda run: self._curves(run, "distance", floor=True), y_label="sliced W₂",
                  **self._y("distance", "distance_floor"), **along),
             Plot("likelihood gap", lambda run: self._curves(run, "likelihood_gap"), y_label="nats / point",
                  margin=True, **along),
             Plot("path tortuosity", lambda run: self._curves(run, "tortuosity"), y_label="length / displacement",
-                 **self._y("tortuosity"), **dict(along, legend_inside="east")),  # the SDE's climbs to the top
+                 **self._y("tortuosity"), **dict(along, legend_at="east")),  # the SDE's climbs to the top
             Plot("mass per blob", self._mass_plot, x_label="blob  (grey: target)", y_label="fraction",
                  y_limits=(0.0, 1.0), legend=False, when=lambda: self.model.mixture.n_components <= MASS_LIMIT)])
 

@@ -149,14 +149,22 @@ class Plot:
     x_limits: tuple[float, float] | None = None
     y_limits: tuple[float, float] | None = None
     legend: bool | None = None  # None: a legend when there are two or more items
-    legend_above: bool = False  # the legend in one row above the data (short, wide plots), not beside it
-    legend_inside: bool | str = False  # the legend in the data's top-right corner (plots too narrow to share),
-    # or in the one named like implot.Location_ ("east", "south_west": where the curves are not)
+    #: where the legend goes: "beside" the data, "above" it in one row (short, wide plots), or inside
+    #: the data at a corner named like implot.Location_ ("north_east", "south_west": where the
+    #: curves are not; for plots too narrow to share their width)
+    legend_at: str = "beside"
     margin: bool = False  # fitted linear axes keep 8% room, so a series at its minimum (a floor) clears the frame
     x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
     weight: float = 1.0  # share of the strip's width
     when: Callable[[], bool] | None = None
     colors: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        corners = [n for n in dir(implot.Location_) if n in ("center", "north", "south", "east", "west")
+                   or n.startswith(("north_", "south_"))]
+        if self.legend_at not in ("beside", "above", *corners):
+            raise ValueError(f"Plot {self.title!r}: legend_at={self.legend_at!r}; valid: beside, above, "
+                             + ", ".join(sorted(corners)))
 
 
 def manifest_plot(context, name: str) -> Plot:
@@ -227,10 +235,9 @@ def _draw_plot(run, plot: Plot, hidden) -> None:
         implot.setup_axis_limits(implot.ImAxis_.x1.value, *plot.x_limits, implot.Cond_.always.value)
     if plot.y_limits:
         implot.setup_axis_limits(implot.ImAxis_.y1.value, *plot.y_limits, implot.Cond_.always.value)
-    if legend and plot.legend_inside:
-        where = "north_east" if plot.legend_inside is True else plot.legend_inside
-        implot.setup_legend(getattr(implot.Location_, where).value)
-    elif legend and plot.legend_above:
+    if legend and plot.legend_at not in ("beside", "above"):
+        implot.setup_legend(getattr(implot.Location_, plot.legend_at).value)
+    elif legend and plot.legend_at == "above":
         implot.setup_legend(implot.Location_.north.value,
                             implot.LegendFlags_.outside.value | implot.LegendFlags_.horizontal.value)
     elif legend:
