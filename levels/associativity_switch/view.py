@@ -190,15 +190,14 @@ class SwitchView(View):
         gap = self.run.latest()["ssd_difference" if ssd else "form_difference"]
         idle = self.model.bench is None or not any(self.model.bench.seconds.values())
         plot_strip(self.context, [
-            Plot(f"y_t[0] both ways (gap {gap:.0e})###outputs", self._outputs_plot, x_label="token t", y_label="y",
-                 legend_at="above"),
+            Plot(f"y_t[0] both ways (gap {gap:.0e})###outputs", self._outputs_plot, x_label="token t", y_label="y"),
             Plot(f"L_tj at t = {self.token}###mask", self._mask_row_plot, x_label="token j", y_label="L_tj",
-                 y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd, legend_at="above"),
+                 y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd),
             Plot("memory at token t", self._memory_plot, x_label="t", y_label="bytes", x_log=True, weight=0.85,
-                 when=lambda: not ssd, legend_at="above", **fitted_y(*self.model.memory_curve()[1:])),
+                 when=lambda: not ssd, **fitted_y(*self.model.memory_curve()[1:])),
             Plot("benchmark: seconds against N, log-log", self._benchmark_plot, x_label="N", y_label="seconds",
                  x_log=True, y_log=True, weight=1.25, x_limits=(100, 1e5) if idle else None,
-                 y_limits=(1e-4, 10) if idle else None, legend_at="above")])
+                 y_limits=(1e-4, 10) if idle else None)])
 
     def _outputs_plot(self, run) -> None:
         t, labels = self.token, OUTPUTS["ssd" if self.params["mode"] == "ssd" else "attention"]

@@ -199,10 +199,10 @@ class DiscretizationView(View):
         plot_strip(self.context, [
             Plot(f"response to the {p['input']}, Δ = {p['dt']:.3g} s{verdict}###response",
                  lambda run: self._response(limits), x_label="t (s)", y_label="y", x_limits=horizon,
-                 y_limits=limits, legend_at="above", weight=1.5),
+                 y_limits=limits, weight=1.5),
             Plot(f"history read back: LegS {model.hippo_error:.2f}, random {model.random_error:.2f}###memory",
                  self._memory, x_label="s (s)", y_label="u(s)", x_limits=horizon, y_limits=span(model.history_true),
-                 legend_at="above", weight=1.3),
+                 weight=1.3),
             Plot("LegS state c_n", self._coefficients, x_label="n (Legendre degree)", y_label="c_n", legend=False,
                  weight=0.6)])
 

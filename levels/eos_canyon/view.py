@@ -134,7 +134,7 @@ class CanyonView(View):
     def plots(self) -> None:
         mapped = self.show_map and self.model.mode == "canyon" and not self.challenge.hide_answers
         stability_map = Plot("stability map", self._map_plot, x_label="η", y_label="late λ", x_log=True,
-                             legend_at="above", when=lambda: mapped)
+                             when=lambda: mapped)
         plot_strip(self.context, ["sharpness", "loss", stability_map])
 
     def _map_plot(self, run) -> None:

@@ -178,7 +178,7 @@ class GrokkingView(View):
         top = 0.12 if circle is None else max(0.12, 1.25 * float(np.nanmax(circle.spectrum[1:])), 2.4 / half)
         plot_strip(self.context, [
             Plot("accuracy", self._accuracy_plot, y_label="accuracy", x_limits=(0.0, span), y_limits=(-0.02, 1.05),
-                 weight=1.4, legend_at="above"),
+                 weight=1.4),
             Plot("spectrum now", self._spectrum_plot, x_label="frequency k", y_label="share of power",
                  x_limits=(0.3, half + 0.7), y_limits=(0.0, top), legend=False),  # the key threshold stays in view
             Plot("spectrum by step", self._spectrogram_plot, y_label="frequency k", x_limits=(0.0, span),

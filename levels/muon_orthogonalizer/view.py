@@ -159,13 +159,12 @@ class OrthogonalizerView(View):
         title = "n×n: singular values" if hidden else f"n×n: {self.run.latest()['in_band']:.0%} in band"
         plot_strip(self.context, [
             Plot("grid: σ per step", self._grid_sigma_plot, x_label="Newton-Schulz step", y_label="σ",
-                 x_limits=(-0.3, max(8.0, model.iteration + 0.3)), legend_at="above"),
+                 x_limits=(-0.3, max(8.0, model.iteration + 0.3))),
             Plot("σ → p(σ)", lambda run: self._map_plot(top), x_label="σ", y_label="p(σ)", x_limits=(0.0, top),
                  y_limits=(-0.2, top), legend=False),
             Plot(f"{title}###histogram", self._histogram_plot, x_label="σ", y_label="count", x_log=True,
-                 x_limits=(spectrum["low"], spectrum["high"]), y_limits=(0.0, max(4.0, 0.6 * model.params["size"])),
-                 legend_at="above"),
-            Plot("race: loss", self._race_plot, x_label="tick", y_label="loss", y_log=True, legend_at="above",
+                 x_limits=(spectrum["low"], spectrum["high"]), y_limits=(0.0, max(4.0, 0.6 * model.params["size"]))),
+            Plot("race: loss", self._race_plot, x_label="tick", y_label="loss", y_log=True,
                  when=lambda: bool(model.params["race"]))])
 
     def _grid_sigma_plot(self, run) -> None:

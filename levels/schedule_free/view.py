@@ -153,7 +153,7 @@ class ScheduleFreeView(View):
         lrs = [v for v in self.model.lrs.values() if v > 0]
         plot_strip(self.context, [
             Plot("loss (faint red: explorer z)", self._loss_plot, y_label="loss", y_log=True, x_limits=limits,
-                 weight=2.0, legend_at="above", when=lambda: shown),
+                 weight=2.0, when=lambda: shown),
             Plot("÷ Schedule-Free's loss", self._ratio_plot, y_label="loss ratio", y_log=True, x_limits=limits,
                  legend=False, when=lambda: shown),
             Plot("step sizes γ", self._lr_plot, y_label="γ", y_log=True, x_limits=limits, legend=False,

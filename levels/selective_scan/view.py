@@ -221,11 +221,11 @@ class ScanView(View):
         plot_strip(self.context, [
             Plot("tokens copied, per stream", lambda run: self._scores(streams, selective, lti), x_label="stream",
                  x_limits=(streams[0] - 0.6, streams[0] + max(len(streams), 4) - 0.4), y_limits=(0.0, 1.15),
-                 legend_at="above", weight=0.85, when=shown),
+                 weight=0.85, when=shown),
             Plot(f"h_t: tree after round {model.tree_level}{f' of {rounds}' if shown() else ''} vs the loop###tree",
-                 self._tree_values, x_label="t", y_label="h_t", legend_at="above", weight=1.2),
+                 self._tree_values, x_label="t", y_label="h_t", weight=1.2),
             Plot(f"rounds vs N (N = {len(model.tree_b)}: {rounds})###depth", self._depth, x_label="N",
-                 y_label="rounds", x_log=True, y_log=True, legend_at="above", when=shown)])
+                 y_label="rounds", x_log=True, y_log=True, when=shown)])
 
     def _scores(self, streams, selective, lti) -> None:
         implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(s) for s in streams[:: max(1, len(streams) // 6)]])

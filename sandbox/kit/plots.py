@@ -5,7 +5,7 @@ the default strip draws them. A view that needs more passes :func:`plot_strip` a
 manifest plot names and :class:`Plot` objects whose ``draw`` callback adds lines with
 :func:`line`, :func:`scatter`, :func:`bars`, :func:`vlines` and :func:`hline`. Every line is
 decimated (the cost of a frame stays flat however long the run) and non-finite values become
-gaps; legends sit outside the data.
+gaps; legends sit above the data unless a plot asks otherwise.
 """
 
 from __future__ import annotations
@@ -149,10 +149,10 @@ class Plot:
     x_limits: tuple[float, float] | None = None
     y_limits: tuple[float, float] | None = None
     legend: bool | None = None  # None: a legend when there are two or more items
-    #: where the legend goes: "beside" the data, "above" it in one row (short, wide plots), or inside
-    #: the data at a corner named like implot.Location_ ("north_east", "south_west": where the
-    #: curves are not; for plots too narrow to share their width)
-    legend_at: str = "beside"
+    #: where the legend goes: "above" the data in one row (the strip is short and wide: a legend
+    #: beside the data would halve a narrow plot's width), "beside" it, or inside the data at a
+    #: corner named like implot.Location_ ("north_east", "south_west": where the curves are not)
+    legend_at: str = "above"
     margin: bool = False  # fitted linear axes keep 8% room, so a series at its minimum (a floor) clears the frame
     x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
     weight: float = 1.0  # share of the strip's width
