@@ -156,6 +156,16 @@ class PlotSpec:
         return all(values.get(name) in allowed for name, allowed in self.when)
 
 
+def default_title(challenge_id: str) -> str:
+    """A challenge's title when the manifest gives none: the id in words, first letter capitalised
+    (``settle_or_bounce`` -> ``Settle or bounce``)."""
+    words = challenge_id.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+CHALLENGE_TITLE_MAX = 80  # characters: a title is a short name for a list, not a question
+
+
 @dataclass(frozen=True)
 class Challenge:
     """A prediction challenge: a question whose answer is measured from the simulation.
@@ -164,6 +174,7 @@ class Challenge:
     ``tolerance``, absolute, or relative when ``relative``), or ``region`` (mark an interval
     on the axis of ``plot``; right when the measured value falls inside it).
     ``measure`` names the model method ``measure_<measure>(run)`` that returns the outcome.
+    ``title`` is the short name shown for it (default: the id in words, see :func:`default_title`).
     """
 
     id: str
@@ -182,6 +193,11 @@ class Challenge:
     hints: dict[str, str] = field(default_factory=dict)
     explain: str = ""
     hides: tuple[str, ...] = ()  # observables that would give the answer away while it is open
+    title: str = ""  # the short human name shown instead of the id; empty: made from the id
+
+    def __post_init__(self):
+        if not self.title:
+            object.__setattr__(self, "title", default_title(self.id))
 
     def format_question(self, params: dict[str, Any]) -> str:
         """The question with ``{param}`` placeholders filled from the challenge's parameters."""
@@ -451,6 +467,11 @@ def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param],
     hides = table.get("hides", [])
     if not isinstance(hides, list) or not all(isinstance(h, str) for h in hides):
         raise ManifestError(path, f"{where}hides must be a list of observable names")
+    title = table.get("title", "")
+    if "title" in table and (not isinstance(title, str) or not title.strip() or "\n" in title
+                             or len(title) > CHALLENGE_TITLE_MAX):
+        raise ManifestError(path, f"{where}title must be a non-empty one-line string of at most "
+                                  f"{CHALLENGE_TITLE_MAX} characters")
     return Challenge(
         id=cid,
         kind=kind,
@@ -468,6 +489,7 @@ def _parse_challenge(index: int, table: dict, manifest_params: dict[str, Param],
         hints={str(k): str(v) for k, v in hints.items()},
         explain=str(table.get("explain", "")),
         hides=tuple(hides),
+        title=title.strip(),
     )
 
 

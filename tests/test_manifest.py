@@ -80,3 +80,16 @@ def test_a_parameter_can_apply_only_in_some_modes():
     params["width"]["when"] = {"mode": "z"}
     with pytest.raises(ManifestError, match="one of a, b"):
         parse(params=params)
+
+
+def test_a_challenge_title_defaults_to_its_id_in_words():
+    m = parse()
+    assert m.challenges["c"].title == "C"
+    challenges = [{**BASE["challenges"][0], "id": "settle_or_bounce"},
+                  {**BASE["challenges"][0], "id": "named", "title": "Settle or bounce?"}]
+    m = parse(challenges=challenges)
+    assert m.challenges["settle_or_bounce"].title == "Settle or bounce"
+    assert m.challenges["named"].title == "Settle or bounce?"
+    for bad in ("", "two\nlines", 3, "x" * 81):
+        with pytest.raises(ManifestError, match="title must be"):
+            parse(challenges=[{**BASE["challenges"][0], "title": bad}])
