@@ -117,6 +117,9 @@ class Param:
 
 
 OBSERVABLE_KINDS = ("scalar", "array")
+#: How a scalar observable's value is shown: ``number`` (as it is), ``int`` (rounded), ``bool``
+#: (yes / no), ``bytes`` (B / KB / MB / GB) or ``percent`` (a fraction shown as %).
+OBSERVABLE_FORMATS = ("number", "int", "bool", "bytes", "percent")
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Observable:
     image) is recorded every ``every`` steps, and at most ``keep`` snapshots are kept: when the
     store is full every other snapshot goes and the spacing doubles, so memory stays bounded
     while the snapshots still span the whole run. ``color`` names a palette colour for plots.
+    ``format`` says how a scalar is shown (one of :data:`OBSERVABLE_FORMATS`).
     """
 
     name: str
@@ -137,6 +141,7 @@ class Observable:
     every: int = 1
     keep: int = 256
     color: str = ""
+    format: str = "number"
 
 
 @dataclass(frozen=True)
@@ -267,7 +272,7 @@ def _parse_observable(name: str, t: dict, path: Path) -> Observable:
     where = f"observables.{name}."
     if not isinstance(t, dict):
         raise ManifestError(path, f"observables.{name} must be a table")
-    unknown = set(t) - {"label", "unit", "help", "kind", "every", "keep", "color"}
+    unknown = set(t) - {"label", "unit", "help", "kind", "every", "keep", "color", "format"}
     if unknown:
         raise ManifestError(path, f"observables.{name} has unknown keys: {', '.join(sorted(unknown))}")
     kind = t.get("kind", "scalar")
@@ -282,8 +287,13 @@ def _parse_observable(name: str, t: dict, path: Path) -> Observable:
     color = t.get("color", "")
     if not isinstance(color, str) or (color and not hasattr(_palette(), color)):
         raise ManifestError(path, f"{where}color must name a palette colour ({', '.join(_palette_names())})")
+    fmt = t.get("format", "number")
+    if fmt not in OBSERVABLE_FORMATS:
+        raise ManifestError(path, f"{where}format is {fmt!r}; valid formats: {', '.join(OBSERVABLE_FORMATS)}")
+    if "format" in t and kind != "scalar":
+        raise ManifestError(path, f"{where}format applies to scalar observables only")
     return Observable(name, str(t.get("label", name)), str(t.get("unit", "")), str(t.get("help", "")), kind,
-                      int(t.get("every", 1)), int(t.get("keep", 256)), color)
+                      int(t.get("every", 1)), int(t.get("keep", 256)), color, fmt)
 
 
 def _palette():

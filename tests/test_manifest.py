@@ -93,3 +93,13 @@ def test_a_challenge_title_defaults_to_its_id_in_words():
     for bad in ("", "two\nlines", 3, "x" * 81):
         with pytest.raises(ManifestError, match="title must be"):
             parse(challenges=[{**BASE["challenges"][0], "title": bad}])
+
+
+def test_an_observable_declares_how_its_value_is_shown():
+    assert parse().observables["loss"].format == "number"
+    m = parse(observables={"diverged": {"format": "bool"}, "memory": {"format": "bytes"}})
+    assert (m.observables["diverged"].format, m.observables["memory"].format) == ("bool", "bytes")
+    with pytest.raises(ManifestError, match="valid formats: number, int, bool, bytes, percent"):
+        parse(observables={"loss": {"format": "yesno"}})
+    with pytest.raises(ManifestError, match="scalar observables only"):
+        parse(observables={"cloud": {"kind": "array", "format": "int"}})
