@@ -116,6 +116,7 @@ class App:
         self._screenshot_request: Path | None = None
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
+        self.marks: dict[str, tuple[float, float, float, float]] = {}  # see mark()
         self.idle_reset_s = idle_reset_s  # kiosks: back to the atlas after this long untouched
         self._last_input = self.clock.now()
         if self.progress.notice:
@@ -154,6 +155,12 @@ class App:
     def visited(self) -> set[str]:
         return self.progress.visited()
 
+    def mark(self, name: str) -> None:
+        """Remember where the last ImGui item was drawn, as ``marks[name] = (x, y, w, h)`` in window
+        coordinates: how tests and scripted tours find a control to click or tap."""
+        lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+        self.marks[name] = (lo.x, lo.y, hi.x - lo.x, hi.y - lo.y)
+
     def notify(self, message: str, seconds: float = 4.0) -> None:
         self.toast = (message, self.clock.now() + seconds)
         self.request_frames(3)  # the toast window sizes itself over its first frames
@@ -162,7 +169,7 @@ class App:
     def inject(self, kind: str, *args) -> None:
         """Queue an input event for the next frame (headless driving and tests).
 
-        Kinds: ``("mouse_pos", x, y)``, ``("mouse_button", button, down)``, ``("wheel", dy)``,
+        Kinds: ``("mouse_pos", x, y)``, ``("tap", x, y)`` (jump, press and release at once), ``("mouse_button", button, down)``, ``("wheel", dy)``,
         ``("key", imgui.Key, down)``, ``("char", "a")``.
         """
         self._pending_events.append((kind, *args))
@@ -172,7 +179,11 @@ class App:
         if not self._pending_events:
             return
         kind, *args = self._pending_events.pop(0)  # one event per frame, as ImGui expects
-        if kind == "mouse_pos":
+        if kind == "tap":  # a touch screen's burst, through the window's own input callbacks
+            self.imgui.on_cursor_pos(None, float(args[0]), float(args[1]))
+            self.imgui.on_mouse_button(None, glfw.MOUSE_BUTTON_LEFT, glfw.PRESS, 0)
+            self.imgui.on_mouse_button(None, glfw.MOUSE_BUTTON_LEFT, glfw.RELEASE, 0)
+        elif kind == "mouse_pos":
             io.add_mouse_pos_event(float(args[0]), float(args[1]))
         elif kind == "mouse_button":
             io.add_mouse_button_event(int(args[0]), bool(args[1]))

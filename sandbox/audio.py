@@ -5,7 +5,9 @@ Sound is optional: with no audio device, or muted, every call does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 
 import numpy as np
 
@@ -17,6 +19,28 @@ def _tone(freqs: list[float], seconds: float, decay: float = 6.0, volume: float 
     wave = sum(np.sin(2 * np.pi * f * t) for f in freqs) / len(freqs)
     envelope = np.exp(-decay * t) * np.minimum(1.0, t * 200)  # a soft attack, no click
     return (wave * envelope * volume * 32767).astype(np.int16)
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what C libraries write to the process's stderr to /dev/null for the block's duration.
+
+    Without a sound card, SDL's ALSA probe prints a handful of error lines on every launch that say
+    nothing a learner can act on; the Python exception (if any) still reaches the caller."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced (tests, an embedding app)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 class Sounds:
@@ -31,7 +55,8 @@ class Sounds:
             os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
             import pygame
 
-            pygame.mixer.init(frequency=RATE, size=-16, channels=1)
+            with _native_stderr_silenced():  # ALSA writes its "no card" errors straight to fd 2
+                pygame.mixer.init(frequency=RATE, size=-16, channels=1)
             make = pygame.sndarray.make_sound
             self._cues = {
                 "right": make(np.concatenate([_tone([660], 0.12), _tone([880, 1320], 0.35)])),

@@ -64,8 +64,9 @@ class LevelHost:
         self.fonts = Fonts(app.imgui)
         self.stop_at: int | None = None  # the sandbox run pauses when it reaches this step
         self._shown: tuple | None = None  # (run, generation) the view last saw: a change is a reset
-        self.requested_tab: str | None = None
-        self._announced_divergence = False  # e.g. "Math": selected on the next frame
+        self.requested_tab: str | None = None  # e.g. "Math": selected on the next frame
+        self.tab = "Play"  # the tab on show
+        self._announced_divergence = False
         self._programs: list[HotProgram] = []
         self._stamps = self._scan()
         self.clock = getattr(app, "clock", None) or current_clock()  # the app's one source of time
@@ -269,7 +270,7 @@ class LevelHost:
         self.app.record(self.entry.id, verdict)
 
     def progress_records(self) -> dict:
-        return {cid: rec for (level, cid), rec in self.app.progress_records(self.entry.id).items()}
+        return self.app.progress_records(self.entry.id)  # {challenge id: ChallengeRecord}
 
     # -- drawing -----------------------------------------------------------------------------
     def _guard(self, fn, *args):
@@ -351,7 +352,10 @@ class LevelHost:
             for name, draw in (("Play", self._play_tab), ("Challenges", self.challenges.draw),
                                ("Math", self._math_card), ("Code", self._witness), ("About", self._readme)):
                 flags = imgui.TabItemFlags_.set_selected.value if self.requested_tab == name else 0
-                if imgui.begin_tab_item(name, None, flags)[0]:
+                selected = imgui.begin_tab_item(name, None, flags)[0]
+                self.app.mark(f"tab:{name}")
+                if selected:
+                    self.tab = name
                     self.challenges.visible = name == "Challenges"
                     draw()
                     imgui.end_tab_item()

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from imgui_bundle import imgui, implot
 
+import glfw
 import imgui_bundle
 
 from ..paths import ASSETS_DIR
 
 FONTS = Path(imgui_bundle.__file__).parent / "assets" / "fonts"
 BASE_FONT_SIZE = 17.0
+MIN_SCALE, MAX_SCALE = 0.5, 3.0  # the UI scale's range (Ctrl+- / Ctrl+=, --ui-scale, F1)
 
 
 class ImGuiLayer:
@@ -36,11 +38,54 @@ class ImGuiLayer:
         self.font_bold = self._font(io, "Roboto/Roboto-Bold.ttf")
         self.font_mono = self._font(io, "Inconsolata-Medium.ttf")
         self._style()
+        # every scale is applied to this copy of the unscaled style, never to the last scaled one:
+        # scaling cumulatively loses a pixel to rounding each time (ImGui truncates sizes) until a
+        # padding reaches 0 and ImGui asserts
+        self._base_style = _sizes(imgui.get_style())
         self.scale = 1.0
         self.set_scale(scale)
-        address = ctypes.cast(window.handle, ctypes.c_void_p).value
-        imgui.backends.glfw_init_for_opengl(address, True)
+        self._address = ctypes.cast(window.handle, ctypes.c_void_p).value
+        imgui.backends.glfw_init_for_opengl(self._address, False)
+        self._held_buttons: list[tuple[int, int, int]] = []  # see _mouse_button
+        self._pointer_moved = False
+        self._install_input(window.handle)
         imgui.backends.opengl3_init("#version 330")
+
+    def _install_input(self, handle) -> None:
+        """GLFW's input callbacks, each handing its event to the ImGui backend, so that a mouse
+        button can be held back a frame (see :meth:`on_mouse_button`)."""
+        backend, address = imgui.backends, self._address
+        glfw.set_window_focus_callback(handle, lambda _w, focused: backend.glfw_window_focus_callback(address, focused))
+        glfw.set_cursor_enter_callback(handle, lambda _w, entered: backend.glfw_cursor_enter_callback(address, entered))
+        glfw.set_cursor_pos_callback(handle, self.on_cursor_pos)
+        glfw.set_mouse_button_callback(handle, self.on_mouse_button)
+        glfw.set_scroll_callback(handle, lambda _w, dx, dy: backend.glfw_scroll_callback(address, dx, dy))
+        glfw.set_key_callback(handle, lambda _w, key, code, action, mods:
+                              backend.glfw_key_callback(address, key, code, action, mods))
+        glfw.set_char_callback(handle, lambda _w, char: backend.glfw_char_callback(address, char))
+
+    def on_cursor_pos(self, _window, x: float, y: float) -> None:
+        self._pointer_moved = True
+        imgui.backends.glfw_cursor_pos_callback(self._address, x, y)
+
+    def on_mouse_button(self, _window, button: int, action: int, mods: int) -> None:
+        """A button event, held for the next frame when the pointer moved since this one began.
+
+        A touch screen's tap arrives as one burst: the pointer jumps onto a control and presses
+        it at once. ImGui gives the jump and the press to the same frame, and controls that may
+        overlap others (tabs among them) only count as hovered a frame after the pointer reaches
+        them, so the press would miss. Held back one frame, the tap lands as a click does."""
+        if self._pointer_moved or self._held_buttons:
+            self._held_buttons.append((button, action, mods))
+        else:
+            imgui.backends.glfw_mouse_button_callback(self._address, button, action, mods)
+
+    def _release_held_buttons(self) -> None:
+        """Give ImGui the button events held back this frame (it reads them next frame)."""
+        for event in self._held_buttons:
+            imgui.backends.glfw_mouse_button_callback(self._address, *event)
+        self._held_buttons.clear()
+        self._pointer_moved = False
 
     @staticmethod
     def _font(io, name: str):
@@ -76,9 +121,11 @@ class ImGuiLayer:
 
     def set_scale(self, scale: float) -> None:
         """Scale fonts and sizes (clamped to 50%..300%)."""
-        scale = min(3.0, max(0.5, scale))
+        scale = round(min(MAX_SCALE, max(MIN_SCALE, scale)), 2)
         style = imgui.get_style()
-        style.scale_all_sizes(scale / self.scale)
+        for name, value in self._base_style.items():
+            setattr(style, name, imgui.ImVec2(value[0], value[1]) if isinstance(value, tuple) else value)
+        style.scale_all_sizes(scale)
         style.font_scale_main = scale
         self.scale = scale
 
@@ -99,9 +146,24 @@ class ImGuiLayer:
     def render(self) -> None:
         imgui.render()
         imgui.backends.opengl3_render_draw_data(imgui.get_draw_data())
+        self._release_held_buttons()
 
     def shutdown(self) -> None:
         imgui.backends.opengl3_shutdown()
         imgui.backends.glfw_shutdown()
         implot.destroy_context(self.plot_context)
         imgui.destroy_context(self.context)
+
+
+def _sizes(style) -> dict[str, float | tuple[float, float]]:
+    """The style's sizes (every float and ImVec2 field), copied: what ``scale_all_sizes`` scales."""
+    sizes: dict[str, float | tuple[float, float]] = {}
+    for name in dir(style):
+        if name.startswith("_"):
+            continue
+        value = getattr(style, name)
+        if isinstance(value, float):
+            sizes[name] = value
+        elif isinstance(value, imgui.ImVec2):
+            sizes[name] = (value.x, value.y)
+    return sizes
