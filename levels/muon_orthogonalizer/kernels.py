@@ -315,22 +315,30 @@ def newton_schulz(x: np.ndarray, coeffs=MUON_QUINTIC, steps: int = 5, normalize:
 class Muon:
     """Muon: SGD momentum whose update, for every 2-D weight matrix, is orthogonalized.
 
-    For a matrix parameter ``W`` of shape ``(m, n)`` with gradient ``G``::
+    For a weight matrix ``W`` of a layer with ``fan_in`` inputs and ``fan_out`` outputs, with
+    gradient ``G``::
 
         buf ← μ·buf + G                      (momentum)
         D   = G + μ·buf  (Nesterov)  or  buf
         O   = NewtonSchulz₅(D)               (≈ U Vᵀ of D: every direction gets the same step)
-        W   ← W − lr·wd·W − lr·√max(1, m/n)·O
+        W   ← W − lr·wd·W − lr·√max(1, fan_out/fan_in)·O
 
-    The scale ``√max(1, m/n)`` keeps the update's RMS per entry comparable across shapes.
-    Every other parameter (biases, vectors) is trained by AdamW (``fallback_lr``). Matrices of
-    the same shape are orthogonalized together, one call of the batched kernel.
-    ``lr`` and ``fallback.lr`` may be changed between steps.
+    The scale ``√max(1, fan_out/fan_in)`` keeps the update's RMS per entry comparable across
+    shapes; it is Muon's ``√max(1, rows/columns)`` of a weight written ``(out, in)``. ``layout``
+    says how the arrays are stored: ``"in_out"`` (the default) is ``(fan_in, fan_out)`` for
+    ``y = x @ W``, as :class:`sim.nn.Dense` keeps them; ``"out_in"`` is ``(fan_out, fan_in)`` for
+    ``y = W x``, as PyTorch's ``Linear`` does. Every other parameter (biases, vectors) is trained
+    by AdamW (``fallback_lr``). Matrices of the same shape are orthogonalized together, one call of
+    the batched kernel. ``lr`` and ``fallback.lr`` may be changed between steps.
     """
+
+    LAYOUTS = ("in_out", "out_in")
 
     def __init__(self, params: list[np.ndarray], lr: float = 0.02, momentum: float = 0.95, nesterov: bool = True,
                  ns_steps: int = 5, coeffs=MUON_QUINTIC, weight_decay: float = 0.0, fallback_lr: float = 3e-3,
-                 backend: str = "numpy"):
+                 backend: str = "numpy", layout: str = "in_out"):
+        if layout not in self.LAYOUTS:
+            raise ValueError(f"unknown weight layout {layout!r}; valid: {', '.join(self.LAYOUTS)}")
         self.params = params
         self.lr = lr
         self.momentum = momentum
@@ -339,12 +347,18 @@ class Muon:
         self.coeffs = tuple(coeffs)
         self.weight_decay = weight_decay
         self.backend = backend
+        self.layout = layout
         self.matrix_indices = [i for i, p in enumerate(params) if p.ndim == 2]
         self.other_indices = [i for i, p in enumerate(params) if p.ndim != 2]
         self.buffers = {i: np.zeros_like(params[i]) for i in self.matrix_indices}
         self.fallback = Adam([params[i] for i in self.other_indices], lr=fallback_lr, weight_decay=weight_decay)
         #: The last orthogonalized update of each matrix parameter (by index), for inspection.
         self.last_updates: dict[int, np.ndarray] = {}
+
+    def shape_scale(self, shape: tuple[int, int]) -> float:
+        """``√max(1, fan_out/fan_in)`` for a weight of this shape, read in this optimizer's layout."""
+        fan_in, fan_out = shape if self.layout == "in_out" else shape[::-1]
+        return math.sqrt(max(1.0, fan_out / fan_in))
 
     def step(self, grads: list[np.ndarray]) -> None:
         """Update every parameter in place from its gradient."""
@@ -360,7 +374,7 @@ class Muon:
         for shape, indices in by_shape.items():
             stack = np.stack([directions[i] for i in indices])
             ortho = newton_schulz(stack, self.coeffs, self.ns_steps, True, backend=self.backend)
-            scale = math.sqrt(max(1.0, shape[0] / shape[1]))
+            scale = self.shape_scale(shape)
             for i, update in zip(indices, ortho):
                 p = self.params[i]
                 if self.weight_decay:

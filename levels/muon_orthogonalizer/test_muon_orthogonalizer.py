@@ -233,30 +233,62 @@ def test_challenge_quintic_leaves_none_short_when_well_conditioned():
 # Muon and the race
 
 
-def test_muon_updates_are_orthogonalized_and_scaled_per_shape():
+@pytest.mark.parametrize("fan_in, fan_out", [(2, 32), (32, 32), (32, 3), (8, 40), (40, 8), (5, 5)])
+def test_muon_scales_by_fan_out_over_fan_in(fan_in, fan_out):
+    """Muon's update for a layer y = x @ W (W stored (fan_in, fan_out), as sim.nn.Dense keeps it) is
+    the orthogonalized direction times √max(1, fan_out/fan_in): the rows over the columns of the
+    (out, in) matrix Muon is written for. The 2→32 layer gets ×4, the 32→3 layer ×1."""
+    rng = np.random.default_rng(fan_in * 100 + fan_out)
+    params = [rng.standard_normal((fan_in, fan_out)), rng.standard_normal(fan_out)]
+    before = params[0].copy()
+    opt = Muon(params, lr=0.1, momentum=0.0, nesterov=False, fallback_lr=0.01)
+    grad = gradient_like(rng, fan_in, fan_out, 20.0)
+    opt.step([grad, rng.standard_normal(fan_out)])
+    update = (before - params[0]) / 0.1
+    direction = newton_schulz(grad, MUON_QUINTIC, 5, True).astype(np.float64)
+    scale = np.sqrt(max(1.0, fan_out / fan_in))
+    np.testing.assert_allclose(update, scale * direction, rtol=1e-5, atol=1e-6)
+    sigma = np.linalg.svd(update, compute_uv=False) / scale
+    assert QUINTIC_BAND[0] <= sigma.min() and sigma.max() <= QUINTIC_BAND[1]  # orthogonalized
+
+
+def test_muon_layout_out_in_scales_rows_over_columns():
+    """Weights stored (out, in), as PyTorch's Linear keeps them: the same rule, read the other way."""
+    rng = np.random.default_rng(4)
+    for fan_in, fan_out in [(2, 32), (32, 3)]:
+        params = [rng.standard_normal((fan_out, fan_in))]
+        before = params[0].copy()
+        opt = Muon(params, lr=1.0, momentum=0.0, nesterov=False, layout="out_in")
+        grad = gradient_like(rng, fan_out, fan_in, 10.0)
+        opt.step([grad])
+        direction = newton_schulz(grad, MUON_QUINTIC, 5, True).astype(np.float64)
+        np.testing.assert_allclose(before - params[0], np.sqrt(max(1.0, fan_out / fan_in)) * direction,
+                                   rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="layout"):
+        Muon([rng.standard_normal((3, 3))], layout="rows")
+
+
+def test_muon_biases_take_adams_first_step():
     rng = np.random.default_rng(3)
-    params = [rng.standard_normal((8, 32)), rng.standard_normal((32, 8)), rng.standard_normal(8)]
+    params = [rng.standard_normal((8, 32)), rng.standard_normal(8)]
     before = [p.copy() for p in params]
     opt = Muon(params, lr=0.1, momentum=0.0, nesterov=False, fallback_lr=0.01)
-    grads = [gradient_like(rng, 8, 32, 20.0), gradient_like(rng, 32, 8, 20.0), rng.standard_normal(8)]
-    opt.step(grads)
-    for i, (rows, cols) in enumerate([(8, 32), (32, 8)]):
-        update = (before[i] - params[i]) / 0.1
-        sigma = np.linalg.svd(update, compute_uv=False) / np.sqrt(max(1.0, rows / cols))
-        assert QUINTIC_BAND[0] <= sigma.min() and sigma.max() <= QUINTIC_BAND[1]
-    np.testing.assert_allclose(np.abs(before[2] - params[2]), 0.01, rtol=1e-3)  # Adam's first step: lr·sign
+    opt.step([gradient_like(rng, 8, 32, 20.0), rng.standard_normal(8)])
+    np.testing.assert_allclose(np.abs(before[1] - params[1]), 0.01, rtol=1e-3)  # Adam's first step: lr·sign
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_race_every_optimizer_learns_and_muon_gets_there_first(seed):
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_race_every_optimizer_learns_and_muon_leads_by_a_margin(seed):
+    """With the step sizes the level ships, by tick 250 Muon's loss is less than half of SGD's and of
+    Adam's (measured over 12 seeds: 2.3 to 4.8 times less than the better of the two)."""
     run = make_runner(LEVEL, {"pace": 60}, seed=seed)
     run.step(250)
-    first_below = {}
+    late = {}
     for name in ("sgd", "adam", "muon"):
         loss = run.series(f"loss_{name}")
         assert loss[-1] < 0.25 * loss[0]
-        first_below[name] = int(np.argmax(loss < 0.1)) if (loss < 0.1).any() else 10**9
-    assert first_below["muon"] < min(first_below["sgd"], first_below["adam"])
+        late[name] = loss[-1]
+    assert late["muon"] < 0.5 * min(late["sgd"], late["adam"])
 
 
 def test_the_witness_runs():
