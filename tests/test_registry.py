@@ -35,7 +35,7 @@ def test_a_broken_manifest_is_listed_with_its_error_and_the_rest_still_load(tmp_
     assert "fine_level" in registry.entries and "broken_level" not in registry.entries
     broken = [e for e in registry.problems if e.folder.name == "broken_level"]
     assert len(broken) == 1 and len(registry.problems) == 1
-    assert str(manifest) in broken[0].error and "'title' must be str, got int" in broken[0].error
+    assert str(manifest) in broken[0].error and "title must be a string, got 3" in broken[0].error
 
 
 def test_a_duplicate_id_is_reported_not_silently_replaced(tmp_path):
