@@ -7,30 +7,90 @@ Start-up only reads manifests. A level's Python code is imported when it is open
 package of its own (``cf_level_<id>``), so a level's modules may import each other relatively
 and the whole level can be re-imported after an edit. A level's kernels (``kernels.py``) are
 imported the same way, when they are asked for (:meth:`LevelEntry.kernels`).
+
+Nothing a folder holds can take the listing down: any failure while reading one folder becomes
+that folder's one-line error and the other levels load. Level packs are located without running
+their code (no ``__init__.py`` is executed to list them), and a level reads, imports and includes
+only files that resolve inside its own folder.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import pkgutil
+import stat
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Iterable
 
-from .manifest import MANIFEST_NAME, Manifest, ManifestError, load_manifest
+from .manifest import MANIFEST_NAME, Manifest, load_manifest
 from .paths import LEVELS_DIR
 
 ENTRY_POINT_GROUP = "continuous_function.levels"
 KERNELS_MODULE = "kernels"  # a level's kernels: kernels.py, or a kernels/ package, in its folder
+LEVEL_FILE_MAX_BYTES = 1 << 20  # what read_text reads of a level's text file (README, witness)
 
 
 class LevelLoadError(RuntimeError):
     """A level's code could not be imported or does not provide what its manifest names."""
+
+
+class LevelFileError(LevelLoadError):
+    """A file the level asks for is missing, not a regular file, or resolves outside the folder."""
+
+
+def _one_line(text: str, limit: int = 600) -> str:
+    """``text`` on one line (control characters escaped), at most ``limit`` characters."""
+    out = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text)[: limit + 1])
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception as one line: its type and message."""
+    message = str(exc)
+    return _one_line(f"{type(exc).__name__}: {message}" if message else type(exc).__name__)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path``, with every symlink followed, lies inside ``folder`` (also resolved)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+
+
+class _LevelFinder(importlib.abc.MetaPathFinder):
+    """Finds the modules of a level package (``cf_level_<id>.*``) with the ordinary path finder,
+    and refuses any whose file resolves outside the level's folder (a symlinked ``model.py``
+    would otherwise run code from anywhere)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        top, dot, _ = fullname.partition(".")
+        if not dot or not top.startswith("cf_level_"):
+            return None
+        root = getattr(sys.modules.get(top), "__cf_level_folder__", None)
+        if root is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None:
+            return None
+        for location in [spec.origin, *(spec.submodule_search_locations or [])]:
+            if location and location not in ("built-in", "frozen", "namespace") and not _inside(Path(location), root):
+                raise ImportError(f"{location} resolves outside the level folder {root}; a level runs only "
+                                  "its own files", name=fullname)
+        return spec
+
+
+def _install_finder() -> None:
+    if not any(isinstance(f, _LevelFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _LevelFinder())
 
 
 @dataclass
@@ -52,13 +112,70 @@ class LevelEntry:
         return f"cf_level_{self.id}"
 
     def reload_manifest(self) -> None:
-        """Read the manifest again (after an edit); sets ``error`` instead of raising."""
+        """Read the manifest again (after an edit); sets ``error`` (one line) instead of raising.
+
+        Whatever goes wrong (a bad manifest, an unreadable folder, anything unforeseen) stays
+        this entry's error: one folder never takes the others down."""
         try:
             self.manifest = load_manifest(self.folder)
             self.error = None
-        except ManifestError as exc:
+        except KeyboardInterrupt:
+            raise
+        except ValueError as exc:  # ManifestError: already one line naming file, table and key
             self.manifest = None
-            self.error = str(exc)
+            self.error = _one_line(str(exc))
+        except BaseException as exc:  # noqa: BLE001 - one folder's failure is its own error
+            self.manifest = None
+            self.error = _one_line(f"{self.folder / MANIFEST_NAME}: cannot be read: {_describe(exc)}")
+
+    def file_problem(self, name: str) -> str | None:
+        """Why the level's file ``name`` (a path relative to its folder) cannot be read, in one
+        line; ``None`` when :meth:`level_file` gives it."""
+        return self._confine(name)[1]
+
+    def level_file(self, name: str) -> Path | None:
+        """The resolved path of the file ``name`` in the level folder, or ``None`` when it is
+        missing, not a regular file, or resolves outside the folder (an absolute path, ``..``,
+        or a symlink out of it); :meth:`file_problem` says which."""
+        return self._confine(name)[0]
+
+    def _confine(self, name: str) -> tuple[Path | None, str | None]:
+        folder = Path(self.folder)
+        try:
+            root = folder.resolve()
+            path = (folder / name).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:
+            return None, _one_line(f"{folder / str(name)}: cannot be resolved: {_describe(exc)}")
+        shown = _one_line(str(name), 120)
+        if not path.is_relative_to(root):
+            return None, f"{shown} resolves outside the level folder (to {_one_line(str(path), 200)}); a level reads only its own files"
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            return None, f"{shown}: no such file in the level folder"
+        except OSError as exc:
+            return None, f"{shown}: cannot be read: {exc.strerror or exc}"
+        if not stat.S_ISREG(info.st_mode):
+            return None, f"{shown} is not a regular file"
+        return path, None
+
+    def read_text(self, name: str, limit: int = LEVEL_FILE_MAX_BYTES) -> str:
+        """The text of the level's file ``name`` as UTF-8 (undecodable bytes replaced), at most
+        ``limit`` bytes of it, with a note at the end when it was cut. Raises
+        :class:`LevelFileError` (one line) when the file is missing, not a regular file,
+        unreadable or outside the folder."""
+        path, problem = self._confine(name)
+        if path is None:
+            raise LevelFileError(problem)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(limit + 1)
+        except OSError as exc:
+            raise LevelFileError(f"{name}: cannot be read: {exc.strerror or exc}") from None
+        text = raw[:limit].decode("utf-8", errors="replace")
+        if len(raw) > limit:
+            text += f"\n\n[{name} is longer than {limit // 1024} KB: the rest is not shown]\n"
+        return text
 
     def _ensure_package(self) -> str:
         package = self.package_name
@@ -69,7 +186,9 @@ class LevelEntry:
             pkg_spec = importlib.machinery.ModuleSpec(package, None, is_package=True)
             pkg = importlib.util.module_from_spec(pkg_spec)
             pkg.__path__ = [str(self.folder)]
+            pkg.__cf_level_folder__ = Path(self.folder).resolve()  # _LevelFinder confines imports to it
             sys.modules[package] = pkg
+        _install_finder()
         return package
 
     def _module_path(self, module_name: str) -> Path | None:
@@ -87,16 +206,21 @@ class LevelEntry:
         path = self._module_path(module_name)
         if path is None:
             raise LevelLoadError(f"{self.folder / module_name.replace('.', '/')}.py: no such file")
+        if not _inside(path, Path(self.folder)):
+            raise LevelLoadError(f"{path} resolves outside the level folder (to {path.resolve()}); a level runs "
+                                 "only its own files")
         try:
             return importlib.import_module(f"{package}.{module_name}")
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # level code may raise anything, sys.exit included: it is a load error
             raise LevelLoadError(f"{path}: cannot import: {type(exc).__name__}: {exc}") from exc
 
     def _import(self, spec: str) -> type:
         module_name, _, attr = spec.partition(":")
         if not attr:
             raise LevelLoadError(f"{self.folder}: {spec!r} must look like 'module:Class'")
-        path = self.folder / (module_name.replace(".", "/") + ".py")
+        path = Path(self.folder) / (module_name.replace(".", "/") + ".py")
         if not path.is_file():
             raise LevelLoadError(f"{path}: no such file (the manifest names {spec!r})")
         module = self.module(module_name)
@@ -161,46 +285,108 @@ class LevelEntry:
 
 
 def _scan(directory: Path, source: str) -> Iterable[LevelEntry]:
-    if not directory.is_dir():
+    """Every folder of ``directory`` that holds a ``level.toml`` (of any kind: a FIFO or a
+    dangling link gets its reason too), with its manifest read or its error."""
+    try:
+        children = sorted(directory.iterdir())
+    except OSError as exc:
+        yield LevelEntry(folder=directory, source=source, error=_one_line(f"{directory}: cannot be listed: {exc.strerror or exc}"))
         return
-    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and (p / MANIFEST_NAME).is_file()):
-        entry = LevelEntry(folder=folder.resolve(), source=source)
+    for child in children:
+        try:
+            if not (child.is_dir() and os.path.lexists(child / MANIFEST_NAME)):
+                continue
+            folder = child.resolve()
+        except (OSError, RuntimeError) as exc:
+            yield LevelEntry(folder=child, source=source, error=_one_line(f"{child}: cannot be read: {_describe(exc)}"))
+            continue
+        entry = LevelEntry(folder=folder, source=source)
         entry.reload_manifest()
         yield entry
 
 
-def _pack_dirs() -> Iterable[tuple[str, Path]]:
-    """Directories announced by installed level packs, located without importing them."""
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            spec = importlib.util.find_spec(ep.value.split(":")[0])
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None:
+def _locate_module(module: str) -> list[Path]:
+    """The directories of the module or package ``module`` (dotted), found without importing
+    it or any package above it: the top-level package is located by the import system's
+    finders, each submodule by the path finder in its parent's search locations, so no
+    ``__init__.py`` runs."""
+    parts = module.split(".")
+    if not all(p.isidentifier() for p in parts):
+        raise ValueError(f"{module!r} is not a module name")
+    spec = importlib.util.find_spec(parts[0])
+    for i in range(1, len(parts)):
+        if spec is None or not spec.submodule_search_locations:
+            return []
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: i + 1]), list(spec.submodule_search_locations))
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        return [Path(p) for p in spec.submodule_search_locations]
+    return [Path(spec.origin).parent] if spec.origin else []
+
+
+def _pack_dirs(allowed: list[str] | None = None) -> Iterable[tuple[str, Path | None, str | None]]:
+    """``(pack name, directory, problem)`` for the installed level packs (only those named in
+    ``allowed`` when it is a list), located without importing them."""
+    try:
+        found = list(entry_points(group=ENTRY_POINT_GROUP))
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - broken package metadata must not stop the listing
+        yield "?", None, f"installed level packs cannot be listed: {_describe(exc)}"
+        return
+    names = {ep.name for ep in found}
+    for name in allowed or ():
+        if name not in names:
+            yield name, None, f"level pack {name!r} is allowed but not installed"
+    for ep in found:
+        if allowed is not None and ep.name not in allowed:
             continue
-        if spec.submodule_search_locations:
-            for location in spec.submodule_search_locations:
-                yield ep.name, Path(location)
-        elif spec.origin:
-            yield ep.name, Path(spec.origin).parent
+        module = ep.value.split(":")[0].strip()
+        try:
+            locations = _locate_module(module)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a finder may run foreign code; it cannot stop the listing
+            yield ep.name, None, f"level pack {ep.name!r} ({module}) cannot be located: {_describe(exc)}"
+            continue
+        if not locations:
+            yield ep.name, None, f"level pack {ep.name!r}: module {module!r} is not installed"
+        for location in locations:
+            yield ep.name, location, None
 
 
 class Registry:
     """All levels found, by id, plus the folders that failed or clashed."""
 
-    def __init__(self, extra_dirs: Iterable[Path] = (), builtin: bool = True, packs: bool = True):
+    def __init__(self, extra_dirs: Iterable[Path] = (), builtin: bool = True,
+                 packs: bool | None | Iterable[str] = None):
+        """Find the levels: the shipped ones (``builtin``), those in ``extra_dirs``, and those of
+        installed level packs. ``packs`` is ``None`` or ``True`` for every installed pack,
+        ``False`` for none, or a list of pack names (entry-point names, as in ``pack:<name>``)
+        to load only those: the kiosk's allow-list; a name that is not installed is reported."""
         self.entries: dict[str, LevelEntry] = {}
         self.problems: list[LevelEntry] = []
         sources: list[tuple[Path, str]] = []
         if builtin:
             sources.append((LEVELS_DIR, "builtin"))
         sources += [(Path(d), f"dir:{d}") for d in extra_dirs]
-        if packs:
-            sources += [(path, f"pack:{name}") for name, path in _pack_dirs()]
+        if packs is not False:
+            allowed = None if packs is None or packs is True else [str(p) for p in packs]
+            for name, path, problem in _pack_dirs(allowed):
+                if problem:
+                    self.problems.append(LevelEntry(folder=Path(name), source=f"pack:{name}", error=problem))
+                else:
+                    sources.append((path, f"pack:{name}"))
         for directory, source in sources:
-            if not Path(directory).is_dir():
-                bad = LevelEntry(folder=Path(directory), source=source, error=f"{directory}: not a directory")
-                self.problems.append(bad)
+            try:
+                is_dir = Path(directory).is_dir()
+            except OSError as exc:
+                is_dir, reason = False, f"{directory}: cannot be read: {exc.strerror or exc}"
+            else:
+                reason = f"{directory}: not a directory"
+            if not is_dir:
+                self.problems.append(LevelEntry(folder=Path(directory), source=source, error=_one_line(reason)))
                 continue
             for entry in _scan(Path(directory), source):
                 if entry.error:
