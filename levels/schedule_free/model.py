@@ -13,7 +13,7 @@ import numpy as np
 from sandbox.kit import derived
 from sandbox.model import Model
 
-from .schedule_free import OnlineRegression, Race, RiverValley, cosine_lr, tuned_lr
+from .schedule_free import DIVERGED_LOSS, OnlineRegression, Race, RiverValley, cosine_lr, tuned_lr
 
 #: The challenges' names for the three runs.
 LABELS = {"schedule_free": "Schedule-Free (x)", "cosine": "cosine", "constant": "constant step"}
@@ -177,14 +177,18 @@ class ScheduleFreeModel(Model):
         }
 
     def state(self) -> dict[str, np.ndarray]:
-        points = self.race.points
-        return {"x": points["schedule_free"], "z": self.race.explorer, "cosine": points["cosine"],
-                "constant": points["constant"]}
+        """The running racers' points (a racer that diverged has stopped alone: its overflowed
+        points would stop the whole race)."""
+        points, running = self.race.points, self.race.running
+        arrays = {name: points[name] for name in ("cosine", "constant") if name in running}
+        if "schedule_free" in running:
+            arrays.update(x=points["schedule_free"], z=self.race.explorer)
+        return arrays
 
     # -- challenge measures -------------------------------------------------------------------------
 
     def measure_leader(self, run) -> str:
         """The run with the lowest recorded loss at the last step (the challenges stop the race at T/2
-        or at T)."""
+        or at T); a racer that diverged (recorded as ``DIVERGED_LOSS``) never leads."""
         losses = {name: float(run.series(f"loss_{name}")[-1]) for name in LABELS}
-        return LABELS[min(losses, key=lambda name: losses[name] if np.isfinite(losses[name]) else np.inf)]
+        return LABELS[min(losses, key=lambda name: losses[name] if losses[name] < DIVERGED_LOSS else np.inf)]

@@ -204,6 +204,12 @@ class Race:
 
     Attributes for drawing: ``points[method]`` (the evaluated points: x for Schedule-Free),
     ``explorer`` (z) and ``gradient_point`` (y) of Schedule-Free.
+
+    A racer whose loss overflows or passes :data:`DIVERGED_LOSS` stops alone, as a real run that
+    blew up would, and the others run on: ``diverged_at[method]`` is the step it diverged at (None
+    while it runs), it takes no more steps, and :meth:`losses` reports it as ``DIVERGED_LOSS``.
+    Only a race of one step size per method does this; the tuner's race of K step sizes at once
+    lets each overflow in its own slot and reads the losses at the end.
     """
 
     def __init__(self, problem, lrs: dict, planned_steps: int, noise: float = 1.0, beta: float = 0.9,
@@ -217,6 +223,8 @@ class Race:
         start = np.asarray(problem.start, dtype=np.float64)
         shape = (*lead_shape, self.balls, start.size) if isinstance(problem, RiverValley) else (*lead_shape, start.size)
         self.peak = lrs["cosine"]
+        self.stops_diverged = lead_shape == ()
+        self.diverged_at: dict[str, int | None] = {m: None for m in METHODS}
         self._params = {m: np.broadcast_to(start, shape).copy() for m in METHODS}
         self.optimizers = {
             "schedule_free": ScheduleFreeSGD([self._params["schedule_free"]], lrs["schedule_free"], beta=beta),
@@ -238,31 +246,47 @@ class Race:
     def gradient_point(self) -> np.ndarray:
         return self._params["schedule_free"]
 
-    def _gradients(self) -> dict[str, np.ndarray]:
+    @property
+    def running(self) -> tuple[str, ...]:
+        """The methods still racing (not diverged)."""
+        return tuple(m for m in METHODS if self.diverged_at[m] is None)
+
+    def _gradients(self, methods: tuple[str, ...]) -> dict[str, np.ndarray]:
         if isinstance(self.problem, RiverValley):
             noise = landscape_noise(self.noise, self.seed, self.steps, self.balls)
-            return {m: self.problem.grad(p) + noise for m, p in self._params.items()}
+            return {m: self.problem.grad(self._params[m]) + noise for m in methods}
         batch = regression_batch(self.problem, self.seed, self.steps)
-        return {m: regression_grad(self.problem, p, batch) for m, p in self._params.items()}
+        return {m: regression_grad(self.problem, self._params[m], batch) for m in methods}
 
     def step(self) -> None:
-        """One step of every method, all on the same noise (the same minibatch, the same kicks)."""
+        """One step of every running method, all on the same noise (the same minibatch, the same
+        kicks); a method whose loss has blown up stops there."""
         self.optimizers["cosine"].lr = cosine_lr(self.peak, self.steps, self.planned_steps)
-        for method, g in self._gradients().items():
+        running = self.running
+        for method, g in self._gradients(running).items():
             self.optimizers[method].step([g])
         self.steps += 1
+        if self.stops_diverged:
+            for method in running:
+                loss = self._mean_loss(self.points[method])
+                if not loss < DIVERGED_LOSS:  # NaN too
+                    self.diverged_at[method] = self.steps
+
+    def _mean_loss(self, points: np.ndarray) -> np.ndarray:
+        loss = self.problem.loss(points)
+        return loss.mean(axis=-1) if isinstance(self.problem, RiverValley) else loss
 
     def losses(self) -> dict[str, np.ndarray]:
-        """Each method's loss at the point it would ship (mean over the balls of the landscape)."""
-        out = {}
-        for method, p in self.points.items():
-            loss = self.problem.loss(p)
-            out[method] = loss.mean(axis=-1) if isinstance(self.problem, RiverValley) else loss
-        return out
+        """Each method's loss at the point it would ship (mean over the balls of the landscape);
+        ``DIVERGED_LOSS`` for a method that diverged."""
+        return {method: DIVERGED_LOSS if self.diverged_at[method] is not None else self._mean_loss(p)
+                for method, p in self.points.items()}
 
     def explorer_loss(self) -> np.ndarray:
-        loss = self.problem.loss(self.explorer)
-        return loss.mean(axis=-1) if isinstance(self.problem, RiverValley) else loss
+        """The mean loss at Schedule-Free's explorer z (``DIVERGED_LOSS`` once Schedule-Free diverged)."""
+        if self.diverged_at["schedule_free"] is not None:
+            return DIVERGED_LOSS
+        return self._mean_loss(self.explorer)
 
 
 @functools.lru_cache(maxsize=64)

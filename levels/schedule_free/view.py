@@ -4,8 +4,6 @@ with the planned end T marked, the step sizes, and who is ahead at T/2 and at T.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from imgui_bundle import imgui
 
@@ -13,7 +11,7 @@ from sandbox.gfx.camera import Camera2D
 from sandbox.kit import PALETTE, Plot, finite, finite_rows, hline, line, plot_strip, scatter, vlines
 from sandbox.view import View
 
-from .schedule_free import DIVERGED_LOSS
+from .schedule_free import DIVERGED_LOSS, cosine_lr
 
 #: Schedule-Free's evaluated x, its explorer z and its gradient point y; the other two runs.
 X, Z, Y = PALETTE.orange, PALETTE.vermillion, PALETTE.yellow
@@ -40,9 +38,23 @@ class ScheduleFreeView(View):
 
     # -- scene -------------------------------------------------------------------------------------
     def _trio(self) -> np.ndarray | None:
-        """Ball 0 of Schedule-Free in the plane: z, y and x, or None if it cannot be drawn."""
+        """Ball 0 of Schedule-Free in the plane: z, y and x, or None if it cannot be drawn (or has
+        diverged)."""
+        if "schedule_free" not in self.model.race.running:
+            return None
         trio = self.model.plane(self.run.array("ball0")[[1, 2, 0]])
         return trio if len(finite_rows(trio)) == 3 else None
+
+    @property
+    def _race_hidden(self) -> bool:
+        """While a prediction is being chosen the race on screen (the sandbox's) would answer it:
+        the scene shows the valley and the start, not where the runs have got to."""
+        return self.challenge.choosing
+
+    def _racing(self) -> tuple[tuple[str, str, object], ...]:
+        """The runs still racing (a run that diverged stopped alone: nothing of it to draw)."""
+        running = self.model.race.running
+        return tuple(run for run in RUNS if run[0] in running)
 
     def scene(self, frame) -> None:
         model, paint, mvp, vp = self.model, self.painter, frame.mvp, frame.viewport
@@ -54,20 +66,27 @@ class ScheduleFreeView(View):
         floor = model.valley_floor()
         if floor is not None:
             paint.lines(mvp, floor, PALETTE.white.alpha(0.35), 1.0, vp)
+        cross = 0.04 * frame.camera.half_height * np.array([[-1, -1], [1, 1], [-1, 1], [1, -1]], dtype=np.float64)
+        paint.lines(mvp, cross + model.optimum(), PALETTE.white.alpha(0.9), 2.0, vp, strip=False)
+        size = 7.0 if model.landscape else 14.0
+        if self._race_hidden:  # every run starts at the same point: that much is no answer
+            start = model.plane(model.problem.start)
+            paint.points(mvp, start, PALETTE.shadow, 2 * size + 3.0)
+            paint.points(mvp, start, PALETTE.white, 2 * size)
+            return
+        racing = self._racing()
         steps, balls = self.run.arrays("ball0")
         trails = model.plane(np.stack(balls))
-        for name, _, color in RUNS[::-1]:
+        for name, _, color in racing[::-1]:
             trail = finite_rows(trails[:, TRAILS[name]])
             paint.lines(mvp, trail, _fading(color, len(trail), 0.1, 0.9), 2.0, vp)
-        recent = finite_rows(trails[steps > self.run.steps - EXPLORER_TRAIL, 1])
-        paint.lines(mvp, recent, _fading(Z, len(recent), 0.0, 0.6), 1.0, vp)
-        size = 7.0 if model.landscape else 14.0
-        for name, _, color in RUNS[::-1]:
+        if "schedule_free" in model.race.running:
+            recent = finite_rows(trails[steps > self.run.steps - EXPLORER_TRAIL, 1])
+            paint.lines(mvp, recent, _fading(Z, len(recent), 0.0, 0.6), 1.0, vp)
+        for name, _, color in racing[::-1]:
             cloud = finite_rows(model.plane(model.race.points[name]))
             paint.points(mvp, cloud, PALETTE.shadow, size + 3.0)
             paint.points(mvp, cloud, color, size)
-        cross = 0.04 * frame.camera.half_height * np.array([[-1, -1], [1, 1], [-1, 1], [1, -1]], dtype=np.float64)
-        paint.lines(mvp, cross + model.optimum(), PALETTE.white.alpha(0.9), 2.0, vp, strip=False)
         trio = self._trio()
         if trio is not None:
             paint.lines(mvp, trio, PALETTE.white.alpha(0.8), 1.5, vp)
@@ -77,6 +96,12 @@ class ScheduleFreeView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model = self.model
+        if self._race_hidden:
+            frame.label(draw_list, model.plane(model.problem.start), "start: every run begins here",
+                        PALETTE.white, (14.0, -22.0))
+            frame.caption(draw_list, [f"the planned horizon T = {model.planned_steps};  × marks the minimum",
+                                      ("the race is hidden while you predict: lock in to watch it", PALETTE.muted)])
+            return
         trio = self._trio()
         if trio is not None:
             texts = ("z explores", "y: gradient here", "x: what you ship")
@@ -84,17 +109,39 @@ class ScheduleFreeView(View):
             for point, text, color, offset in zip(trio, texts, (Z, Y, X),
                                                   ((12.0, -8.0), (left_of_y, -8.0), (12.0, -26.0))):
                 frame.label(draw_list, point, text, color, offset)
-        for (name, label, color), dy in zip(RUNS[1:], (8.0, 26.0)):  # apart, for when the clouds meet
-            cloud = finite_rows(model.plane(model.race.points[name]))
-            if len(cloud):
-                frame.label(draw_list, np.median(cloud, axis=0), label, color, (12.0, dy))
+        self._cloud_labels(draw_list, frame)
         frame.label(draw_list, model.plane(model.problem.start), "start", PALETTE.white.alpha(0.8), (8.0, -22.0))
         t, T = self.run.steps, model.planned_steps
         where = (f"→ along the valley floor, ↑ across it; {model.race.balls} balls per method, the trio of one"
                  if model.landscape else
                  "the first two of 32 weights (the strongest features); contours of the loss in this plane")
-        frame.caption(draw_list, [f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  + marks the minimum",
-                                  (where, PALETTE.muted)])
+        lines = [f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  × marks the minimum", (where, PALETTE.muted)]
+        for name, label, color in RUNS:
+            stopped = model.race.diverged_at[name]
+            if stopped is not None:
+                text = f"{label} diverged at step {stopped} (its step is too large): it stopped, the others race on"
+                lines.append((text, PALETTE.bad))
+        frame.caption(draw_list, lines)
+
+    def _cloud_labels(self, draw_list, frame) -> None:
+        """The cosine and constant clouds named beside their medians; when the two labels would
+        overlap (the clouds travel together early on) they are stacked at the first one."""
+        model, placed = self.model, []
+        step = imgui.get_text_line_height() + 10.0
+        for name, label, color in RUNS[1:]:
+            cloud = finite_rows(model.plane(model.race.points[name]))
+            if not len(cloud) or name not in model.race.running:
+                continue
+            point, offset = np.median(cloud, axis=0), (12.0, 8.0)
+            at = frame.to_overlay(point)
+            for other_point, other_at, other_offset in placed:
+                if at is None or other_at is None:
+                    continue
+                close = abs(at.y - other_at.y) < 2 * step and abs(at.x - other_at.x) < 12 * step
+                if close:
+                    point, offset = other_point, (12.0, other_offset[1] + step)
+            frame.label(draw_list, point, label, color, offset)
+            placed.append((point, frame.to_overlay(point), offset))
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
@@ -114,7 +161,7 @@ class ScheduleFreeView(View):
         hide = self.challenge.hide_answers
         marks = {"now": t, f"T/2 ({T // 2})": T // 2, f"T ({T})": T}
         if imgui.begin_table("stops", 4, imgui.TableFlags_.row_bg.value | imgui.TableFlags_.borders_inner_v.value):
-            imgui.table_setup_column("run")
+            imgui.table_setup_column("run", imgui.TableColumnFlags_.width_fixed.value)  # the names, never cut
             for label in marks:
                 imgui.table_setup_column(label)
             imgui.table_headers_row()
@@ -155,7 +202,7 @@ class ScheduleFreeView(View):
             Plot("loss (faint red: explorer z)", self._loss_plot, y_label="loss", y_log=True, x_limits=limits,
                  weight=2.0, when=lambda: shown),
             Plot("÷ Schedule-Free's loss", self._ratio_plot, y_label="loss ratio", y_log=True, x_limits=limits,
-                 legend=False, when=lambda: shown),
+                 legend=False, when=lambda: shown and "schedule_free" in self.model.race.running),
             Plot("step sizes γ", self._lr_plot, y_label="γ", y_log=True, x_limits=limits, legend=False,
                  y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight),
             Plot("loss per weight, now", self._weights_plot, x_label="weight i (strongest first)",
@@ -185,9 +232,10 @@ class ScheduleFreeView(View):
     def _lr_plot(self, run) -> None:
         model = self.model
         self._marks()
-        cosine = run.series("lr_cosine")
-        line("cosine", np.arange(run.steps + 1, dtype=np.float64), np.where(cosine > 0, cosine, np.nan), RUNS[1][2])
         span = np.array([0.0, max(1.08 * model.planned_steps, run.steps + 1.0)])
+        steps = np.arange(int(span[1]) + 1, dtype=np.float64)  # the whole schedule: it is planned, not measured
+        cosine = np.array([cosine_lr(model.tuned_lrs["cosine"], int(t), model.planned_steps) for t in steps])
+        line("cosine", steps, np.where(cosine > 0, cosine, np.nan), RUNS[1][2])
         for name, label, color in (RUNS[0], RUNS[2]):
             line(label, span, np.full(2, model.lrs[name]), color)
 
@@ -211,9 +259,9 @@ def _loss_cell(column: dict | None, name: str, best: bool) -> None:
     value = column.get(name) if column else None
     if value is None:
         imgui.text_colored(PALETTE.muted, "·")
-    elif not math.isfinite(value):
-        imgui.text("diverged")
-    elif best and value <= min(v for v in column.values() if math.isfinite(v)):
+    elif not value < DIVERGED_LOSS:  # the race records a diverged run's loss as DIVERGED_LOSS
+        imgui.text_colored(PALETTE.bad, "diverged")
+    elif best and value <= min(v for v in column.values() if v < DIVERGED_LOSS):
         imgui.text_colored(PALETTE.good, f"{value:.3g}")
     else:
         imgui.text(f"{value:.3g}")
