@@ -13,6 +13,9 @@
 // invocation, not loops over steps: llvmpipe silently stops an invocation's loops after 65535
 // iterations in total.
 #if defined COMPUTE_SHADER
+#ifndef LOCAL_SIZE
+#define LOCAL_SIZE 8  // kernels.py's NS_LOCAL_SIZE; defined here too so the file compiles on its own
+#endif
 layout(local_size_x = LOCAL_SIZE, local_size_y = LOCAL_SIZE) in;
 
 layout(r32f, binding = 0) readonly uniform image2D current;   // X
