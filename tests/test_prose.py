@@ -207,3 +207,13 @@ def test_a_formula_microtex_cannot_parse_is_shown_as_text(make_app):
 
 def test_blocks_are_frozen_values():
     assert Block("paragraph") == Block("paragraph")
+
+
+def test_a_formula_shown_as_text_breaks_only_after_a_relation(make_app):
+    from sandbox.ui import prose
+
+    app = make_app()
+    text = r"so $a + b + c + d + e + f + g = h + i + j + k + l + m + n$ holds"
+    layout = _frame(app, lambda: prose.markdown(text, None, width=10))  # as narrow as it goes
+    lines = [" ".join(op.text for op in line.ops if op.kind == "text") for line in layout.lines]
+    assert "a + b + c + d + e + f + g =" in lines and "h + i + j + k + l + m + n" in lines

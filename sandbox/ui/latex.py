@@ -324,7 +324,7 @@ class _Converter:
             # digits and signs up high (x², e⁻¹) read as powers whatever else the formula holds
             if self.unicode_scripts or (superscript and re.fullmatch(r"[0-9+−-]+|⊤|T", text)):
                 return "".join(table[c] for c in text)
-        elif not word and len(text) <= 2:  # a short index like θ_b: then θ_a beside it, not θₐ
+        elif not word and len(text) == 1:  # a one-letter index like θ_b: then θ_a beside it, not θₐ
             self.ascii_script = True
         mark = "^" if superscript else "_"
         if word or len(_core(text)) <= 1 or re.fullmatch(r"\d+", text) or _bracketed(text):

@@ -80,6 +80,8 @@ _ITEM = re.compile(r"(?P<indent>\s*)(?:(?P<bullet>[-*+])|(?P<number>\d{1,3})[.)]
 _HEADING = re.compile(r"(#{1,6})\s+(.*?)\s*#*\s*")
 _RULE = re.compile(r"\s*([-*_])(\s*\1){2,}\s*")
 _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+# where a formula shown as text may break across lines: after a relation or a comma, as TeX does
+_BREAKS = re.compile(r"(?<=[=<>≤≥≈≠≡→←⇔⇒↦∈,;])\s+")
 
 
 def inline(text: str, style: str = "plain") -> list[Span]:
@@ -448,10 +450,10 @@ def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic
                     items.append((Box(image.width, st.space if span.space else None), span, st, image))
                     continue
                 layout.fallbacks += 1
-                for n, word in enumerate(plain_text(span.text).split(" ")):
+                for n, chunk in enumerate(_BREAKS.split(plain_text(span.text))):
                     space = span.space if n == 0 else True
-                    items.append((Box(measure(st, word), st.space if space else None),
-                                  Span("text", word, span.style, space), st, None))
+                    items.append((Box(measure(st, chunk), st.space if space else None),
+                                  Span("text", chunk, span.style, space), st, None))
                 continue
             pad = st.size * 0.2 if span.kind == "code" else 0.0
             items.append((Box(measure(st, span.text) + 2 * pad, st.space if span.space else None), span, st, None))
