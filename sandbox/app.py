@@ -60,11 +60,15 @@ _KEYS = {"left": imgui.Key.left_arrow, "right": imgui.Key.right_arrow, "up": img
          "q": imgui.Key.q, "e": imgui.Key.e}
 
 
+_ARROWS = {"left", "right", "up", "down"}
 _KEYBOARD_KEYS = range(imgui.Key.tab.value, imgui.Key.gamepad_start.value)  # every key but the pads
 
 
 SCENE_BACKGROUND = (0.075, 0.085, 0.105, 1.0)
 
+
+OPERATOR_EXIT = "Ctrl+Shift+Q"  # kiosk mode: hold these ...
+OPERATOR_EXIT_S = 3.0  # ... this long to quit (visitors cannot close a kiosk)
 
 MAX_DT = 0.1  # a frame never advances time by more than this (a stall is not a jump)
 MAX_FPS = 60.0  # the interactive loop's frame-rate cap, where vsync does not hold it (Xvfb, some drivers)
@@ -113,12 +117,24 @@ class App:
         self._frames_wanted = 0  # frames still to draw although nothing animates (request_frames)
         self._settle_until = 0.0
         self._input_events = -1
+        self._had_input = False  # this frame brought input (mouse, keys, wheel, characters)
         self._screenshot_request: Path | None = None
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
         self.marks: dict[str, tuple[float, float, float, float]] = {}  # see mark()
-        self.idle_reset_s = idle_reset_s  # kiosks: back to the atlas after this long untouched
+        #: kiosk mode (``idle_reset_s`` given): after that long untouched everything returns to how
+        #: it started for the next visitor; visitors cannot close the app, leave fullscreen, reload
+        #: code or write screenshots; an operator exits by holding OPERATOR_EXIT for a few seconds
+        self.idle_reset_s = idle_reset_s
+        self.kiosk = idle_reset_s is not None
+        self._initial = {"fullscreen": self.window.fullscreen, "ui_scale": self.imgui.scale,
+                         "muted": self.sounds.muted}
         self._last_input = self.clock.now()
+        self._visitor = False  # someone touched the app since the last idle reset
+        self._exit_held_since: float | None = None
+        self._focus_panel = False  # give the level's panel the keyboard on its next frame
+        if self.kiosk:
+            self.window.refuse_close_requests()
         if self.progress.notice:
             self.notify(self.progress.notice, 12.0)
         if level:
@@ -130,6 +146,7 @@ class App:
         if self.host is not None:
             self.host.close()
         self.host = LevelHost(self, entry, params, seed)
+        self._focus_panel = True  # the arrows move between its controls at once
         self.progress.visit(level_id)
         self.window.set_title(f"Continuous Function: {entry.manifest.title if entry.manifest else level_id}")
 
@@ -209,8 +226,10 @@ class App:
         mx, my = io.mouse_pos.x, io.mouse_pos.y
         hovered = (not io.want_capture_mouse) and x0 <= mx < x0 + w and y0 <= my < y0 + h
         keys = set()
-        if not io.want_capture_keyboard and not io.key_ctrl:
-            keys = {name for name, key in _KEYS.items() if imgui.is_key_down(key)}
+        if not io.want_text_input and not io.key_ctrl:
+            # the arrows belong to the panels' controls while the keyboard is on one
+            names = _KEYS if not io.want_capture_keyboard else _KEYS.keys() - _ARROWS
+            keys = {name for name in names if imgui.is_key_down(_KEYS[name])}
         left_stick, right_stick, _ = self._gamepad()
         drag = (io.mouse_delta.x * ratio, io.mouse_delta.y * ratio) if hovered else (0.0, 0.0)
         return FrameInput(mouse=((mx - x0) * ratio, (my - y0) * ratio), drag=drag,
@@ -228,10 +247,13 @@ class App:
         self._pad_prev = pad
         if pressed(imgui.Key.f1):
             self.show_help = not self.show_help
-        if pressed(imgui.Key.f11):
-            self.window.toggle_fullscreen()
-        if pressed(imgui.Key.f12):
-            self.request_screenshot()
+        if self.kiosk:
+            self._operator_exit(io)
+        else:  # a kiosk's visitors keep it fullscreen and write no files
+            if pressed(imgui.Key.f11):
+                self.window.toggle_fullscreen()
+            if pressed(imgui.Key.f12):
+                self.request_screenshot()
         if io.key_ctrl and (pressed(imgui.Key.equal) or pressed(imgui.Key.keypad_add)):
             self.imgui.set_scale(self.imgui.scale + 0.1)
         if io.key_ctrl and (pressed(imgui.Key.minus) or pressed(imgui.Key.keypad_subtract)):
@@ -241,19 +263,20 @@ class App:
             if pressed(imgui.Key.escape) and self.show_help:
                 self.show_help = False
             return
-        if io.key_ctrl and pressed(imgui.Key.r):
+        if io.key_ctrl and pressed(imgui.Key.r) and not self.kiosk:
             host.reload()
             self.notify("Level reloaded")
             return
         if (pressed(imgui.Key.escape) or glfw.GAMEPAD_BUTTON_B in pad_pressed) and not io.want_text_input:
             if self.show_help:
                 self.show_help = False
-            else:
+            elif not self._keyboard_on_control:  # Esc first lets go of a control (ImGui does that)
                 self.close_level()
             return
         if io.want_text_input or io.key_ctrl:
             return
-        if pressed(imgui.Key.space) or glfw.GAMEPAD_BUTTON_START in pad_pressed:
+        # Space presses the control the keyboard is on; with none, it pauses and plays
+        if (pressed(imgui.Key.space) and not self._keyboard_on_control) or glfw.GAMEPAD_BUTTON_START in pad_pressed:
             host.paused = not host.paused
         if pressed(imgui.Key.n) or glfw.GAMEPAD_BUTTON_Y in pad_pressed:
             host.single_step()
@@ -265,21 +288,62 @@ class App:
             host.change_speed(-1)
 
     def _idle_check(self) -> None:
-        """Kiosk mode: a level left alone for ``idle_reset_s`` goes back to the atlas."""
+        """Kiosk mode: after ``idle_reset_s`` untouched, the next visitor finds the app as it started."""
         if not self.idle_reset_s:
             return
         io = imgui.get_io()
         left, right, buttons = self._gamepad()
-        touched = (io.mouse_delta.x != 0 or io.mouse_delta.y != 0 or io.mouse_wheel != 0 or any(io.mouse_down)
-                   or buttons or any(left) or any(right)
+        touched = (self._had_input or any(io.mouse_down) or buttons or any(left) or any(right)
                    or any(imgui.is_key_down(imgui.Key(k)) for k in _KEYBOARD_KEYS))
         now = self.clock.now()
         if touched:
             self._last_input = now
-        elif self.host is not None and now - self._last_input > self.idle_reset_s:
-            self.close_level()
-            self.show_help = False
+            self._visitor = True
+        elif self._visitor and now - self._last_input > self.idle_reset_s:
+            self.reset_for_next_visitor()
             self._last_input = now
+
+    def reset_for_next_visitor(self) -> None:
+        """Everything a visitor could change, back to how the app started: the atlas, fullscreen or
+        windowed, the UI scale, sound, the help window, messages, and the session's progress."""
+        self.close_level()
+        self.show_help = False
+        self.toast = None
+        if self.window.fullscreen != self._initial["fullscreen"]:
+            self.window.toggle_fullscreen()
+        self.imgui.set_scale(self._initial["ui_scale"])
+        self.sounds.muted = self._initial["muted"]
+        forget = getattr(self.progress, "forget", None)
+        if forget is not None:
+            forget()
+        else:  # a kiosk keeps progress in memory for the session: a fresh store is a clean slate
+            self.progress.close()
+            self.progress = Progress(":memory:")
+        self._records_cache.clear()
+        self.atlas.chosen = self.atlas.hovered = None
+        self._visitor = False
+
+    def _operator_exit(self, io) -> None:
+        """Kiosk: holding OPERATOR_EXIT's keys for OPERATOR_EXIT_S closes the app."""
+        held = io.key_ctrl and io.key_shift and imgui.is_key_down(imgui.Key.q)
+        now = self.clock.now()
+        if not held:
+            self._exit_held_since = None
+            return
+        if self._exit_held_since is None:
+            self._exit_held_since = now
+        left = OPERATOR_EXIT_S - (now - self._exit_held_since)
+        if left <= 0:
+            self.window.request_close()
+        else:
+            self.notify(f"Operator exit: keep holding {OPERATOR_EXIT} ({left:.0f} s)", 0.5)
+
+    @property
+    def _keyboard_on_control(self) -> bool:
+        """Whether the keyboard is on a control (ImGui shows its focus frame): Space and Esc are then
+        the control's."""
+        io = imgui.get_io()
+        return io.nav_visible and io.nav_active
 
     # -- screenshots ---------------------------------------------------------------------------
     def request_screenshot(self, path: Path | str | None = None) -> Path:
@@ -328,7 +392,8 @@ class App:
     def _frame(self, dt: float, tick: float) -> None:
         self.window.poll()
         self._feed_injected()
-        if self.imgui.input_events() != self._input_events:  # input: draw on until ImGui settles
+        self._had_input = self.imgui.input_events() != self._input_events
+        if self._had_input:  # input: draw on until ImGui settles
             self._settle_until = self.clock.now() + SETTLE_S
         # a fixed clock also drives ImGui's time (hover delays, key repeat), so headless frames
         # do not depend on how fast the machine drew the last one
@@ -406,13 +471,17 @@ class App:
         imgui.set_next_window_pos(imgui.ImVec2(x, y))
         imgui.set_next_window_size(imgui.ImVec2(w, h))
         imgui.set_next_window_bg_alpha(0.0)  # the window's clear is the panels' background
+        if self._focus_panel:
+            imgui.set_next_window_focus()
+            self._focus_panel = False
         if imgui.begin("Level", None, flags | imgui.WindowFlags_.no_title_bar.value):
-            if imgui.small_button("< Atlas (Esc)"):
+            if imgui.small_button("< Atlas"):
                 self.close_level()
                 imgui.end()
                 return
+            if imgui.is_item_hovered():
+                imgui.set_tooltip("Back to the atlas of levels (Esc). F1: how to play.")
             imgui.same_line()
-            imgui.text_colored(MUTED, "F1 help")
             host.side_panel()
         imgui.end()
         x, y, w, h = rects["plots"]

@@ -23,9 +23,17 @@ from .ui.challenge_panel import ChallengePanel
 from .ui.widgets import BAD, MUTED, code_block, error_box, markdown, observables_table, params_panel
 from .view import Frame, Pane, View
 
+# The first three tabs are the way through a level: try it, predict, read why
+TAB_LABELS = {"Play": "1 Play", "Challenges": "2 Predict", "Math": "3 Why", "Code": "Code", "About": "About"}
+TAB_HELP = {"Play": "Try it: change the settings and watch what happens.",
+            "Challenges": "Predict first: lock in an answer and how sure you are; the simulation decides.",
+            "Math": "Why it happens: the few formulas behind the level.",
+            "Code": "The level's mathematics as a short numpy program you can run.",
+            "About": "What the level shows, what it does not, and where it comes from."}
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 STEP_BUDGET_S = 0.012  # wall time allowed for a frame's simulation with a real clock (the UI stays responsive)
 MAX_STEPS_PER_FRAME = 256  # with any clock: a frame never runs more steps than this (a challenge: 4x)
+WATCH_S = 3.0  # how long a challenge's run takes on screen at 1x speed (when the machine keeps up)
 SCAN_INTERVAL_S = 0.5  # the hot-reload watcher looks at the level's files this often
 WATCHED_SUFFIXES = {".py", ".toml", ".glsl", ".md"}
 
@@ -64,7 +72,8 @@ class LevelHost:
         self.fonts = Fonts(app.imgui)
         self.stop_at: int | None = None  # the sandbox run pauses when it reaches this step
         self._shown: tuple | None = None  # (run, generation) the view last saw: a change is a reset
-        self.requested_tab: str | None = None  # e.g. "Math": selected on the next frame
+        # a level opens on Play (ImGui would keep the tab the previous level had open)
+        self.requested_tab: str | None = "Play"  # e.g. "Math": selected on the next frame
         self.tab = "Play"  # the tab on show
         self._announced_divergence = False
         self._programs: list[HotProgram] = []
@@ -234,7 +243,11 @@ class LevelHost:
             self.accumulator = 0.0
             return
         rate = self.manifest.steps_per_second * self.speed
-        self.accumulator = min(self.accumulator + dt * rate, rate * 0.25)  # never chase more than 1/4 s
+        if self.challenges.playing:
+            # a challenge's run lasts about WATCH_S whatever its length: long enough to watch the
+            # outcome happen, short enough not to wait (the speed buttons still apply)
+            rate = max(self.challenges.attempt.challenge.steps / WATCH_S, 1.0) * self.speed
+        self.accumulator = min(self.accumulator + dt * rate, max(rate * 0.25, 1.0))  # never chase more than 1/4 s
         steps = int(self.accumulator)
         if self.stop_at is not None and not self.challenges.playing:
             steps = min(steps, self.stop_at - self.runner.steps)  # pause exactly at the step asked for
@@ -242,7 +255,6 @@ class LevelHost:
             return
         self.accumulator -= steps
         if self.challenges.playing:
-            # a challenge runs faster than real time: the learner watches, but does not wait long
             budget = Budget(STEP_BUDGET_S, 4 * min(steps, MAX_STEPS_PER_FRAME), self.clock)
             while not budget.exhausted:
                 self.challenges.advance(1)
@@ -326,11 +338,11 @@ class LevelHost:
     def side_panel(self) -> None:
         """Controls, parameters, observables, and the tabs (challenges, math, code, about)."""
         manifest = self.manifest
-        if manifest is not None:
-            imgui.push_font(self.fonts.bold, 0.0)
-            imgui.text_wrapped(manifest.title)
-            imgui.pop_font()
-            imgui.text_colored(MUTED, f"{manifest.id}  ·  {self.backend} backend")
+        imgui.push_font(self.fonts.bold, 0.0)
+        imgui.text_wrapped(manifest.title if manifest is not None else self.entry.id)
+        imgui.pop_font()
+        if imgui.is_item_hovered():
+            imgui.set_tooltip(f"{self.entry.id} · {self.backend} backend · {self.entry.folder}")
         if self.error or self.runner is None:
             self._error_panel()
             return
@@ -352,7 +364,9 @@ class LevelHost:
             for name, draw in (("Play", self._play_tab), ("Challenges", self.challenges.draw),
                                ("Math", self._math_card), ("Code", self._witness), ("About", self._readme)):
                 flags = imgui.TabItemFlags_.set_selected.value if self.requested_tab == name else 0
-                selected = imgui.begin_tab_item(name, None, flags)[0]
+                selected = imgui.begin_tab_item(f"{TAB_LABELS[name]}###{name}", None, flags)[0]
+                if imgui.is_item_hovered():
+                    imgui.set_tooltip(TAB_HELP[name])
                 self.app.mark(f"tab:{name}")
                 if selected:
                     self.tab = name
@@ -366,7 +380,7 @@ class LevelHost:
 
     def _play_tab(self) -> None:
         # a challenge's run shows its own settings, locked; the sandbox's come back when it ends
-        params_panel(self.manifest, self.active_runner, locked=self.challenges.playing)
+        params_panel(self.manifest, self.active_runner, locked=self.challenges.playing, on_error=self.app.notify)
         imgui.separator()
         observables_table(self.manifest, self.active_runner, self.context.challenge.hidden())
         if self.view is not None:
@@ -385,23 +399,27 @@ class LevelHost:
         self.reset(seed)
 
     def _controls(self, run: Runner) -> None:
-        if imgui.button("Play" if self.paused else "Pause"):
-            self.paused = not self.paused
-        imgui.same_line()
-        if imgui.button("Step"):
-            self.single_step()
-        imgui.same_line()
-        if imgui.button("Reset"):
-            self.reset_active()
-        imgui.same_line()
-        if imgui.button("-"):
-            self.change_speed(-1)
-        imgui.same_line()
+        """The transport: run / pause, one step, reset, speed, and the step counter."""
+        for label, key_help, action in (
+                ("Run" if self.paused else "Pause", "Space", lambda: setattr(self, "paused", not self.paused)),
+                ("Step", "N: one step, then paused", self.single_step),
+                ("Reset", "R: start the run again", self.reset_active),
+                ("-", "-: slower", lambda: self.change_speed(-1))):
+            if imgui.button(label):
+                action()
+            if imgui.is_item_hovered():
+                imgui.set_tooltip(key_help)
+            imgui.same_line()
         imgui.text(f"{self.speed:g}x")
         imgui.same_line()
         if imgui.button("+"):
             self.change_speed(1)
-        imgui.text_colored(MUTED, f"step {run.steps}" + ("  (challenge run)" if self.challenges.playing else ""))
+        if imgui.is_item_hovered():
+            imgui.set_tooltip("+: faster")
+        counter = f"step {run.steps}" + (" of the challenge's run" if self.challenges.playing else "")
+        if imgui.get_content_region_avail().x - imgui.get_item_rect_max().x > imgui.calc_text_size(counter).x + 20:
+            imgui.same_line()
+        imgui.text_colored(MUTED, counter)
 
     def _math_card(self) -> None:
         for tex, caption in self.manifest.math:

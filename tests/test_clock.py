@@ -132,9 +132,11 @@ def test_the_kiosk_timeout_and_the_file_watcher_read_the_clock(make_app):
     app.clock.advance(0.6)
     app.run_frames(1)
     assert scans == [1]
+    app.inject("mouse_pos", 300, 300)  # a visitor
+    app.run_frames(2)
     app.clock.advance(31)
     app.run_frames(1)
-    assert app.host is None  # left alone for 30 s of the clock: back to the atlas
+    assert app.host is None  # then left alone for 30 s of the clock: back to the atlas
 
 
 def test_an_idle_app_sleeps_until_input_and_a_playing_level_does_not(make_app, monkeypatch):

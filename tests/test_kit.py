@@ -213,7 +213,9 @@ def test_choosing_a_prediction_hides_answers_and_a_challenge_locks(demo_app):
     host.challenges.select(host.manifest.challenges["converges"])
     app.run_frames(2)
     assert state.choosing and state.hide_answers and not state.locked
-    host.challenges.lock(host.manifest.challenges["converges"])
+    assert not host.challenges.lock(host.manifest.challenges["converges"]), "no prediction is made for the learner"
+    host.challenges.choice = 0
+    assert host.challenges.lock(host.manifest.challenges["converges"])
     app.run_frames(1)
     assert state.running and state.locked and state.hide_answers
     assert host.context.run is host.challenges.attempt.runner

@@ -61,6 +61,10 @@ def software_renderer(ctx) -> bool:
     return any(word in name for word in ("llvmpipe", "softpipe", "swiftshader", "software"))
 
 
+def _keep_open(handle) -> None:
+    glfw.set_window_should_close(handle, False)
+
+
 class Window:
     """A GLFW window (or a headless stand-in) with a moderngl context made current."""
 
@@ -123,7 +127,17 @@ class Window:
         return bool(glfw.window_should_close(self.handle))
 
     def request_close(self) -> None:
+        """Close the window at the end of this frame (the app's own decision: never refused)."""
         glfw.set_window_should_close(self.handle, True)
+
+    def refuse_close_requests(self, refuse: bool = True) -> None:
+        """Ignore the close requests a visitor can make (a close button, Alt+F4): a kiosk runs on.
+        :meth:`request_close` still closes."""
+        glfw.set_window_close_callback(self.handle, _keep_open if refuse else None)
+
+    @property
+    def fullscreen(self) -> bool:
+        return bool(glfw.get_window_monitor(self.handle))
 
     def set_title(self, title: str) -> None:
         glfw.set_window_title(self.handle, title)

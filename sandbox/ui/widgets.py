@@ -18,47 +18,104 @@ BAD = PALETTE.bad
 MUTED = PALETTE.muted
 
 
+ARROW_STEPS = 100  # a focused slider moves 1/100 of its range per arrow press (Shift: 1/10)
+
+
 def param_control(param: Param, value):
-    """One widget for one manifest parameter; returns (changed, new value)."""
-    label = f"{param.label}##{param.name}"
+    """One widget for one manifest parameter; returns (changed, new value), the value always
+    inside the parameter's declared range."""
+    label = f"##{param.name}"
     if param.type == "bool":
-        return imgui.checkbox(label, bool(value))
+        return imgui.checkbox(f"{param.label}##{param.name}", bool(value))
+    _label(param)
     if param.type == "choice":
         index = param.choices.index(value) if value in param.choices else 0
         changed, index = imgui.combo(label, index, list(param.choices))
         return changed, param.choices[index]
+    clamp = imgui.SliderFlags_.always_clamp.value  # Ctrl+click typing cannot leave the range either
     if param.type == "int":
-        changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max))
-        return changed, int(new)
-    flags = imgui.SliderFlags_.logarithmic.value if param.log else 0
+        changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max), "%d", clamp)
+        new = int(new) + _arrow_steps(1.0)
+        return changed or new != int(value), int(min(max(new, param.min), param.max))
+    flags = clamp | (imgui.SliderFlags_.logarithmic.value if param.log else 0)
     fmt = "%.4g" + (f" {param.unit}" if param.unit else "")
     changed, new = imgui.slider_float(label, float(value), float(param.min), float(param.max), fmt, flags)
-    return changed, float(new)
+    steps = _arrow_steps(10.0 if imgui.get_io().key_shift else 1.0)
+    if steps:
+        lo, hi = float(param.min), float(param.max)
+        if param.log and lo > 0:
+            new = float(value) * (hi / lo) ** (steps / ARROW_STEPS)
+        else:
+            new = float(value) + steps * (hi - lo) / ARROW_STEPS
+    # ImGui works in float32: at the maximum of 0.3 it hands back 0.30000001, which the range
+    # check would reject; the declared range is the authority
+    new = min(max(float(new), float(param.min)), float(param.max))
+    return changed or new != float(value), new
 
 
-def params_panel(manifest: Manifest, runner: Runner, locked: bool = False) -> list[str]:
-    """Sliders, checkboxes and combos for every parameter; returns the names changed this frame."""
+def _label(param: Param) -> None:
+    """A control's name on its own line above it, wrapped, never cut off; its help on hover."""
+    imgui.push_text_wrap_pos(0.0)
+    imgui.text_colored(MUTED, param.label)
+    imgui.pop_text_wrap_pos()
+
+
+def _arrow_steps(size: float) -> float:
+    """Left / right arrows on the keyboard-focused control (not being dragged or typed in): how far
+    to move it, in steps. Up and down stay with ImGui's navigation between controls."""
+    if not imgui.is_item_focused() or imgui.is_item_active() or not imgui.get_io().nav_visible:
+        return 0.0
+    left = imgui.is_key_pressed(imgui.Key.left_arrow) or imgui.is_key_pressed(imgui.Key.gamepad_dpad_left)
+    right = imgui.is_key_pressed(imgui.Key.right_arrow) or imgui.is_key_pressed(imgui.Key.gamepad_dpad_right)
+    return size * (int(right) - int(left))
+
+
+def params_panel(manifest: Manifest, runner: Runner, locked: bool = False, on_error=None) -> list[str]:
+    """Sliders, checkboxes and combos for every parameter; returns the names changed this frame.
+    A value the run refuses goes to ``on_error`` (a message) instead of ending the frame."""
     changed_names = []
     imgui.begin_disabled(locked)
-    imgui.push_item_width(imgui.get_content_region_avail().x * 0.52)
+    imgui.push_item_width(-1)
     for name, param in manifest.params.items():
         if not param.applies(runner.params):
             continue
         changed, value = param_control(param, runner.params[name])
-        if param.help and imgui.is_item_hovered():
+        if param.help and imgui.is_item_hovered(imgui.HoveredFlags_.allow_when_disabled.value):
             imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
         if changed:
-            runner.set_param(name, value)
+            try:
+                runner.set_param(name, value)
+            except Exception as exc:  # noqa: BLE001 - a refused value is a message, not a crash
+                if on_error is not None:
+                    on_error(f"{param.label}: {exc}")
+                continue
             changed_names.append(name)
     imgui.pop_item_width()
     imgui.end_disabled()
     return changed_names
 
 
-def format_value(value: float, unit: str = "") -> str:
+def format_value(value: float, unit: str = "", fmt: str = "number") -> str:
+    """A value as a learner reads it. ``fmt`` is an observable's declared format: "number" (four
+    significant digits), "int", "bool" (yes / no), "bytes" (B, KB, MB, GB), "percent" (a fraction
+    shown as %)."""
     if not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("+inf" if value > 0 else "-inf")
-    text = f"{value:.4g}"
+        return "not a number (diverged)" if math.isnan(value) else ("+∞" if value > 0 else "−∞")
+    if fmt == "bool":
+        return "yes" if value >= 0.5 else "no"
+    if fmt == "int":
+        text = f"{int(round(value)):,}".replace(",", " ")
+    elif fmt == "percent":
+        text = f"{100 * value:.3g}%"
+    elif fmt == "bytes":
+        size, prefix = abs(value), ""
+        for prefix in ("", "K", "M", "G", "T"):
+            if size < 1000 or prefix == "T":
+                break
+            size /= 1000
+        return f"{math.copysign(size, value):.3g} {prefix}B"
+    else:
+        text = f"{value:.4g}"
     return f"{text} {unit}" if unit else text
 
 
@@ -79,7 +136,7 @@ def observables_table(manifest: Manifest, runner: Runner, hidden=frozenset()) ->
             if name in hidden:
                 imgui.text_colored(MUTED, "hidden until the reveal")
             else:
-                imgui.text(format_value(latest[name], obs.unit))
+                imgui.text(format_value(latest[name], obs.unit, obs.format))
         imgui.end_table()
 
 
