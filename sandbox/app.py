@@ -135,8 +135,6 @@ class App:
         self._focus_panel = False  # give the level's panel the keyboard on its next frame
         if self.kiosk:
             self.window.refuse_close_requests()
-        if self.progress.notice:
-            self.notify(self.progress.notice, 12.0)
         if level:
             self.open_level(level, params, seed)
 
@@ -313,12 +311,7 @@ class App:
             self.window.toggle_fullscreen()
         self.imgui.set_scale(self._initial["ui_scale"])
         self.sounds.muted = self._initial["muted"]
-        forget = getattr(self.progress, "forget", None)
-        if forget is not None:
-            forget()
-        else:  # a kiosk keeps progress in memory for the session: a fresh store is a clean slate
-            self.progress.close()
-            self.progress = Progress(":memory:")
+        self.progress.reset_session()  # a kiosk's store is the session's; one on disk is kept
         self._records_cache.clear()
         self.atlas.chosen = self.atlas.hovered = None
         self._visitor = False
@@ -401,6 +394,9 @@ class App:
         self._input_events = self.imgui.input_events()  # events the backend queued itself are not input
         self._shortcuts()
         self._idle_check()
+        notice = self.progress.take_notice()  # the store fell back to memory, set a file aside ...
+        if notice:
+            self.notify(notice, 12.0)
         if self.host is not None:
             self.host.watch()
             self.host.update(dt)

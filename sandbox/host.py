@@ -17,10 +17,11 @@ from .challenges import Verdict
 from .clock import Budget, current as current_clock
 from .gfx.shaders import HotProgram
 from .kit.context import ViewContext
-from .registry import LevelEntry
+from .registry import LevelEntry, LevelFileError
 from .runner import Runner
 from .ui.challenge_panel import ChallengePanel
-from .ui.widgets import BAD, MUTED, code_block, error_box, markdown, observables_table, params_panel
+from .ui import prose
+from .ui.widgets import BAD, MUTED, code_block, error_box, observables_table, params_panel
 from .view import Frame, Pane, View
 
 # The first three tabs are the way through a level: try it, predict, read why
@@ -387,9 +388,20 @@ class LevelHost:
             self._guarded_ui(self.view.panel)
 
     def _readme(self) -> None:
-        readme = Path(self.entry.folder) / "README.md"
-        if readme.is_file():
-            markdown(readme.read_text(), self.formulas, self.app.imgui.font_bold)
+        text = self._level_text("README.md")
+        if text is not None:
+            fonts = self.app.imgui
+            prose.markdown(text, self.formulas, fonts.font_bold, fonts.font_mono)
+
+    def _level_text(self, name: str) -> str | None:
+        """A text file of the level (only inside its folder); a problem with it is shown, not raised."""
+        if self.entry.level_file(name) is None and not (Path(self.entry.folder) / name).exists():
+            return None
+        try:
+            return self.entry.read_text(name)
+        except LevelFileError as exc:
+            error_box(f"{name} cannot be shown:", str(exc))
+            return None
 
     def reset_active(self, seed: int | None = None) -> None:
         """Reset what is on screen: a challenge run ends and the sandbox run restarts."""
@@ -433,13 +445,13 @@ class LevelHost:
             imgui.text_colored(MUTED, self.formulas.warning)
 
     def _witness(self) -> None:
-        path = Path(self.entry.folder) / "witness.py"
-        if not path.is_file():
+        text = self._level_text("witness.py")
+        if text is None:
             imgui.text_colored(MUTED, "This level has no code witness.")
             return
         imgui.text_wrapped("A short numpy program that mirrors the model. Run it yourself:")
-        imgui.text_colored(MUTED, f"python {path}")
-        code_block(path.read_text(), self.app.imgui.font_mono)
+        imgui.text_colored(MUTED, f"python {Path(self.entry.folder) / 'witness.py'}")
+        code_block(text, self.app.imgui.font_mono)
 
     def _error_panel(self) -> None:
         error = (self.error or self.entry.error or "unknown error").strip()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import math
-import re
 
-import numpy as np
-from imgui_bundle import imgui, implot
+from imgui_bundle import imgui
 
 from ..kit.color import PALETTE
 from ..manifest import Manifest, Param
@@ -160,57 +158,3 @@ def code_block(text: str, mono_font=None) -> None:
     if mono_font is not None:
         imgui.pop_font()
     imgui.end_child()
-
-
-def markdown(text: str, formulas=None, bold_font=None) -> None:
-    """A small Markdown subset: headings, paragraphs, bullets, `code`, and $$display$$ formulas."""
-    blocks = re.split(r"\n\s*\n", text.strip())
-    for block in blocks:
-        block = block.strip()
-        display = re.fullmatch(r"\$\$(.+?)\$\$", block, re.S)
-        if display and formulas is not None:
-            formulas.draw(display.group(1).strip(), 22.0, True)
-            imgui.spacing()
-            continue
-        if block.startswith("#"):
-            title, _, block = block.partition("\n")
-            imgui.spacing()
-            if bold_font is not None:
-                imgui.push_font(bold_font, 0.0)
-            imgui.text_colored(ACCENT, title.lstrip("#").strip())
-            if bold_font is not None:
-                imgui.pop_font()
-            if not block.strip():
-                continue
-        imgui.push_text_wrap_pos(0.0)
-        for is_bullet, text in _paragraph_items(block):
-            text = _inline(text, formulas is not None)
-            if is_bullet:
-                imgui.bullet()
-            imgui.text_wrapped(text)
-        imgui.pop_text_wrap_pos()
-        imgui.spacing()
-
-
-def _paragraph_items(block: str) -> list[tuple[bool, str]]:
-    """A Markdown block as (is_bullet, text) items, hard-wrapped lines joined back together."""
-    items: list[tuple[bool, str]] = []
-    for line in block.splitlines():
-        line = line.strip()
-        if line.startswith(("- ", "* ")):
-            items.append((True, line[2:]))
-        elif items:
-            items[-1] = (items[-1][0], items[-1][1] + " " + line)
-        else:
-            items.append((False, line))
-    return items
-
-
-def _inline(text: str, formulas: bool) -> str:
-    """Inline Markdown to plain text: $math$ as readable Unicode, emphasis and code marks dropped."""
-    if formulas:
-        from .latex import plain_text
-
-        text = re.sub(r"\$([^$]+)\$", lambda m: plain_text(m.group(1)), text)
-    text = text.replace("**", "").replace("`", "")
-    return re.sub(r"(?<![\w*])\*(\S(?:.*?\S)?)\*(?![\w*])", r"\1", text)
