@@ -1,20 +1,55 @@
 """The atlas: every level, grouped by pillar, with its prerequisites drawn as a route graph.
 
+The screen has three parts: the list of levels by pillar (title, progress, summary), the route
+graph (each level a card with its picture, in columns by the length of its prerequisite chain)
+and the card of the level under the mouse or the keyboard focus (its picture, what it asks you
+to predict, what it builds on, how far you are). Levels with no prerequisites and nothing solved
+are marked "start here".
+
+Every size follows the text at the current UI scale: the rectangles are computed by the pure
+functions below (:func:`graph_layout`, :func:`list_row`, :func:`split_panes`) from measured
+text, so no text lands on another at any scale, and text shortened to fit has a tooltip.
+
 Mouse, keyboard (arrows + Enter) and gamepad (d-pad + A) all work through ImGui navigation:
-every level is a button on the route graph and in the list.
+every level is a button on the route graph and in the list, and the keyboard focus starts on a
+card as soon as the atlas shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from imgui_bundle import imgui
 
-from .manifest import SECTIONS
+from .manifest import SECTIONS, default_title
 from .registry import Registry
+from .thumbnails import Thumbnails
 from .ui.widgets import ACCENT, BAD, GOOD, MUTED
 
-NODE_W, NODE_H, GAP_X, GAP_Y = 190.0, 46.0, 70.0, 16.0
+Rect = tuple[float, float, float, float]  # x, y, width, height
+Measure = Callable[[str], tuple[float, float]]  # text -> its (width, height) in pixels
+
+# Sizes at UI scale 1, in pixels; each is multiplied by the scale. The cards' own size is not
+# here: it follows its text (see graph_layout).
+NODE_W, NODE_H = 190.0, 46.0  # the smallest a card on the route graph may be
+PAD = 7.0  # inside a card, around its text
+GAP_X, GAP_Y = 46.0, 14.0  # between the columns and the rows of the route graph
+MARGIN = 10.0  # around the route graph
+TEXT_GAP = 14.0  # between a title and its progress on the same line
+MAX_TEXT_W = 300.0  # a card's text wider than this is shortened (with a tooltip)
+LIST_W = 420.0  # the list's widest
+WIDE_W = 700.0  # the atlas shows the route graph when at least this wide
+SIDE_W = 420.0  # narrower than this, the level's card goes under the list rather than beside it
+THUMB_ASPECT = 16.0 / 9.0
+DETAIL_THUMB_W = 256.0  # the picture on the level's card, at its widest
+START = "start here"
+HINTS = ("the mathematics of deep learning, played. Choose a level (arrows, Enter / A); F1 for help.",
+         "Choose a level (arrows, Enter / A); F1 for help.",
+         "Enter opens a level; F1 for help.")
 
 
+# -- pure layout ---------------------------------------------------------------------------------
 def route_layout(registry: Registry) -> dict[str, tuple[int, int]]:
     """(column, row) per level: the column is the length of the longest prerequisite chain."""
     depth: dict[str, int] = {}
@@ -41,158 +76,543 @@ def route_layout(registry: Registry) -> dict[str, tuple[int, int]]:
     return layout
 
 
+def shorten(text: str, width: float, measure: Measure) -> str:
+    """``text``, or as much of it as fits ``width`` followed by an ellipsis."""
+    if measure(text)[0] <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with its ellipsis
+        mid = (lo + hi + 1) // 2
+        if measure(text[:mid].rstrip() + "…")[0] <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Card:
+    """Where one level's card on the route graph and its parts go (relative to the graph's origin).
+    ``title_text`` and ``status_text`` are what fits; ``clipped`` says whether either was shortened."""
+
+    box: Rect
+    thumb: Rect
+    title: Rect
+    status: Rect
+    title_text: str
+    status_text: str
+    clipped: bool
+
+    def texts(self) -> list[Rect]:
+        return [self.title, self.status]
+
+
+def graph_layout(cells: dict[str, tuple[int, int]], texts: dict[str, tuple[str, str]], measure: Measure,
+                 line: float, scale: float) -> dict[str, Card]:
+    """The cards of the route graph: ``cells`` gives each level's (column, row), ``texts`` its title
+    and its status line. The cards of a column share its width, made to fit its widest text (up
+    to ``MAX_TEXT_W``, then shortened) beside a 16:9 picture as tall as the two lines of text."""
+    pad, inset = PAD * scale, 4.0 * scale
+    height = max(2 * pad + 2 * line + pad / 2, NODE_H * scale)
+    thumb_h = height - 2 * inset
+    thumb_w = thumb_h * THUMB_ASPECT
+    text_w: dict[int, float] = {}
+    for level_id, (column, _) in cells.items():
+        title, status = texts.get(level_id, ("", ""))
+        text_w[column] = max(text_w.get(column, 0.0), measure(title)[0], measure(status)[0])
+    widths = {c: max(inset + thumb_w + pad + min(w, MAX_TEXT_W * scale) + pad, NODE_W * scale)
+              for c, w in text_w.items()}
+    lefts, x = {}, MARGIN * scale
+    for column in sorted(widths):
+        lefts[column] = x
+        x += widths[column] + GAP_X * scale
+    cards = {}
+    for level_id, (column, row) in cells.items():
+        title, status = texts.get(level_id, ("", ""))
+        x, width = lefts[column], widths[column]
+        y = MARGIN * scale + row * (height + GAP_Y * scale)
+        tx = x + inset + thumb_w + pad
+        room = x + width - pad - tx
+        top = y + (height - 2 * line - pad / 2) / 2
+        short_title, short_status = shorten(title, room, measure), shorten(status, room, measure)
+        cards[level_id] = Card(
+            box=(x, y, width, height), thumb=(x + inset, y + inset, thumb_w, thumb_h),
+            title=(tx, top, measure(short_title)[0], line),
+            status=(tx, top + line + pad / 2, measure(short_status)[0], line),
+            title_text=short_title, status_text=short_status,
+            clipped=short_title != title or short_status != status)
+    return cards
+
+
+def graph_size(cards: dict[str, Card], scale: float) -> tuple[float, float]:
+    """The route graph's extent with its margin."""
+    if not cards:
+        return 0.0, 0.0
+    return (max(c.box[0] + c.box[2] for c in cards.values()) + MARGIN * scale,
+            max(c.box[1] + c.box[3] for c in cards.values()) + MARGIN * scale)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A level's line in the list (relative to the row's top-left): its title, then its status
+    right-aligned on the same line when both fit with a gap, else right-aligned on a line of its
+    own; text that does not fit the width at all is shortened (``clipped``)."""
+
+    title: Rect
+    status: Rect
+    height: float
+    title_text: str
+    status_text: str
+    clipped: bool
+
+
+def list_row(title: str, status: str, width: float, measure: Measure, line: float, scale: float) -> Row:
+    """Lay out one row of the list in ``width`` pixels."""
+    short_title, short_status = shorten(title, width, measure), shorten(status, width, measure)
+    tw, sw = measure(short_title)[0], measure(short_status)[0]
+    same_line = tw + TEXT_GAP * scale + sw <= width
+    status_y = 0.0 if same_line else line
+    return Row(title=(0.0, 0.0, tw, line), status=(width - sw, status_y, sw, line),
+               height=line if same_line else 2 * line, title_text=short_title, status_text=short_status,
+               clipped=short_title != title or short_status != status)
+
+
+@dataclass(frozen=True)
+class Panes:
+    """The atlas's regions below its header: the list, the route graph (None when the atlas is
+    too narrow for it: the card then says what a level builds on) and the level's card."""
+
+    levels: Rect
+    graph: Rect | None
+    details: Rect
+
+
+def split_panes(area: Rect, graph_needs: tuple[float, float], scale: float, spacing: float) -> Panes:
+    """Share ``area`` between the list, the route graph and the level's card.
+
+    Wide (at least ``WIDE_W`` pixels at scale 1): the list on the left gives the graph room down
+    to a quarter of the width; on the right the graph takes the height it needs up to 60% and the
+    card the rest. Narrower: no graph, the list beside the card, or above it when even that
+    would leave the text too little width (under ``SIDE_W``)."""
+    x, y, w, h = area
+    if w >= WIDE_W * scale:
+        widest = min(LIST_W * scale, 0.4 * w)
+        narrowest = min(widest, max(0.26 * w, 200.0 * scale))
+        list_w = max(narrowest, min(widest, w - spacing - graph_needs[0]))
+        right_w = w - list_w - spacing
+        graph_h = min(graph_needs[1], 0.6 * (h - spacing))
+        return Panes(levels=(x, y, list_w, h), graph=(x + list_w + spacing, y, right_w, graph_h),
+                     details=(x + list_w + spacing, y + graph_h + spacing, right_w, h - graph_h - spacing))
+    if w >= SIDE_W * scale:
+        list_w = 0.42 * w
+        return Panes(levels=(x, y, list_w, h), graph=None,
+                     details=(x + list_w + spacing, y, w - list_w - spacing, h))
+    list_h = (h - spacing) / 2
+    return Panes(levels=(x, y, w, list_h), graph=None, details=(x, y + list_h + spacing, w, h - list_h - spacing))
+
+
+def detail_picture(width: float, height: float, scale: float) -> tuple[float, float]:
+    """The size of the picture beside the text on the level's card of ``width`` x ``height``
+    (inner) pixels: at most ``DETAIL_THUMB_W``, 42% of the width, or the card's height; (0, 0)
+    when that leaves it too small to make out, the card then shows the text alone."""
+    w = min(DETAIL_THUMB_W * scale, 0.42 * width, height * THUMB_ASPECT)
+    return (w, w / THUMB_ASPECT) if w >= 96.0 * scale else (0.0, 0.0)
+
+
+def overlapping(rects: list[Rect]) -> list[tuple[int, int]]:
+    """The pairs of ``rects`` that share any area (indices into the list)."""
+    out = []
+    for i, a in enumerate(rects):
+        for j in range(i + 1, len(rects)):
+            b = rects[j]
+            if a[2] > 0 and a[3] > 0 and b[2] > 0 and b[3] > 0 and \
+                    a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]:
+                out.append((i, j))
+    return out
+
+
+# -- what the atlas says about a level -------------------------------------------------------------
+def by_challenge(records: dict) -> dict:
+    """A level's progress records keyed by challenge id, whether the store keys them by id or by
+    (level, challenge id)."""
+    return {(key[1] if isinstance(key, tuple) else key): record for key, record in records.items()}
+
+
+def challenge_title(challenge) -> str:
+    """The short name a challenge is shown by."""
+    return getattr(challenge, "title", None) or default_title(challenge.id)
+
+
+def start_levels(registry: Registry, solved: Callable[[str], int]) -> set[str]:
+    """Where a newcomer starts: the levels that build on no other level shown, and in which
+    nothing is solved yet. ``solved(level_id)`` counts a level's solved challenges."""
+    out = set()
+    for level_id, entry in registry.entries.items():
+        prereqs = [p for p in entry.manifest.prerequisites if p in registry.entries]
+        if not prereqs and solved(level_id) == 0:
+            out.add(level_id)
+    return out
+
+
+def first_question(manifest) -> str | None:
+    """The first challenge's question, with its parameters filled in (None without challenges)."""
+    challenge = next(iter(manifest.challenges.values()), None)
+    if challenge is None:
+        return None
+    try:
+        return challenge.format_question(manifest.resolve_params(challenge.set))
+    except Exception:  # noqa: BLE001  (a question never stops the atlas: shown as written)
+        return challenge.question
+
+
 class Atlas:
-    """The start screen. ``chosen`` is set to a level id when the learner opens one."""
+    """The start screen. ``chosen`` is set to a level id when the learner opens one.
+
+    ``hovered`` is the level under the mouse or the keyboard focus (its card shows). After each
+    frame ``text_rects`` holds, per region, the screen rectangles of the texts the layout placed
+    (the header, the list's rows, the cards), for checks that nothing overlaps."""
 
     def __init__(self, app):
         self.app = app
         self.chosen: str | None = None
         self.hovered: str | None = None
+        self.thumbnails = Thumbnails(app)
+        self.text_rects: dict[str, list[Rect]] = {}
+        self._drawn_frame: int | None = None
+        self._focus: str | None = None  # the card that takes the keyboard focus this frame
+        self._opened: str | None = None  # the level last opened from here (focused on return)
+        self._input_events = -1
+        self._busy = False
 
-    def _progress_text(self, level_id: str) -> tuple[str, bool]:
-        entry = self.app.registry.entries[level_id]
-        total = len(entry.manifest.challenges)
-        records = self.app.progress_records(level_id)
-        solved = sum(1 for r in records.values() if r.solved)
-        return (f"{solved}/{total} solved" if total else "sandbox"), (total > 0 and solved == total)
+    # -- data ------------------------------------------------------------------------------------
+    def records(self, level_id: str) -> dict:
+        """The level's progress records by challenge id."""
+        return by_challenge(self.app.progress_records(level_id))
 
+    def solved(self, level_id: str) -> int:
+        return sum(1 for r in self.records(level_id).values() if r.solved)
+
+    def status(self, level_id: str, starts: set[str]) -> tuple[str, object]:
+        """The level's status line and its colour: solved of total, and the start mark."""
+        total = len(self.app.registry.entries[level_id].manifest.challenges)
+        solved = self.solved(level_id)
+        text = f"{solved}/{total} solved" if total else "sandbox"
+        if level_id in starts:
+            return f"{START} · {text}", ACCENT
+        return text, (GOOD if total and solved == total else MUTED)
+
+    def challenge_lines(self, level_id: str) -> list[tuple[str, bool]]:
+        """One line per challenge of the level for its card, by title: "solved", "tried 2x, best
+        score 40" or "not tried"; with whether it is solved."""
+        records = self.records(level_id)
+        lines = []
+        for challenge in self.app.registry.entries[level_id].manifest.challenges.values():
+            record = records.get(challenge.id)
+            if record is None:
+                state = "not tried"
+            elif record.solved:
+                state = "solved"
+            else:
+                state = f"tried {record.attempts}x, best score {record.best_score:.0f}"
+            lines.append((f"{challenge_title(challenge)}: {state}", bool(record and record.solved)))
+        return lines
+
+    def order(self) -> list[str]:
+        """The levels in the order the atlas lists them (by pillar, then id)."""
+        sections = list(SECTIONS)
+        entries = self.app.registry.entries
+        return sorted(entries, key=lambda i: (sections.index(entries[i].manifest.pillar), i))
+
+    # -- the frame ---------------------------------------------------------------------------------
     def draw(self, size: tuple[float, float]) -> None:
+        registry = self.app.registry
+        scale = self.app.imgui.scale
+        appearing = self._drawn_frame is None or self.app.frame_count != self._drawn_frame + 1
+        self._drawn_frame = self.app.frame_count
+        starts = start_levels(registry, self.solved)
+        order = self.order()
+        if appearing:
+            self.thumbnails.refresh()  # a level edited while it was open gets a new picture
+            first = next((i for i in order if i in starts), order[0] if order else None)
+            self._focus = self._opened if self._opened in registry.entries else first
+            self.hovered = self._focus
+        self._thumbnail_work(order, starts)
+        self.text_rects = {}
+
         imgui.set_next_window_pos(imgui.ImVec2(0, 0))
         imgui.set_next_window_size(imgui.ImVec2(*size))
         flags = (imgui.WindowFlags_.no_decoration.value | imgui.WindowFlags_.no_move.value
                  | imgui.WindowFlags_.no_bring_to_front_on_focus.value)
         imgui.begin("Atlas", None, flags)
-        imgui.push_font(self.app.imgui.font_bold, 0.0)
-        imgui.text_colored(ACCENT, "Continuous Function")
-        imgui.pop_font()
-        imgui.same_line()
-        imgui.text_colored(MUTED, "  the mathematics of deep learning, played.  Choose a level (Enter / A), F1 for help.")
-        imgui.separator()
-        list_width = min(420.0 * self.app.imgui.scale, size[0] * 0.4)
-        imgui.begin_child("levels", imgui.ImVec2(list_width, 0), imgui.ChildFlags_.borders.value)
-        self._list()
+        self._header()
+        spacing = imgui.get_style().item_spacing.x
+        line = imgui.get_text_line_height()
+        cells = route_layout(registry)
+        texts = {i: (registry.entries[i].manifest.title, self.status(i, starts)[0]) for i in cells}
+        cards = graph_layout(cells, texts, _measure, line, scale)
+        needs = graph_size(cards, scale)
+        # the child windows' padding and a scrollbar's width around the graph's own extent
+        frame = 2 * imgui.get_style().window_padding.x + imgui.get_style().scrollbar_size
+        origin = imgui.get_cursor_pos()
+        avail = imgui.get_content_region_avail()
+        panes = split_panes((origin.x, origin.y, avail.x, avail.y), (needs[0] + frame, needs[1] + frame),
+                            scale, spacing)
+        # flattened: the arrows move between the list, the graph and the card as one surface
+        child = imgui.ChildFlags_.borders.value | imgui.ChildFlags_.nav_flattened.value
+        imgui.set_cursor_pos(imgui.ImVec2(panes.levels[0], panes.levels[1]))
+        imgui.begin_child("levels", imgui.ImVec2(panes.levels[2], panes.levels[3]), child)
+        self._list(starts, focus=panes.graph is None)
         imgui.end_child()
-        imgui.same_line()
-        imgui.begin_child("route", imgui.ImVec2(0, 0), imgui.ChildFlags_.borders.value,
-                          imgui.WindowFlags_.horizontal_scrollbar.value)
-        self._graph()
-        self._details()
+        if panes.graph is not None:
+            imgui.set_cursor_pos(imgui.ImVec2(panes.graph[0], panes.graph[1]))
+            imgui.begin_child("route", imgui.ImVec2(panes.graph[2], panes.graph[3]), child,
+                              imgui.WindowFlags_.horizontal_scrollbar.value)
+            self._graph(cards, starts)
+            imgui.end_child()
+        imgui.set_cursor_pos(imgui.ImVec2(panes.details[0], panes.details[1]))
+        imgui.begin_child("details", imgui.ImVec2(panes.details[2], panes.details[3]), child)
+        self._details(starts)
         imgui.end_child()
         imgui.end()
+        self._focus = None
+        if self.chosen:
+            self._opened = self.chosen
+            self.thumbnails.cancel()  # the level opens now: the one being drawn for its picture waits
 
-    def _list(self) -> None:
+    def _thumbnail_work(self, order: list[str], starts: set[str]) -> None:
+        """One piece of picture-making a frame, none in a frame with input (the learner is
+        moving), the levels to start with first."""
+        events = self.app.imgui.input_events()
+        quiet, self._input_events = events == self._input_events, events
+        wanted = sorted(order, key=lambda i: i not in starts)
+        self._busy = self.thumbnails.work(wanted, render=quiet)
+
+    @property
+    def animating(self) -> bool:
+        """True while pictures of levels are still being made: the atlas changes by itself, so the
+        app should keep drawing frames (each makes one piece of a picture) until they are done."""
+        return self._busy
+
+    def _header(self) -> None:
+        """The app's name and how to choose: beside the name the longest hint that fits, else the
+        middle one wrapped on the lines below."""
+        width = imgui.get_content_region_avail().x
+        imgui.push_font(self.app.imgui.font_bold, 0.0)
+        title = "Continuous Function"
+        title_w = imgui.calc_text_size(title).x
+        imgui.text_colored(ACCENT, title)
+        imgui.pop_font()
+        rects = [_item_rect()]
+        gap = TEXT_GAP * self.app.imgui.scale
+        hint = next((h for h in HINTS if title_w + gap + _measure(h)[0] <= width), None)
+        if hint is not None:
+            imgui.same_line(0.0, gap)
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(MUTED, hint or HINTS[1])
+        imgui.pop_text_wrap_pos()
+        rects.append(_item_rect())
+        self.text_rects["header"] = rects
+        imgui.separator()
+
+    def _list(self, starts: set[str], focus: bool) -> None:
+        """The levels by pillar; ``focus``: the keyboard focus starts here (no route graph shown)."""
         registry = self.app.registry
-        for key, title in SECTIONS.items():
-            ids = sorted(i for i, e in registry.entries.items() if e.manifest.pillar == key)
+        scale = self.app.imgui.scale
+        line = imgui.get_text_line_height()
+        rects: list[Rect] = []
+        draw = imgui.get_window_draw_list()
+        if not registry.entries:
+            imgui.text_wrapped("No levels were found. Levels live in folders with a level.toml; "
+                               "see MODDING.md for how to make one.")
+        for key, section in SECTIONS.items():
+            ids = [i for i in self.order() if registry.entries[i].manifest.pillar == key]
             if not ids:
                 continue
             imgui.push_font(self.app.imgui.font_bold, 0.0)
-            imgui.text_colored(ACCENT, title)
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(ACCENT, section)
+            imgui.pop_text_wrap_pos()
             imgui.pop_font()
+            rects.append(_item_rect())
             for level_id in ids:
                 manifest = registry.entries[level_id].manifest
-                text, done = self._progress_text(level_id)
-                right_edge = imgui.get_cursor_pos_x() + imgui.get_content_region_avail().x
-                if imgui.selectable(f"{manifest.title}##list-{level_id}", self.hovered == level_id)[0]:
+                status, color = self.status(level_id, starts)
+                width = imgui.get_content_region_avail().x
+                row = list_row(manifest.title, status, width, _measure, line, scale)
+                at = imgui.get_cursor_screen_pos()
+                if imgui.selectable(f"##list-{level_id}", self.hovered == level_id, 0,
+                                    imgui.ImVec2(width, row.height))[0]:
                     self.chosen = level_id
+                if focus and self._focus == level_id:
+                    _take_focus()
                 if imgui.is_item_hovered() or imgui.is_item_focused():
                     self.hovered = level_id
-                imgui.same_line(right_edge - imgui.calc_text_size(text).x)
-                imgui.text_colored(GOOD if done else MUTED, text)
+                    if row.clipped and imgui.is_item_hovered():
+                        imgui.set_tooltip(f"{manifest.title}: {status}")
+                for rect, text, col in ((row.title, row.title_text, imgui.ImVec4(1, 1, 1, 1)),
+                                        (row.status, row.status_text, color)):
+                    placed = (at.x + rect[0], at.y + rect[1], rect[2], rect[3])
+                    draw.add_text(imgui.ImVec2(placed[0], placed[1]), imgui.get_color_u32(col), text)
+                    rects.append(placed)
                 imgui.indent()
                 imgui.push_text_wrap_pos(0.0)
                 imgui.text_colored(MUTED, manifest.summary)
                 imgui.pop_text_wrap_pos()
+                rects.append(_item_rect())
                 imgui.unindent()
             imgui.spacing()
-        problems = [e for e in registry.problems]
-        if problems:
+        self.text_rects["list"] = rects
+        if registry.problems:
             imgui.separator()
-            imgui.text_colored(BAD, f"{len(problems)} level folder(s) could not be loaded:")
-            for entry in problems:
-                imgui.push_text_wrap_pos(0.0)
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(BAD, f"{len(registry.problems)} level folder(s) could not be loaded:")
+            for entry in registry.problems:
                 imgui.text_colored(MUTED, f"{entry.folder.name}: {entry.error}")
-                imgui.pop_text_wrap_pos()
                 if entry.manifest is None and imgui.small_button(f"Reload##{entry.folder}"):
                     registry.retry(entry)
+            imgui.pop_text_wrap_pos()
 
-    def _graph(self) -> None:
+    def _graph(self, cards: dict[str, Card], starts: set[str]) -> None:
         registry = self.app.registry
         scale = self.app.imgui.scale
-        layout = route_layout(registry)
         origin = imgui.get_cursor_screen_pos()
+        ox, oy = origin.x, origin.y
         draw = imgui.get_window_draw_list()
-        w, h, gx, gy = NODE_W * scale, NODE_H * scale, GAP_X * scale, GAP_Y * scale
-        pos = {i: imgui.ImVec2(origin.x + 10 + c * (w + gx), origin.y + 10 + r * (h + gy)) for i, (c, r) in layout.items()}
-        for level_id, p in pos.items():  # edges first, under the nodes
+        edge = imgui.get_color_u32(imgui.ImVec4(0.5, 0.6, 0.75, 0.8))
+        gap = GAP_X * scale
+        for level_id, card in cards.items():  # edges first, under the cards
             for prereq in registry.entries[level_id].manifest.prerequisites:
-                if prereq not in pos:
+                if prereq not in cards:
                     continue
-                a = imgui.ImVec2(pos[prereq].x + w, pos[prereq].y + h / 2)
-                b = imgui.ImVec2(p.x, p.y + h / 2)
-                color = imgui.get_color_u32(imgui.ImVec4(0.5, 0.6, 0.75, 0.8))
-                draw.add_bezier_cubic(a, imgui.ImVec2(a.x + gx / 2, a.y), imgui.ImVec2(b.x - gx / 2, b.y), b, color, 2.0)
-                draw.add_triangle_filled(b, imgui.ImVec2(b.x - 8, b.y - 5), imgui.ImVec2(b.x - 8, b.y + 5), color)
+                p = cards[prereq].box
+                a = imgui.ImVec2(ox + p[0] + p[2], oy + p[1] + p[3] / 2)
+                b = imgui.ImVec2(ox + card.box[0], oy + card.box[1] + card.box[3] / 2)
+                draw.add_bezier_cubic(a, imgui.ImVec2(a.x + gap / 2, a.y), imgui.ImVec2(b.x - gap / 2, b.y), b,
+                                      edge, max(1.5 * scale, 1.0))
+                head = 7.0 * scale
+                draw.add_triangle_filled(b, imgui.ImVec2(b.x - head, b.y - head * 0.6),
+                                         imgui.ImVec2(b.x - head, b.y + head * 0.6), edge)
         visited = self.app.visited()
-        for level_id, p in pos.items():
+        rects: list[Rect] = []
+        white = imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 1))
+        for level_id, card in cards.items():
             manifest = registry.entries[level_id].manifest
-            imgui.set_cursor_screen_pos(p)
-            if imgui.invisible_button(f"##node-{level_id}", imgui.ImVec2(w, h)):
+            x, y, w, h = card.box
+            imgui.set_cursor_screen_pos(imgui.ImVec2(ox + x, oy + y))
+            # an invisible button takes part in keyboard and gamepad navigation only when asked
+            if imgui.invisible_button(f"##node-{level_id}", imgui.ImVec2(w, h), imgui.ButtonFlags_.enable_nav.value):
                 self.chosen = level_id
+            if self._focus == level_id:
+                _take_focus()
             active = imgui.is_item_hovered() or imgui.is_item_focused()
             if active:
                 self.hovered = level_id
-                imgui.set_tooltip(manifest.summary)
-            text, done = self._progress_text(level_id)
+            if imgui.is_item_hovered():
+                imgui.set_tooltip(f"{manifest.title}\n{manifest.summary}" if card.clipped else manifest.summary)
+            color = self.status(level_id, starts)[1]
+            complete = color is GOOD
             fill = imgui.ImVec4(0.18, 0.32, 0.5, 1.0) if active else imgui.ImVec4(0.13, 0.16, 0.22, 1.0)
-            border = GOOD if done else (ACCENT if level_id in visited else imgui.ImVec4(0.35, 0.38, 0.45, 1.0))
-            q = imgui.ImVec2(p.x + w, p.y + h)
-            draw.add_rect_filled(p, q, imgui.get_color_u32(fill), 6.0)
-            draw.add_rect(p, q, imgui.get_color_u32(border), 6.0, 2.0)
-            draw.add_text(imgui.ImVec2(p.x + 8, p.y + 5), imgui.get_color_u32(imgui.ImVec4(1, 1, 1, 1)),
-                          _clip(manifest.title, w))
-            draw.add_text(imgui.ImVec2(p.x + 8, p.y + 5 + imgui.get_text_line_height()),
-                          imgui.get_color_u32(GOOD if done else MUTED), f"{SECTIONS[manifest.pillar].split('.')[0]} · {text}")
-        if pos:
-            bottom = max(p.y for p in pos.values()) + h + 10
-            right = max(p.x for p in pos.values()) + w + 10
-            imgui.set_cursor_screen_pos(imgui.ImVec2(right, bottom))
-            imgui.dummy(imgui.ImVec2(1, 1))
+            border = GOOD if complete else (ACCENT if level_id in visited or level_id in starts
+                                            else imgui.ImVec4(0.35, 0.38, 0.45, 1.0))
+            p, q = imgui.ImVec2(ox + x, oy + y), imgui.ImVec2(ox + x + w, oy + y + h)
+            draw.add_rect_filled(p, q, imgui.get_color_u32(fill), 6.0 * scale)
+            draw.add_rect(p, q, imgui.get_color_u32(border), 6.0 * scale,
+                          (3.0 if level_id in starts else 2.0) * scale)
+            self._picture(draw, level_id, (ox + card.thumb[0], oy + card.thumb[1], card.thumb[2], card.thumb[3]))
+            for rect, text, col in ((card.title, card.title_text, white),
+                                    (card.status, card.status_text, imgui.get_color_u32(color))):
+                draw.add_text(imgui.ImVec2(ox + rect[0], oy + rect[1]), col, text)
+                rects.append((ox + rect[0], oy + rect[1], rect[2], rect[3]))
+        self.text_rects["graph"] = rects
+        if cards:
+            width, height = graph_size(cards, scale)
+            imgui.set_cursor_screen_pos(origin)
+            imgui.dummy(imgui.ImVec2(width, height))  # the scroll extent
 
+    def _picture(self, draw, level_id: str, rect: Rect) -> None:
+        """The level's thumbnail in ``rect`` (screen coordinates), or a plain frame until it is ready."""
+        x, y, w, h = rect
+        p, q = imgui.ImVec2(x, y), imgui.ImVec2(x + w, y + h)
+        thumb = self.thumbnails.get(level_id)
+        if thumb is not None:
+            draw.add_image(thumb.ref, p, q)
+        else:
+            draw.add_rect_filled(p, q, imgui.get_color_u32(imgui.ImVec4(0.075, 0.085, 0.105, 1.0)))
+        draw.add_rect(p, q, imgui.get_color_u32(imgui.ImVec4(0.3, 0.33, 0.4, 0.8)))
 
-    def _details(self) -> None:
-        """The level under the cursor (or keyboard focus): what it is, what it needs, how far you are."""
-        entry = self.app.registry.entries.get(self.hovered or "")
+    def _details(self, starts: set[str]) -> None:
+        """The level under the cursor or the keyboard focus: its picture, what it asks you to
+        predict, what it builds on, how far you are."""
+        registry = self.app.registry
+        entry = registry.entries.get(self.hovered or "")
         if entry is None:
+            imgui.text_colored(MUTED, "Point at a level, or move to one with the arrows, to see it here.")
             return
         manifest = entry.manifest
-        imgui.spacing()
-        imgui.separator()
+        scale = self.app.imgui.scale
+        avail = imgui.get_content_region_avail()
+        tw, th = detail_picture(avail.x, avail.y, scale)
+        if tw > 0:
+            at = imgui.get_cursor_screen_pos()
+            imgui.dummy(imgui.ImVec2(tw, th))
+            self._picture(imgui.get_window_draw_list(), entry.id, (at.x, at.y, tw, th))
+            if self.thumbnails.status(entry.id) == "pending":
+                self._caption(at, (tw, th), "drawing its picture…")
+            elif self.thumbnails.status(entry.id) == "failed" and imgui.is_item_hovered():
+                imgui.set_tooltip(f"No picture: {self.thumbnails.errors.get(entry.id, 'it could not be drawn')}")
+            imgui.same_line()
+        imgui.begin_group()
+        imgui.push_text_wrap_pos(0.0)
         imgui.push_font(self.app.imgui.font_bold, 0.0)
         imgui.text_colored(ACCENT, manifest.title)
         imgui.pop_font()
-        imgui.same_line()
-        imgui.text_colored(MUTED, f"  {SECTIONS[manifest.pillar]}")
-        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(MUTED, SECTIONS[manifest.pillar])
+        titles = [registry.entries[p].manifest.title for p in manifest.prerequisites if p in registry.entries]
+        if titles:
+            imgui.text_colored(MUTED, "Builds on: " + ", ".join(titles))
+        elif entry.id in starts:
+            imgui.text_colored(ACCENT, "Start here: it builds on no other level.")
+        else:
+            imgui.text_colored(MUTED, "Builds on no other level.")
         imgui.text_wrapped(manifest.summary)
-        titles = [self.app.registry.entries[p].manifest.title for p in manifest.prerequisites
-                  if p in self.app.registry.entries]
-        imgui.text_colored(MUTED, "Builds on: " + (", ".join(titles) if titles else "nothing: a good place to start"))
-        records = self.app.progress_records(entry.id)
-        for challenge in manifest.challenges.values():
-            record = records.get(challenge.id)
-            status = ("solved" if record.solved else f"tried {record.attempts}x") if record else "not tried"
-            imgui.bullet()
-            imgui.text_colored(GOOD if record and record.solved else MUTED,
-                               f"{challenge.id.replace('_', ' ')}: {status}")
+        challenges = list(manifest.challenges.values())
+        if challenges:
+            count = "one thing" if len(challenges) == 1 else f"{len(challenges)} things"
+            imgui.text_wrapped(f"You predict {count}, then the simulation measures it. The first: "
+                               f"{first_question(manifest)}")
+            for text, solved in self.challenge_lines(entry.id):
+                imgui.bullet()
+                imgui.text_colored(GOOD if solved else MUTED, text)
+        else:
+            imgui.text_wrapped("A sandbox: no challenges yet, play with it freely.")
+        imgui.text_colored(MUTED, "Enter / A / click opens it.")
         imgui.pop_text_wrap_pos()
+        imgui.end_group()
+
+    def _caption(self, at, size: tuple[float, float], text: str) -> None:
+        """Text centred on a picture's placeholder, left out when it does not fit."""
+        tw, th = _measure(text)
+        if tw <= size[0] - 8 and th <= size[1]:
+            imgui.get_window_draw_list().add_text(
+                imgui.ImVec2(at.x + (size[0] - tw) / 2, at.y + (size[1] - th) / 2), imgui.get_color_u32(MUTED), text)
+
+    def release(self) -> None:
+        """Free the pictures' textures (the app shuts down)."""
+        self.thumbnails.release()
 
 
-def _clip(text: str, width: float) -> str:
-    """Shorten ``text`` with an ellipsis to fit ``width`` pixels."""
-    if imgui.calc_text_size(text).x <= width - 16:
-        return text
-    n = len(text)
-    while n > 3 and imgui.calc_text_size(text[:n] + "…").x > width - 16:
-        n -= 1
-    return text[:n].rstrip() + "…"
+def _measure(text: str) -> tuple[float, float]:
+    size = imgui.calc_text_size(text)
+    return size.x, size.y
+
+
+def _take_focus() -> None:
+    """Give the keyboard focus to the item just drawn, with its highlight: arrows move from it and
+    Enter presses it at once, with no Ctrl+Tab or first arrow press to wake the navigation."""
+    imgui.internal.focus_item()
+    imgui.set_nav_cursor_visible(True)
+
+
+def _item_rect() -> Rect:
+    lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
+    return lo.x, lo.y, hi.x - lo.x, hi.y - lo.y
