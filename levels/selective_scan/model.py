@@ -177,8 +177,14 @@ class SelectiveScan(Model):
 
     @derived()
     def depth_table(self, largest: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Both trees' rounds for N = 2, 4, ... up to ``largest``: (sizes, kind -> rounds)."""
-        sizes = 2 ** np.arange(1, int(np.log2(largest)) + 1)
+        """Both trees' rounds for every N from 2 to ``largest``, as steps: (sizes, kind -> rounds),
+        the rounds at each size holding until the next size. The sizes are those where a count can
+        change (Brent-Kung's up-sweep gains a round at 2^m, its down-sweep at 3·2^k; Hillis-Steele
+        at 2^m + 1), so a stairs plot of them is exact at every N, powers of two or not."""
+        marks = {2, int(largest)}
+        for m in range(1, int(np.log2(largest)) + 2):
+            marks.update(n for n in (2 ** m, 2 ** m + 1, 3 * 2 ** (m - 1)) if 2 <= n <= largest)
+        sizes = np.array(sorted(marks))
         return sizes.astype(np.float64), {kind: np.array([tree_depth(int(n), kind) for n in sizes], np.float64)
                                           for kind in TREE_KINDS}
 
