@@ -144,6 +144,14 @@ class DiscretizationLab(Model):
         self.euler_limit = largest_stable_dt(self.A, "euler")
 
     @property
+    def continuous_stability(self) -> str:
+        """The continuous system's poles σ ± iω: "stable" (σ < 0: every response decays), "marginally
+        stable" (σ = 0: a free response keeps its size, ringing forever or holding still) or "unstable"
+        (σ > 0: it grows)."""
+        sigma = self.params["pole_real"]
+        return "stable" if sigma < 0 else "marginally stable" if sigma == 0 else "unstable"
+
+    @property
     def pole_pair(self) -> np.ndarray:
         """The continuous poles ``sigma + i omega`` and ``sigma - i omega``, in that order."""
         sigma, omega = self.params["pole_real"], self.params["pole_imag"]

@@ -48,6 +48,19 @@ def inside_pieces(z: np.ndarray, box) -> np.ndarray:
     return np.stack([points[:-1], points[1:]], axis=1)[keep[:-1] & keep[1:]]
 
 
+def continuous_note(stability: str, omega: float) -> str:
+    """What the panel says of the continuous system itself when it is not stable ("" when it is)."""
+    if stability == "unstable":
+        return "The continuous system itself is unstable (σ > 0): it grows, and no Δ saves Euler."
+    if stability == "marginally stable":
+        ring = "rings forever at ω" if omega > 0 else "holds its state (an integrator)"
+        euler = ("Euler's poles 1 + iΔω lie outside the unit circle for every Δ > 0, so Euler grows"
+                 if omega > 0 else "Euler's pole stays at 1")
+        return (f"σ = 0: the continuous system is marginally stable: it neither decays nor grows, it {ring}. "
+                f"{euler}; bilinear and ZOH keep the poles on the circle.")
+    return ""
+
+
 def span(values) -> tuple[float, float]:
     """Axis limits around the finite ``values``, with a tenth of their range to spare."""
     low, high = np.nanmin(finite(values), initial=np.inf), np.nanmax(finite(values), initial=-np.inf)
@@ -175,8 +188,11 @@ class DiscretizationView(View):
         imgui.separator()
         imgui.text_colored(COLORS[method], f"{NAMES[method]} maps each pole λ to")
         self.formulas.draw(POLE_FORMULAS[method], 20.0)
-        if model.euler_limit <= 0:
-            imgui.text_colored(PALETTE.bad, "The continuous system itself is unstable (σ ≥ 0): no Δ saves Euler.")
+        note = continuous_note(model.continuous_stability, self.params["pole_imag"])
+        if note:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(PALETTE.bad if model.continuous_stability == "unstable" else PALETTE.muted, note)
+            imgui.pop_text_wrap_pos()
         imgui.begin_disabled(self.challenge.locked or self.challenge.hide_answers or not low < model.euler_limit < high)
         for words, factor in (("Δ just below Euler's limit", 0.97), ("just above", 1.03)):
             if imgui.button(words):
@@ -193,8 +209,10 @@ class DiscretizationView(View):
 
     def plots(self) -> None:
         model, p = self.model, self.params
-        verdict = (": the system itself grows" if p["pole_real"] >= 0 else
-                   ": Euler blows up" if model.radius["euler"] > 1.0 else "")
+        verdict = {"unstable": ": the system itself grows", "marginally stable": ": σ = 0, marginally stable"}.get(
+            model.continuous_stability, "")
+        if model.radius["euler"] > 1.0 and model.continuous_stability != "unstable":
+            verdict += ": Euler blows up" if not verdict else ", Euler blows up"
         limits, horizon = span(np.concatenate([model.y_continuous, model.u_fine])), (0.0, p["horizon"])
         plot_strip(self.context, [
             Plot(f"response to the {p['input']}, Δ = {p['dt']:.3g} s{verdict}###response",

@@ -1,0 +1,85 @@
+"""The discretization lab's stated claims, checked at the settings they are stated for and around them."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from sandbox.challenges import ChallengeRun
+from sandbox.testing import level, make_runner
+
+LEVEL = "discretization_lab"
+
+
+def finished(challenge_id: str) -> ChallengeRun:
+    entry = level(LEVEL)
+    challenge = entry.manifest.challenges[challenge_id]
+    attempt = ChallengeRun(entry, challenge)
+    attempt.lock(challenge.choices[0] if challenge.kind == "choice" else 0.0)
+    attempt.finish()
+    return attempt
+
+
+def numbers_after(text: str, words: str) -> float:
+    """The first number written after ``words`` in ``text``."""
+    match = re.search(re.escape(words) + r"[^0-9]*([0-9]+(?:\.[0-9]+)?)", text)
+    assert match, f"{words!r} not followed by a number in: {text}"
+    return float(match.group(1))
+
+
+def test_the_exact_for_step_explanation_says_what_its_own_run_shows():
+    attempt = finished("exact_for_step")
+    model, explain = attempt.runner.model, attempt.challenge.explain
+    assert attempt.verdict.measured == "zoh" and model.errors["zoh"] < 1e-12
+    # At the challenge's own step, Euler is unstable: its error is not O(Δ), it grows without bound.
+    assert model.radius["euler"] > 1.0 and model.errors["euler"] > 1e6
+    assert "Euler is not even stable" in explain
+    assert not re.search(r"[Ee]uler[^.]*off by O\(Δ\)", explain)
+    assert numbers_after(explain, "it needs Δ <") == pytest.approx(model.euler_limit, abs=0.005)
+    assert numbers_after(explain, "|1 + Δλ| ≈") == pytest.approx(model.radius["euler"], abs=0.005)
+    assert numbers_after(explain, "Bilinear stays stable at every Δ and is off by") == pytest.approx(model.errors["bilinear"], abs=0.005)
+    assert "grow to about 10⁸" in explain and 1e8 <= model.errors["euler"] < 1e9
+
+
+@pytest.mark.parametrize("pole", [(-1.0, 4.0), (-1.0, 3.0), (-2.0, 1.0), (-0.5, 0.0)])
+def test_below_eulers_limit_its_step_error_shrinks_as_delta_and_bilinears_as_delta_squared(pole):
+    """What the explanation says of each method where Euler is stable: halving Δ halves Euler's error and
+    quarters bilinear's (at small Δ), and ZOH stays exact."""
+    run = make_runner(LEVEL, {"input": "step", "pole_real": pole[0], "pole_imag": pole[1]})
+    limit = run.model.euler_limit
+    for dt in (0.1 * min(limit, 0.2), 0.05 * min(limit, 0.2)):
+        run.set_param("dt", dt)
+        coarse = dict(run.model.errors)
+        run.set_param("dt", dt / 2)
+        fine = run.model.errors
+        assert coarse["euler"] / fine["euler"] == pytest.approx(2.0, rel=0.15)
+        assert coarse["bilinear"] / fine["bilinear"] == pytest.approx(4.0, rel=0.15)
+        assert fine["zoh"] < 1e-12
+
+
+@pytest.mark.parametrize("omega", [0.0, 0.5, 4.0, 10.0])
+def test_sigma_zero_is_marginally_stable_not_unstable(omega):
+    run = make_runner(LEVEL, {"pole_real": 0.0, "pole_imag": omega, "dt": 0.1})
+    model = run.model
+    assert model.continuous_stability == "marginally stable"
+    assert model.radius["zoh"] == pytest.approx(1.0, abs=1e-12)  # e^(Δ iω) stays on the unit circle
+    assert model.radius["bilinear"] == pytest.approx(1.0, abs=1e-12)
+    # The free response neither grows nor decays: its state keeps its length over the whole horizon.
+    Abar = model.discrete["zoh"][0]
+    x = np.linalg.matrix_power(Abar, 200) @ np.array([1.0, 0.0])
+    assert np.linalg.norm(x) == pytest.approx(1.0, abs=1e-9)
+    # Euler pushes a pole on the imaginary axis out of the circle for every Δ > 0 (unless ω = 0).
+    assert (model.radius["euler"] > 1.0) == (omega > 0)
+    for sigma, words in ((-0.5, "stable"), (0.5, "unstable")):
+        run.set_param("pole_real", sigma)
+        assert model.continuous_stability == words
+
+
+def test_what_the_view_says_of_the_continuous_system_matches_its_stability():
+    view = level(LEVEL).module("view")
+    assert "marginally stable" in view.continuous_note("marginally stable", 4.0)
+    assert "unstable" not in view.continuous_note("marginally stable", 4.0).replace("Euler", "")
+    assert "unstable" in view.continuous_note("unstable", 4.0)
+    assert view.continuous_note("stable", 4.0) == ""
+    assert math.isfinite(make_runner(LEVEL, {"pole_real": 0.0, "pole_imag": 0.0}).model.euler_limit)
