@@ -31,8 +31,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -332,6 +333,28 @@ def benchmark_sizes(n_min: int, n_max: int) -> list[int]:
     return sizes + [int(n_max)]
 
 
+class Crossover(NamedTuple):
+    """Where the quadratic form becomes the slower one, as far as the timed sizes tell.
+
+    ``where`` is "measured" (``n`` interpolated between two timed sizes), "below" (slower at every
+    size timed: the crossover is below ``n``, the smallest) or "beyond" (faster at every size timed:
+    it is beyond ``n``, the largest)."""
+
+    n: float
+    where: str
+
+
+def describe_crossover(report: Crossover | None) -> str:
+    """The crossover in words, a bound said as a bound."""
+    if report is None:
+        return "no crossover yet: the quadratic form has been the faster at every size timed so far"
+    if report.where == "below":
+        return f"the quadratic form is slower at every N timed: the crossover is below N = {report.n:.0f}"
+    if report.where == "beyond":
+        return f"the quadratic form stayed faster at every N timed: the crossover is beyond N = {report.n:.0f}"
+    return f"the quadratic form is slower beyond N ≈ {report.n:.0f}"
+
+
 def loglog_fit(ns, seconds) -> tuple[float, float]:
     """Least-squares line through ``(log10 N, log10 t)``: ``(slope, intercept)``."""
     x, y = np.log10(np.asarray(ns, float)), np.log10(np.asarray(seconds, float))
@@ -351,8 +374,15 @@ class AttentionBenchmark:
 
     Results: :attr:`seconds` (form -> {N: seconds, best of ``repeats``}), :attr:`differences`
     ({N: max |y_quadratic - y_linear| / max |y_linear|}, the two forms must agree), and
-    :meth:`fit`, :meth:`crossover`, :meth:`largest_n_within`.
+    :meth:`fit`, :meth:`crossover`, :meth:`crossover_report`, :meth:`largest_n_within`.
+
+    The slopes are fitted over the ``TAIL_SIZES`` largest sizes timed: the quadratic form's time
+    has a part that grows only as N (phi over the inputs, each tile's setup, the masked diagonal
+    tiles, BLAS below its peak on small products), which makes a small N dearer per weight and
+    flattens a fit that includes it; at the largest sizes the N^2 part dominates.
     """
+
+    TAIL_SIZES = 3  # the slope is fitted over this many of the largest sizes timed (each >= fit_min)
 
     def __init__(self, d: int = 64, n_min: int = 128, n_max: int = 100_000, size_budget_s: float = 2.0,
                  repeats: int = 1, fit_min: int = 1000, backend: str = "numpy", seed: int = 0):
@@ -395,7 +425,7 @@ class AttentionBenchmark:
                 break
         return not self.done
 
-    def run(self) -> "AttentionBenchmark":
+    def run(self) -> AttentionBenchmark:
         """Run to the end (the command line)."""
         while self.advance(1.0):
             pass
@@ -428,15 +458,7 @@ class AttentionBenchmark:
                 best = math.inf
                 for _ in range(self.repeats):
                     out = np.empty((n, self.d), np.float32)
-                    elapsed = 0.0
-                    work = slices(q, k, v, out, self.backend)
-                    while True:
-                        start = time.perf_counter()
-                        finished = next(work, StopIteration) is StopIteration
-                        elapsed += time.perf_counter() - start
-                        if finished:
-                            break
-                        yield
+                    elapsed = yield from self._timed_slices(slices(q, k, v, out, self.backend))
                     best = min(best, elapsed)
                 self.seconds[form][n] = best
                 outputs[form] = out
@@ -444,6 +466,45 @@ class AttentionBenchmark:
             if len(outputs) == len(FORMS):
                 scale = float(np.max(np.abs(outputs["linear"]))) or 1.0
                 self.differences[n] = float(np.max(np.abs(outputs["quadratic"] - outputs["linear"]))) / scale
+
+    @staticmethod
+    def _timed_slices(work: Slices):
+        """Run a form's slices, yielding between them; return the seconds spent inside them only."""
+        elapsed = 0.0
+        while True:
+            start = time.perf_counter()
+            finished = next(work, StopIteration) is StopIteration
+            elapsed += time.perf_counter() - start
+            if finished:
+                return elapsed
+            yield
+
+    def _time(self, form: str, n: int) -> float:
+        """Seconds of one form at length ``n`` (a prefix of the inputs), best of ``repeats``, run to the end."""
+        q, k, v = self._q[:n], self._k[:n], self._v[:n]
+        best = math.inf
+        for _ in range(self.repeats):
+            out = np.empty((n, self.d), np.float32)
+            work = self._timed_slices(FORMS[form](q, k, v, out, self.backend))
+            while True:
+                try:
+                    next(work)
+                except StopIteration as stop:
+                    best = min(best, stop.value)
+                    break
+        return best
+
+    def extend_below(self, floor: int = 8) -> None:
+        """Time both forms at half the smallest size, a quarter, ... down to ``floor``, until the
+        quadratic form is the faster one: when it is slower at every size of the plan, this finds
+        where it stops being so, instead of naming the smallest size as the crossover."""
+        n = min(self.seconds["quadratic"], default=self.sizes[0]) // 2
+        while n >= floor:
+            for form in FORMS:
+                self.seconds[form][n] = self._time(form, n)
+            if self.seconds["quadratic"][n] < self.seconds["linear"][n]:
+                return
+            n //= 2
 
     def _over_budget(self, form: str, n: int) -> str | None:
         """Why ``form`` should not run at ``n`` (its predicted time is over budget), or None."""
@@ -476,38 +537,60 @@ class AttentionBenchmark:
         """The largest N the form finished (0 if none yet)."""
         return max(self.seconds[form], default=0)
 
+    def _tail(self, form: str) -> list[tuple[int, float]]:
+        """The (N, seconds) the slope is fitted over: the TAIL_SIZES largest sizes timed, N >= fit_min."""
+        return [(n, t) for n, t in sorted(self.seconds[form].items()) if n >= self.fit_min][-self.TAIL_SIZES:]
+
     def fit(self, form: str) -> tuple[float, float] | None:
-        """``(slope, intercept)`` of log10 t against log10 N over N >= fit_min, or None (< 2 points)."""
-        points = [(n, t) for n, t in sorted(self.seconds[form].items()) if n >= self.fit_min]
+        """``(slope, intercept)`` of log10 t against log10 N over the largest sizes timed
+        (:meth:`fit_span`), or None before two sizes >= fit_min are timed."""
+        points = self._tail(form)
         if len(points) < 2:
             return None
         return loglog_fit(*zip(*points))
 
+    def fit_span(self, form: str) -> tuple[int, int] | None:
+        """The smallest and the largest N the slope is fitted over (None before there are two)."""
+        points = self._tail(form)
+        return (points[0][0], points[-1][0]) if len(points) >= 2 else None
+
     def slope(self, form: str) -> float | None:
-        """The fitted exponent of t ~ N^slope (None until two sizes >= fit_min are timed)."""
+        """The fitted exponent of t ~ N^slope at the largest sizes (None until two sizes >= fit_min)."""
         fitted = self.fit(form)
         return None if fitted is None else fitted[0]
 
     def crossover(self) -> float | None:
-        """The N beyond which the quadratic form stays slower than the linear one.
+        """The N beyond which the quadratic form stays slower than the linear one, when two timed
+        sizes bracket it (log-log interpolation around the last change from "quadratic faster" to
+        "quadratic slower"); None otherwise (see :meth:`crossover_report` for the bounds)."""
+        report = self.crossover_report()
+        return report.n if report is not None and report.where == "measured" else None
 
-        Log-log interpolation between the two sizes around the last change from "quadratic
-        faster" to "quadratic slower"; the smallest size if the quadratic form is slower
-        everywhere; None while it is still faster at every size measured.
-        """
+    def crossover_report(self) -> Crossover | None:
+        """Where the crossover is, as far as the timed sizes tell: measured between two sizes, below
+        the smallest (the quadratic form slower at every size), or beyond the largest (faster at
+        every size, once no larger size will be timed); None while that may still change."""
         common = [n for n in sorted(self.seconds["quadratic"]) if n in self.seconds["linear"]]
         if not common:
             return None
         ratio = [self.seconds["quadratic"][n] / self.seconds["linear"][n] for n in common]
         if ratio[-1] < 1.0:
-            return None
+            final = self.done or any(self.stopped.values())
+            return Crossover(float(common[-1]), "beyond") if final else None
         last_fast = max((i for i, r in enumerate(ratio) if r < 1.0), default=None)
         if last_fast is None:
-            return float(common[0])
+            return Crossover(float(common[0]), "below")
         n0, n1 = common[last_fast], common[last_fast + 1]
         r0, r1 = math.log(ratio[last_fast]), math.log(ratio[last_fast + 1])
         fraction = -r0 / (r1 - r0)
-        return float(10 ** (math.log10(n0) + fraction * (math.log10(n1) - math.log10(n0))))
+        return Crossover(float(10 ** (math.log10(n0) + fraction * (math.log10(n1) - math.log10(n0)))), "measured")
+
+    def extrapolated_crossover(self) -> float | None:
+        """Where the two fitted power laws meet (None unless the quadratic one is the steeper)."""
+        quadratic, linear = self.fit("quadratic"), self.fit("linear")
+        if quadratic is None or linear is None or quadratic[0] <= linear[0]:
+            return None
+        return float(10 ** ((linear[1] - quadratic[1]) / (quadratic[0] - linear[0])))
 
     def largest_n_within(self, form: str, seconds: float) -> float | None:
         """The N the form finishes in ``seconds``, interpolated log-log between timed sizes."""
@@ -612,14 +695,17 @@ def main(argv=None) -> int:
               f"{_human_bytes(state_bytes(args.d)):>9}")
     ok = True
     for form, expected in (("quadratic", 2.0), ("linear", 1.0)):
-        slope = bench.slope(form)
+        slope, span = bench.slope(form), bench.fit_span(form)
         near = slope is not None and abs(slope - expected) <= 0.35
         ok &= near
-        shown = "n/a" if slope is None else f"{slope:.2f}"
-        print(f"{form:>9}: fitted slope {shown} over N >= {bench.fit_min} (expected ~{expected:g}), "
+        shown = "n/a" if slope is None else f"{slope:.2f} over N = {span[0]} ... {span[1]}"
+        print(f"{form:>9}: fitted slope {shown} (the largest sizes; expected ~{expected:g}), "
               f"last doubling {_last_slope(bench.seconds[form])}; {bench.status(form)}")
-    crossover = bench.crossover()
-    print("crossover: " + (f"the quadratic form is slower beyond N ~ {crossover:.0f}" if crossover else "not found"))
+    report = bench.crossover_report()
+    if report is not None and report.where == "below":
+        bench.extend_below()
+        report = bench.crossover_report()
+    print(f"crossover: {describe_crossover(report)}")
     frame = args.frame_ms / 1e3
     print(f"largest N finished within one frame ({args.frame_ms:.1f} ms), both forms measured the same way:")
     for form in FORMS:

@@ -65,8 +65,8 @@ class AssociativitySwitch(Model):
     * ``token``: the cursor, 1..N (recorded as the observable ``token``): the view shows the first
       ``token`` rows of the heatmaps and the state after token ``token``.
     * ``bench``: the :class:`~.kernels.AttentionBenchmark` (``None`` until switched on); its
-      ``seconds``, ``fit(form)``, ``crossover()``, ``status(form)`` and ``sizes`` draw the
-      log-log plot.
+      ``seconds``, ``fit(form)``, ``fit_span(form)``, ``crossover_report()``, ``status(form)`` and
+      ``sizes`` draw the log-log plot.
 
     Derived for drawing (memoised): :meth:`pictures` (every matrix scaled for its colour map),
     :meth:`memory_curve` and :meth:`multiply_adds`.
@@ -175,12 +175,12 @@ class AssociativitySwitch(Model):
         return self.y_quadratic, self.y_recurrent
 
     def fitted_line(self, form: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """The benchmark's fitted power law t = c N^p of a form, from the smallest size fitted to
-        the largest timed: (N, seconds) at both ends, or None before two sizes are fitted."""
+        """The benchmark's fitted power law t = c N^p of a form over the sizes it is fitted to (the
+        largest timed): (N, seconds) at both ends, or None before two sizes are fitted."""
         fitted = self.bench.fit(form) if self.bench is not None else None
         if fitted is None:
             return None
-        ns = np.array([self.bench.fit_min, max(self.bench.seconds[form])], np.float64)
+        ns = np.array(self.bench.fit_span(form), np.float64)
         return ns, 10.0 ** (fitted[1] + fitted[0] * np.log10(ns))
 
     def linear_loop_code(self) -> str:
@@ -217,16 +217,24 @@ class AssociativitySwitch(Model):
     def measure_crossover_log10(self, run) -> float:
         """log10 of the N where the quadratic form becomes slower, timed on this machine.
 
-        The benchmark is finished if the run's steps did not get far enough to see the
-        crossover. If the quadratic form is faster at every size up to ``bench_n_max``, the
-        answer is log10(bench_n_max): the crossover lies beyond it.
+        The benchmark goes on if the run's steps did not get far enough to see the crossover.
+        If the quadratic form is slower at every size of the plan, smaller sizes are timed until
+        it is not (down to N = 8), so the crossover is measured rather than named as the smallest
+        size. If it is faster at every size up to ``bench_n_max``, the crossover is beyond what was
+        timed: the answer is where the fitted power laws meet (at least ``bench_n_max``).
         """
         if self.bench is None:
             self._start_benchmark()
-        while self.bench.crossover() is None and self.bench.advance(0.25):
+        while self.bench.crossover_report() is None and self.bench.advance(0.25):
             pass
-        crossover = self.bench.crossover()
-        return math.log10(crossover if crossover else self.bench.sizes[-1])
+        report = self.bench.crossover_report()
+        if report is not None and report.where == "below":
+            self.bench.extend_below()
+            report = self.bench.crossover_report()
+        if report is None or report.where == "beyond":
+            largest = float(report.n if report is not None else self.bench.sizes[-1])
+            return math.log10(max(largest, self.bench.extrapolated_crossover() or largest))
+        return math.log10(report.n)
 
     def measure_memory_matrix_gb(self, run) -> float:
         """GB of the transformer form's N x N float32 weights at N = ``bench_n_max``."""

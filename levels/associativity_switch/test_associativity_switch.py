@@ -173,8 +173,8 @@ class FakeTimer:
 @pytest.mark.parametrize("quadratic_s, linear_s, crossover", [
     (1e-9, 3e-6, 3000.0),  # a N^2 = b N at N = b / a, between the timed sizes 2048 and 4096
     (2e-9, 1e-6, 500.0),  # between 256 and 512
-    (1e-10, 1e-5, 16384.0),  # b / a = 1e5: faster at every size up to bench_n_max, so the answer is its log
-    (1e-6, 1e-5, 128.0),  # b / a = 10: slower at every size timed, from the smallest (128) on
+    (1e-10, 1e-5, 1e5),  # b / a = 1e5: faster at every size up to bench_n_max: where the fitted laws meet
+    (1e-6, 1e-5, 10.0),  # b / a = 10: slower at every size of the plan: smaller sizes are timed down to it
 ])
 def test_crossover_challenge_measures_where_the_timed_costs_cross(monkeypatch, quadratic_s, linear_s, crossover):
     timer = FakeTimer(monkeypatch, quadratic_s, linear_s)
@@ -361,6 +361,7 @@ def test_the_view_hides_the_crossover_while_a_prediction_is_open(tmp_path, monke
         app.run_frames(1)
         assert host.view.challenge.choosing and marks == []  # the sandbox's crossover is not shown
         assert "bench_crossover_log10" in host.view.challenge.hidden()  # nor its readout in the table
+        host.challenges.region = (2.0, 3.0)  # the learner's prediction: nothing is filled in for them
         host.challenges.lock(host.manifest.challenges["crossover"])
         cross_at_4000(host.challenges.attempt.runner.model.bench)
         host.requested_tab = "Play"

@@ -11,6 +11,7 @@ from imgui_bundle import imgui, implot
 from sandbox.kit import PALETTE, Plot, finite, fitted_y, hline, line, plot_strip, progress_bar, scatter, vlines
 from sandbox.view import View
 
+from .kernels import describe_crossover
 from .layout import layout, parenthesis
 
 MODES = {"transformer": ("(φ(Q) φ(K)ᵀ) V", "N×N weights"), "rnn": ("φ(Q) (φ(K)ᵀ V)", "d×d state"),
@@ -173,16 +174,22 @@ class SwitchView(View):
                            f"{loop}")
         for form, color in FORMS.items():
             imgui.text_colored(PALETTE.bad if bench.stopped[form] else color, f"{form}: {bench.status(form)}")
-        crossover = bench.crossover()
+        report = bench.crossover_report()
         if "bench_crossover_log10" in self.challenge.hidden():  # the crossover challenge is open
             imgui.text_colored(PALETTE.muted, "The crossover shows once your prediction is checked.")
-        elif crossover is not None:
-            imgui.text_colored(PALETTE.good, f"The quadratic form is slower beyond N ≈ {crossover:.0f}.")
-        elif bench.done:
-            imgui.text_colored(PALETTE.muted, "The quadratic form stayed faster at every N timed.")
+        elif report is not None:
+            words = describe_crossover(report)
+            imgui.text_colored(PALETTE.good if report.where == "measured" else PALETTE.muted,
+                               words[0].upper() + words[1:] + ".")
         if bench.differences:
             agree = max(bench.differences.values())
             imgui.text_colored(PALETTE.muted, f"Both forms agree: max relative difference {agree:.1e}.")
+
+    def _crossover_open_while_choosing(self) -> bool:
+        """The crossover challenge waits for a prediction: the sandbox's timed curves would show where
+        they cross (its run, once locked in, is the one to watch)."""
+        challenge = self.challenge.open
+        return self.challenge.choosing and challenge is not None and "bench_crossover_log10" in challenge.hides
 
     # -- plots ---------------------------------------------------------------------------------
     def plots(self) -> None:
@@ -222,8 +229,11 @@ class SwitchView(View):
 
     def _benchmark_plot(self, run) -> None:
         bench = self.model.bench
+        if self._crossover_open_while_choosing():
+            implot.plot_text("hidden while you predict", 3e3, 3e-2)
+            return
         if bench is None or not any(bench.seconds.values()):
-            implot.plot_text("switch on the benchmark in the panel" if bench is None else "timing …", 3e3, 3e-2)
+            implot.plot_text("run it from the panel" if bench is None else "timing …", 3e3, 3e-2)
             return
         for form, color in FORMS.items():
             measured = sorted(bench.seconds[form].items())
