@@ -302,8 +302,8 @@ class Atlas:
         return text, (GOOD if total and solved == total else MUTED)
 
     def challenge_lines(self, level_id: str) -> list[tuple[str, bool]]:
-        """One line per challenge of the level for its card, by title: "solved", "tried 2x, best
-        score 40" or "not tried"; with whether it is solved."""
+        """One line per challenge of the level for its card, its title then "solved", "tried 2×,
+        best score 40" or "not tried"; with whether it is solved."""
         records = self.records(level_id)
         lines = []
         for challenge in self.app.registry.entries[level_id].manifest.challenges.values():
@@ -313,8 +313,9 @@ class Atlas:
             elif record.solved:
                 state = "solved"
             else:
-                state = f"tried {record.attempts}x, best score {record.best_score:.0f}"
-            lines.append((f"{challenge_title(challenge)}: {state}", bool(record and record.solved)))
+                state = f"tried {record.attempts}×, best score {record.best_score:.0f}"
+            # a dash, not a colon: many titles are questions ("Settle, bounce or diverge?")
+            lines.append((f"{challenge_title(challenge)} — {state}", bool(record and record.solved)))
         return lines
 
     def order(self) -> list[str]:
@@ -333,6 +334,7 @@ class Atlas:
         order = self.order()
         if appearing:
             self.thumbnails.refresh()  # a level edited while it was open gets a new picture
+        if appearing or (self.hovered is None and order):
             first = next((i for i in order if i in starts), order[0] if order else None)
             self._focus = self._opened if self._opened in registry.entries else first
             self.hovered = self._focus
@@ -502,6 +504,7 @@ class Atlas:
             # an invisible button takes part in keyboard and gamepad navigation only when asked
             if imgui.invisible_button(f"##node-{level_id}", imgui.ImVec2(w, h), imgui.ButtonFlags_.enable_nav.value):
                 self.chosen = level_id
+            self.app.mark(f"level:{level_id}")
             if self._focus == level_id:
                 _take_focus()
             active = imgui.is_item_hovered() or imgui.is_item_focused()
@@ -596,8 +599,15 @@ class Atlas:
             imgui.get_window_draw_list().add_text(
                 imgui.ImVec2(at.x + (size[0] - tw) / 2, at.y + (size[1] - th) / 2), imgui.get_color_u32(MUTED), text)
 
+    def reset(self) -> None:
+        """Back to how the atlas first shows (a kiosk's next visitor): no level chosen, the focus
+        on the first place to start; the pictures are kept."""
+        self.chosen = self.hovered = self._opened = None
+        self._drawn_frame = None
+
     def release(self) -> None:
-        """Free the pictures' textures (the app shuts down)."""
+        """Free the pictures' textures and close a level being drawn for its picture (call it
+        before the app's window closes)."""
         self.thumbnails.release()
 
 

@@ -92,7 +92,11 @@ def render_steps(app, entry, size: tuple[int, int] = SIZE, frames: int = FRAMES)
         yield
         return _draw(app, host, size)
     finally:
-        host.close()
+        # closed with its app still open, or collected later: after the app's window has closed
+        # its GL objects went with the context, and releasing them then could free another
+        # context's objects of the same names
+        if getattr(app.window, "handle", None) is not None:
+            host.close()
 
 
 def _draw(app, host, size: tuple[int, int]) -> np.ndarray:

@@ -144,9 +144,9 @@ def test_the_card_shows_each_challenge_by_title_with_its_progress(make_app, tmp_
     app.atlas.thumbnails.work = lambda order, render=True: False
     app.run_frames(2)
     lines = dict(app.atlas.challenge_lines("eos_canyon"))
-    assert lines["Settle, bounce or diverge?: solved"] is True
-    assert any(text.startswith("A shallower canyon: tried 2x") and not solved for text, solved in lines.items())
-    assert "Where does the sharpness hover?: not tried" in lines
+    assert lines["Settle, bounce or diverge? — solved"] is True
+    assert any(text.startswith("A shallower canyon — tried 2×") and not solved for text, solved in lines.items())
+    assert lines["Where does the sharpness hover? — not tried"] is False
     assert app.atlas.status("eos_canyon", set()) == ("1/5 solved", atlas_module.MUTED)
     # a level with something solved is no longer marked as a place to start; the other roots are
     starts = start_levels(app.registry, app.atlas.solved)
@@ -193,6 +193,10 @@ def test_arrows_and_enter_work_as_soon_as_the_atlas_shows(make_app):
     assert app.atlas.hovered == below  # back on the card it left from
     press(app, imgui.Key.enter)
     assert app.host is not None and app.host.entry.id == below
+    app.close_level()
+    app.atlas.reset()  # a kiosk's next visitor starts where a newcomer starts
+    app.run_frames(2)
+    assert app.atlas.hovered == first
 
 
 # -- pictures --------------------------------------------------------------------------------------
