@@ -101,8 +101,11 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        digits = len(str(abs(value))) if abs(value) < 10**4000 else 4000
-        return str(value) if digits <= 20 else f"an integer of {digits} digits"
+        if value.bit_length() <= 64:
+            return str(value)
+        if value.bit_length() <= 14_000:  # str() refuses more than 4300 digits
+            return f"an integer of {len(str(abs(value)))} digits"
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
@@ -145,17 +148,19 @@ class Param:
 
         Strings (from the command line) are parsed; numbers are range-checked.
         """
-        bad = ParamError(f"parameter {self.name!r}: {_show(value)} is not valid; expected {self.describe_range()}")
+        def bad() -> ParamError:
+            return ParamError(f"parameter {self.name!r}: {_show(value)} is not valid; expected {self.describe_range()}")
+
         if self.type == "bool":
             if isinstance(value, bool):
                 return value
             if isinstance(value, str) and value.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
                 return value.lower() in ("true", "1", "yes", "on")
-            raise bad
+            raise bad()
         if self.type == "choice":
             if isinstance(value, str) and value in self.choices:
                 return value
-            raise bad
+            raise bad()
         try:
             if self.type == "int":
                 if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -166,11 +171,11 @@ class Param:
                     raise ValueError
                 number = float(value)
         except (TypeError, ValueError, OverflowError):
-            raise bad from None
+            raise bad() from None
         if (isinstance(number, float) and not math.isfinite(number)) or (
             self.min is not None and number < self.min
         ) or (self.max is not None and number > self.max):
-            raise bad
+            raise bad()
         return number
 
 
