@@ -56,3 +56,13 @@ def test_a_shader_that_links_out_a_fifo_or_bytes_that_are_not_text_are_errors(le
     (level / "bytes.glsl").write_bytes(b"// caf\xe9\n")
     with pytest.raises(ShaderSourceError, match="not UTF-8"):
         load_source(level / "bytes.glsl")
+
+
+def test_a_shader_named_through_another_levels_folder_is_outside(level):
+    other = level.parent / "other_level"
+    other.mkdir()
+    (other / "level.toml").write_text("id = 'other_level'\n")
+    (other / "theirs.glsl").write_text("void main() {}\n")
+    with pytest.raises(ShaderSourceError, match="resolves outside its level folder"):
+        load_source(level / ".." / "other_level" / "theirs.glsl")
+    assert load_source(other / "theirs.glsl").files == [(other / "theirs.glsl").resolve()]

@@ -72,6 +72,8 @@ def _home(path: Path) -> Path:
     """The folder a shader's includes are confined to: the nearest folder above it that holds a
     level manifest (the shader's level), else the folder the shader is in."""
     for folder in path.parents:
+        if ".." in folder.parts:  # only the folders the path names before any "..": its own level's
+            continue
         if (folder / _LEVEL_MANIFEST).is_file():
             return folder
     return path.parent
