@@ -283,6 +283,10 @@ class Atlas:
         self._opened: str | None = None  # the level last opened from here (focused on return)
         self._input_events = -1
         self._busy = False
+        self._over: str | None = None  # this frame: the level under the mouse, the one focused
+        self._focused: str | None = None
+        self._last_over: str | None = None  # the same, the frame before
+        self._last_focused: str | None = None
 
     # -- data ------------------------------------------------------------------------------------
     def records(self, level_id: str) -> dict:
@@ -371,6 +375,7 @@ class Atlas:
                               imgui.WindowFlags_.horizontal_scrollbar.value)
             self._graph(cards, starts)
             imgui.end_child()
+        self._settle_hover()
         imgui.set_cursor_pos(imgui.ImVec2(panes.details[0], panes.details[1]))
         imgui.begin_child("details", imgui.ImVec2(panes.details[2], panes.details[3]), child)
         self._details(starts)
@@ -380,6 +385,33 @@ class Atlas:
         if self.chosen:
             self._opened = self.chosen
             self.thumbnails.cancel()  # the level opens now: the one being drawn for its picture waits
+
+    def _track(self, level_id: str) -> None:
+        """Note whether the item just drawn for ``level_id`` is under the mouse or has the keyboard
+        focus (:meth:`_settle_hover` decides which shows)."""
+        if imgui.is_item_hovered():
+            self._over = level_id
+        if imgui.is_item_focused():
+            self._focused = level_id
+
+    def _settle_hover(self) -> None:
+        """The level whose card shows is the one the learner moved to last: the mouse onto a card
+        or row, or the keyboard focus onto another (ImGui keeps the focus where it was while the
+        mouse moves, and the card under a resting mouse must not take over from the arrows)."""
+        if self._over is not None and self._over != self._last_over:
+            self.hovered = self._over
+        elif self._focused is not None and self._focused != self._last_focused:
+            self.hovered = self._focused
+        self._last_over, self._last_focused = self._over, self._focused
+        self._over = self._focused = None
+
+    def _tooltip(self, text: str) -> None:
+        """A tooltip wrapped to a readable width."""
+        imgui.begin_tooltip()
+        imgui.push_text_wrap_pos(imgui.get_font_size() * 30.0)
+        imgui.text_unformatted(text)
+        imgui.pop_text_wrap_pos()
+        imgui.end_tooltip()
 
     def _thumbnail_work(self, order: list[str], starts: set[str]) -> None:
         """One piece of picture-making a frame, none in a frame with input (the learner is
@@ -447,10 +479,9 @@ class Atlas:
                     self.chosen = level_id
                 if focus and self._focus == level_id:
                     _take_focus()
-                if imgui.is_item_hovered() or imgui.is_item_focused():
-                    self.hovered = level_id
-                    if row.clipped and imgui.is_item_hovered():
-                        imgui.set_tooltip(f"{manifest.title}: {status}")
+                self._track(level_id)
+                if row.clipped and imgui.is_item_hovered():
+                    self._tooltip(f"{manifest.title}: {status}")
                 for rect, text, col in ((row.title, row.title_text, imgui.ImVec4(1, 1, 1, 1)),
                                         (row.status, row.status_text, color)):
                     placed = (at.x + rect[0], at.y + rect[1], rect[2], rect[3])
@@ -507,11 +538,10 @@ class Atlas:
             self.app.mark(f"level:{level_id}")
             if self._focus == level_id:
                 _take_focus()
-            active = imgui.is_item_hovered() or imgui.is_item_focused()
-            if active:
-                self.hovered = level_id
-            if imgui.is_item_hovered():
-                imgui.set_tooltip(f"{manifest.title}\n{manifest.summary}" if card.clipped else manifest.summary)
+            self._track(level_id)
+            active = self.hovered == level_id
+            if card.clipped and imgui.is_item_hovered():  # the card below says the rest
+                self._tooltip(f"{manifest.title}: {self.status(level_id, starts)[0]}")
             color = self.status(level_id, starts)[1]
             complete = color is GOOD
             fill = imgui.ImVec4(0.18, 0.32, 0.5, 1.0) if active else imgui.ImVec4(0.13, 0.16, 0.22, 1.0)
@@ -562,7 +592,7 @@ class Atlas:
             if self.thumbnails.status(entry.id) == "pending":
                 self._caption(at, (tw, th), "drawing its picture…")
             elif self.thumbnails.status(entry.id) == "failed" and imgui.is_item_hovered():
-                imgui.set_tooltip(f"No picture: {self.thumbnails.errors.get(entry.id, 'it could not be drawn')}")
+                self._tooltip(f"No picture: {self.thumbnails.errors.get(entry.id, 'it could not be drawn')}")
             imgui.same_line()
         imgui.begin_group()
         imgui.push_text_wrap_pos(0.0)

@@ -200,8 +200,11 @@ class Thumbnails:
     def key(self, level_id: str) -> str:
         """The content key of a level's picture (computed once until :meth:`refresh`)."""
         if level_id not in self._keys:
+            from . import __version__
+
+            # another release of the engine may draw a level differently: its version is in the key
             entry = self.app.registry.entries[level_id]
-            self._keys[level_id] = content_key(entry.folder, self.size, self.frames, self.app.backend)
+            self._keys[level_id] = content_key(entry.folder, self.size, self.frames, self.app.backend, __version__)
         return self._keys[level_id]
 
     def get(self, level_id: str) -> Thumbnail | None:

@@ -199,6 +199,20 @@ def test_arrows_and_enter_work_as_soon_as_the_atlas_shows(make_app):
     assert app.atlas.hovered == first
 
 
+def test_the_card_shown_is_the_level_moved_to_last_by_mouse_or_keys(make_app):
+    app = make_app()
+    app.atlas.thumbnails.work = lambda order, render=True: False
+    app.run_frames(2)
+    first = app.atlas.hovered
+    x, y, w, h = app.marks["level:grokking_circle"]
+    app.inject("mouse_pos", x + w / 2, y + h / 2)
+    app.run_frames(3)
+    assert app.atlas.hovered == "grokking_circle"  # the mouse, although the focus stayed on the first
+    press(app, imgui.Key.down_arrow)  # the mouse rests on its card; the arrows move on from the focus
+    column, row = route_layout(app.registry)[first]
+    assert route_layout(app.registry)[app.atlas.hovered] == (column, row + 1)
+
+
 # -- pictures --------------------------------------------------------------------------------------
 @pytest.fixture
 def two_levels(tmp_path):
