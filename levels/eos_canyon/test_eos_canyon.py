@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sandbox.manifest import load_manifest
-from sandbox.testing import level, make_runner, measured_outcome, run_challenge
+from sandbox.testing import headless_app, level, make_runner, measured_outcome, open_challenge, run_challenge
 from sim import backends, nn
 
 level("eos_canyon").module("kernels")  # imports the level's package as the game does
@@ -130,17 +130,44 @@ def test_the_largest_stable_lr_is_set_by_the_flattest_place_not_the_floor():
         assert threshold > 3 * 2 / canyon.depth
 
 
-def test_stability_map_shows_settle_bounce_and_diverge_regimes():
-    run = make_runner(LEVEL, {"depth": 80.0})
+@pytest.mark.parametrize("start", [(-2.0, 1.0), (-4.0, 2.0), (2.5, -1.5)])
+def test_stability_map_shows_settle_bounce_and_diverge_regimes(start):
+    """Each η of the map is classified from its run: below 2/h_max the ball settles on the floor,
+    and the map's runs are long enough for that to be reached (at 1500 steps η = 0.005 was still
+    creeping, at a sharpness of 63 against the floor's 80); between 2/h_max and 2/h₀ it bounces at
+    2/η; above 2/h₀ it diverges. Every point is where its label says."""
+    run = make_runner(LEVEL, {"depth": 80.0, "start_x": start[0], "start_y": start[1]}, backend="numba")
     sweep = run.model.stability_map(points=40)
-    etas, sharpness, amplitude, diverged = sweep["etas"], sweep["sharpness"], sweep["amplitude"], sweep["diverged"]
+    etas, sharpness, amplitude = sweep["etas"], sweep["sharpness"], sweep["amplitude"]
     settling = etas < 0.9 * 2 / 80.0
     bouncing = (etas > 0.03) & (etas < 0.07)
-    assert np.all(amplitude[settling] == pytest.approx(1e-6)) and np.all(sharpness[settling] < 80.0)
-    assert np.all(amplitude[bouncing] > 0.05)
+    assert np.all(sweep["settled"][settling]) and not np.any(sweep["descending"])
+    np.testing.assert_allclose(sharpness[settling], 80.0, rtol=0.01)  # flat at the floor's curvature
+    assert np.all(amplitude[settling] == pytest.approx(1e-6))
+    assert np.all(sweep["bouncing"][bouncing]) and np.all(amplitude[bouncing] > 0.05)
     np.testing.assert_allclose(sharpness[bouncing], 2 / etas[bouncing], rtol=0.1)
-    assert np.all(diverged == (etas > 0.101)), "diverged exactly above 2/plateau"
+    assert np.all(sweep["diverged"] == (etas > 0.101)), "diverged exactly above 2/plateau"
+    regimes = np.stack([sweep[name] for name in ("settled", "descending", "bouncing", "diverged")])
+    assert np.all(regimes.sum(axis=0) == 1), "each η in exactly one regime"
     assert run.model.stability_map(points=40) is sweep, "cached until a parameter changes"
+
+
+@pytest.mark.parametrize("depth", [50.0, 80.0, 120.0, 200.0])
+def test_stability_map_labels_what_each_run_reached(depth):
+    """A settled point sits on the floor's curvature; one that has not got there in the map's steps
+    (the deepest canyons, the smallest η) is labelled still descending, below it and below 2/η."""
+    run = make_runner(LEVEL, {"depth": depth}, backend="numba")
+    sweep = run.model.stability_map(points=32)
+    sharpness, etas = sweep["sharpness"], sweep["etas"]
+    np.testing.assert_allclose(sharpness[sweep["settled"]], depth, rtol=0.02)
+    assert np.all(sharpness[sweep["descending"]] < 0.98 * np.minimum(depth, 2 / etas[sweep["descending"]]))
+    assert np.all(etas[sweep["settled"] | sweep["descending"]] < 1.3 * 2 / depth)
+    np.testing.assert_allclose(sharpness[sweep["bouncing"] & (etas < 0.07)], 2 / etas[sweep["bouncing"] & (etas < 0.07)],
+                               rtol=0.1)
+    if depth <= 80.0:
+        assert not np.any(sweep["descending"])  # README: only canyons deeper than about 85 leave any on the way
+    else:
+        assert np.any(sweep["descending"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +287,58 @@ def test_model_exposes_what_the_view_draws():
     assert model.canyon.wall_curvature(model.edge_x()) == pytest.approx(2 / model.lr)
     network = make_runner(LEVEL, {"mode": "network"}).model
     assert network.prediction(np.linspace(-1, 1, 5)).shape == (5,)
+
+
+def test_while_a_prediction_is_chosen_the_level_shows_the_canyon_not_the_run(tmp_path, monkeypatch):
+    """The sandbox's ball hovering at 2/η, its sharpness and its bouncing loss would answer every
+    canyon challenge: while the learner chooses, the scene has the ball at its start, the edge is
+    not drawn, and the strip shows the asked-about canyon's curvature instead of the run's plots."""
+    from sandbox.view import Frame
+
+    shown, labels = [], []
+    label = Frame.label
+    monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
+        labels.append(text), label(self, draw_list, point, text, *a, **k))[1])
+    with headless_app(LEVEL, tmp_path) as app:
+        view_module = sys.modules[type(app.host.view).__module__]
+        monkeypatch.setattr(view_module, "plot_strip", lambda context, plots: shown.append(
+            [plot if isinstance(plot, str) else plot.title for plot in plots]))
+        app.host.runner.step(300)  # the sandbox's ball is bouncing at the edge by now
+        for challenge in ("settle_or_bounce", "bounce_sharpness", "largest_stable_lr"):
+            open_challenge(app, challenge)
+            labels.clear()
+            app.run_frames(1)
+            assert app.host.view.challenge.choosing
+            assert shown[-1] == ["the canyon asked about: wall curvature along it"]
+            assert "h = 2/η" not in labels and "start" in labels
+        open_challenge(app, "network_edge")
+        app.run_frames(1)
+        assert shown[-1] == []
+        open_challenge(app, None)
+        app.host.requested_tab = "Play"
+        app.run_frames(2)
+        labels.clear()
+        app.run_frames(1)
+        assert shown[-1] == ["sharpness", "loss"] and "h = 2/η" in labels
+
+
+def test_after_the_largest_stable_lr_verdict_the_sweep_that_measured_it_is_shown(tmp_path, monkeypatch):
+    shown = []
+    with headless_app(LEVEL, tmp_path) as app:
+        view_module = sys.modules[type(app.host.view).__module__]
+        monkeypatch.setattr(view_module, "plot_strip", lambda context, plots: shown.append(
+            [plot if isinstance(plot, str) else plot.title for plot in plots]))
+        open_challenge(app, "largest_stable_lr")
+        panel = app.host.challenges
+        panel.number_text = "0.1"
+        panel.lock(app.host.manifest.challenges["largest_stable_lr"])
+        for _ in range(2000):
+            if panel.attempt.verdict is not None:
+                break
+            app.run_frames(1)
+        app.run_frames(1)
+        assert app.host.view.challenge.revealed
+        assert shown[-1][0] == "sharpness" and shown[-1][1].startswith("stability map")
 
 
 def test_manifest_and_level_entry_are_valid():

@@ -10,8 +10,11 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D, OrbitCamera
-from sandbox.kit import PALETTE, Plot, finite_rows, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, finite_rows, hline, line, plot_strip, scatter, vlines
 from sandbox.view import Pane, View
+
+from .kernels import Canyon
+from .model import MAP_STEPS
 
 BALL = PALETTE.orange
 PATH = PALETTE.yellow.alpha(0.85)
@@ -74,6 +77,8 @@ class CanyonView(View):
             paint.lines(mvp, self._lifted(edge, 0.03), EDGE, 2.5, vp)
         x_min, x_max, _, y_max = model.bounds()
         xs, ys = self.run.series("x")[-TRAIL:], self.run.series("y")[-TRAIL:]
+        if self._run_hidden:  # where the sandbox's ball has got to would answer the question: its start only
+            xs, ys = self._start()[:1, 0], self._start()[:1, 1]
         inside = (np.abs(xs - 0.5 * (x_min + x_max)) < x_max - x_min) & (np.abs(ys) < 2 * y_max)
         path = finite_rows(np.stack([xs, ys], 1)[inside])  # a diverging ball leaves the picture
         if len(path):
@@ -84,10 +89,29 @@ class CanyonView(View):
             paint.points(mvp, points[-1:] + [0, 0, 0.08], BALL, 18.0)
             self.gl.enable(self.gl.DEPTH_TEST)
 
+    @property
+    def _run_hidden(self) -> bool:
+        """While a prediction is being chosen, the sandbox's run (the ball hovering at 2/η, its
+        sharpness, its bounce) would answer the question: the level shows the setup, not the run."""
+        return self.challenge.choosing
+
+    def _start(self) -> np.ndarray:
+        """The ball's start as a (1, 3) row of (x, y, loss)."""
+        x, y = float(self.model.params["start_x"]), float(self.model.params["start_y"])
+        return np.array([[x, y, float(self.model.loss_at(x, y))]])
+
+    def _hidden_caption(self, draw_list, frame) -> None:
+        frame.caption(draw_list, [("the run is hidden while you predict: lock in to watch it", PALETTE.muted)])
+
     def overlay(self, draw_list, frame) -> None:
         if frame.pane != "canyon":
+            if self._run_hidden:
+                return self._hidden_caption(draw_list, frame)
             return frame.caption(draw_list, [("the curve is the network; dots are its training data", PALETTE.muted)])
         model = self.model
+        if self._run_hidden:
+            self._hidden_caption(draw_list, frame)
+            frame.label(draw_list, self._lifted(self._start(), 0.3)[0], "start", BALL, (10.0, -10.0))
         edge = model.edge_line()
         if edge is not None and not self.challenge.hide_answers:
             top = edge[-1]
@@ -103,7 +127,7 @@ class CanyonView(View):
         paint.lines(mvp, axes, PALETTE.grid, 1.0, vp, strip=False)
         paint.lines(mvp, np.stack([xs * NETWORK_X_STRETCH, model.target(xs)], 1), PALETTE.muted.alpha(0.6), 1.5, vp)
         fit = finite_rows(np.stack([xs * NETWORK_X_STRETCH, np.clip(model.prediction(xs), -50, 50)], 1))
-        if len(fit) == len(xs):
+        if len(fit) == len(xs) and not self._run_hidden:
             paint.lines(mvp, fit, PATH, 3.0, vp)
         paint.points(mvp, np.concatenate([model.data_x * NETWORK_X_STRETCH, model.data_y], axis=1), DATA, 10.0)
 
@@ -128,19 +152,52 @@ class CanyonView(View):
         _, self.show_map = imgui.checkbox("Stability map: sweep η", self.show_map)
         imgui.end_disabled()
         if imgui.is_item_hovered():
-            imgui.set_tooltip("Runs gradient descent from this start for 64 learning rates at once "
-                              f"on the {model.backend} backend and plots where each ends.")
+            imgui.set_tooltip(f"Runs gradient descent from this start for 64 learning rates at once, {MAP_STEPS:,} "
+                              f"steps each, on the {model.backend} backend, and plots where each ends: settled on "
+                              "the floor, bouncing, still descending, or diverged.")
 
     def plots(self) -> None:
-        mapped = self.show_map and self.model.mode == "canyon" and not self.challenge.hide_answers
-        stability_map = Plot("stability map", self._map_plot, x_label="η", y_label="late λ", x_log=True,
-                             when=lambda: mapped)
-        plot_strip(self.context, ["sharpness", "loss", stability_map])
+        challenge = self.challenge
+        if self._run_hidden:  # the setup, not the run: the canyon the open challenge asks about
+            canyon = self._challenge_canyon()
+            plot_strip(self.context, [] if canyon is None else [
+                Plot("the canyon asked about: wall curvature along it", lambda run: self._curvature_plot(canyon),
+                     x_label="x, along the canyon", y_label="h", margin=True)])
+            return
+        measured_by_map = challenge.revealed and challenge.open is not None and challenge.open.measure == "largest_stable_lr"
+        mapped = self.model.mode == "canyon" and (
+            (self.show_map and not challenge.hide_answers) or measured_by_map)  # the sweep that measured the verdict
+        top = 1.5 * max(self.model.canyon.depth, 2.0 / self.context.manifest.params["lr"].max)
+        stability_map = Plot(f"stability map ({MAP_STEPS:,} steps)", self._map_plot, x_label="η",
+                             y_label="late λ", x_log=True, y_limits=(0.0, top), weight=1.6)
+        # the map takes the loss plot's place: three plots side by side leave none of them room at 960 wide
+        plot_strip(self.context, ["sharpness", stability_map] if mapped else ["sharpness", "loss"])
+
+    def _challenge_canyon(self) -> Canyon | None:
+        """The canyon of the open challenge's run (None for a network challenge)."""
+        challenge = self.challenge.open
+        if challenge is None:
+            return None
+        params = self.context.manifest.resolve_params(challenge.set)
+        return Canyon(depth=float(params["depth"])) if params["mode"] == "canyon" else None
+
+    def _curvature_plot(self, canyon: Canyon) -> None:
+        """h(x) from behind the start to past the floor's minimum: the plateau, the narrowing canyon
+        and the floor, the numbers a prediction is reasoned from."""
+        xs = np.linspace(-4.0, canyon.floor_x + 1.0, 200)
+        ahead = xs <= canyon.floor_x
+        line("h(x)", xs[ahead], canyon.wall_curvature(xs[ahead]), FLOOR)
+        hline(canyon.plateau, PALETTE.muted.alpha(0.6), f"plateau {canyon.plateau:g}")
+        hline(canyon.depth, FLOOR.alpha(0.6), f"floor {canyon.depth:g}")
 
     def _map_plot(self, run) -> None:
         data = self.model.stability_map()
-        etas, ok = data["etas"], ~data["diverged"]
+        etas = data["etas"]
         line("2/η", etas, 2.0 / etas, EDGE)
-        scatter("late sharpness", etas[ok], data["sharpness"][ok], BALL)
-        if (~ok).any():
-            vlines([etas[~ok].min()], ["diverges"], PALETTE.bad)
+        hline(self.model.canyon.depth, FLOOR.alpha(0.6), "floor")
+        for key, label, color in (("settled", "settled", FLOOR), ("bouncing", "bouncing", BALL),
+                                  ("descending", "descending", PALETTE.muted)):
+            if data[key].any():
+                scatter(label, etas[data[key]], data["sharpness"][data[key]], color)
+        if data["diverged"].any():
+            vlines([etas[data["diverged"]].min()], ["diverges"], PALETTE.bad)
