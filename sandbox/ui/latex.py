@@ -8,6 +8,7 @@ warning is logged. A missing locale never crashes a level.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -541,6 +542,9 @@ def ensure_locale() -> str | None:
     return None
 
 
+_serials = itertools.count()
+
+
 @dataclass(frozen=True)
 class FormulaImage:
     """A formula rendered to a texture: white on transparent (tint it when drawing), ``baseline``
@@ -585,6 +589,7 @@ class Formulas:
         self.available: bool | None = None
         self.warning: str | None = None
         self.generation = 0
+        self.serial = next(_serials)  # never reused (an id() is): layouts holding textures key on it
         self.unreadable: set[str] = set()  # formulas MicroTeX could not parse (shown as text)
 
     def _init(self) -> None:

@@ -176,11 +176,11 @@ def parse(text: str) -> list[Block]:
             continue
         if stripped.startswith("$$") and not current:
             # a display formula on lines of its own: read to its closing $$
-            body = [stripped]
-            while not (len("\n".join(body)) > 2 and "\n".join(body).rstrip().endswith("$$")) and i < len(lines):
-                body.append(lines[i].strip())
+            body = stripped
+            while not (len(body) > 2 and body.endswith("$$")) and i < len(lines):
+                body += " " + lines[i].strip()
                 i += 1
-            current = [" ".join(body)]
+            current = [body]
             close()
             continue
         heading = _HEADING.fullmatch(stripped)
@@ -293,7 +293,7 @@ class _Op:
     x: float
     y: float
     text: str = ""
-    font: object = None
+    style: str = ""  # its font is looked up when drawn: a layout holds no ImGui object
     size: float = 0.0
     color: int = 0
     image: object = None  # FormulaImage
@@ -367,34 +367,41 @@ def markdown(text: str, formulas=None, bold_font=None, mono_font=None, italic_fo
     avail = imgui.get_content_region_avail().x if width is None else width
     avail = max(float(int(avail)), 8.0 * imgui.get_font_size())
     # (the regular font is not in the key: ImGui hands out a new wrapper of it every call)
-    key = (avail, imgui.get_font_size(), id(bold_font), id(mono_font), id(italic_font), id(formulas),
-           getattr(formulas, "generation", 0), imgui.get_color_u32(imgui.Col_.text))
+    key = (avail, imgui.get_font_size(), id(bold_font), id(mono_font), id(italic_font),
+           getattr(formulas, "serial", None), getattr(formulas, "generation", 0), imgui.get_color_u32(imgui.Col_.text))
     layout = doc.layouts.get(key)
     if layout is None:
         layout = _layout(doc, avail, formulas, bold_font, mono_font, italic_font)
         doc.layouts[key] = layout
         while len(doc.layouts) > 2:  # the current one, and one to go back to (a scrollbar came and went)
             doc.layouts.popitem(last=False)
-    _draw(layout)
+    _draw(layout, (imgui.get_font(), bold_font, mono_font, italic_font))
     return layout
+
+
+def _font_for(style: str, fonts: tuple) -> object:
+    """The font of a style, from (regular, bold, mono, italic), the last three optional."""
+    regular, bold, mono, italic = fonts
+    if style in ("em", "bold-em") and italic is not None:
+        return italic
+    if style in ("bold", "bold-em", "heading"):
+        return bold or regular
+    return (mono or regular) if style == "code" else regular
 
 
 def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic_font) -> Layout:
     from imgui_bundle import imgui
 
     base = imgui.get_font_size()
-    regular = imgui.get_font()
+    fonts = (imgui.get_font(), bold_font, mono_font, italic_font)
     text_color = imgui.get_color_u32(imgui.Col_.text)
     styles: dict[tuple[str, float], _Style] = {}
 
     def style(name: str, scale: float = 1.0) -> _Style:
         key = (name, scale)
         if key not in styles:
-            font = {"bold": bold_font, "bold-em": bold_font, "heading": bold_font, "code": mono_font}.get(name)
-            font = font or regular
+            font = _font_for(name, fonts)
             imgui.push_font(font, imgui.get_style().font_size_base * scale)
-            if italic_font is not None and name in ("em", "bold-em"):
-                font = italic_font
             color = {"em": _EMPHASIS, "bold-em": _EMPHASIS, "link": PALETTE.accent,
                      "heading": PALETTE.accent, "code": PALETTE.muted}.get(name)
             if italic_font is not None and name == "em":
@@ -404,10 +411,10 @@ def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic
             imgui.pop_font()
         return styles[key]
 
-    fonts = (id(bold_font), id(mono_font), id(italic_font))  # the regular font is the app's one
+    font_ids = (id(bold_font), id(mono_font), id(italic_font))  # the regular font is the app's one
 
     def measure(st: _Style, word: str) -> float:
-        key = (fonts, st.name, st.size, word)
+        key = (font_ids, st.name, st.size, word)
         w = doc.widths.get(key)
         if w is None:
             imgui.push_font(st.font, st.size / max(imgui.get_style().font_scale_main, 1e-6))
@@ -433,7 +440,7 @@ def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic
         if block.kind == "code":
             st = style("code")
             for text_line in block.text.split("\n"):
-                line = _Line(y, st.size * 1.15, [_Op("text", indent_step * 0.5, 0.0, text_line, st.font, st.size, st.color)])
+                line = _Line(y, st.size * 1.15, [_Op("text", indent_step * 0.5, 0.0, text_line, st.name, st.size, st.color)])
                 layout.lines.append(line)
                 y += line.height
             continue
@@ -481,7 +488,7 @@ def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic
                                     w=radius, color=marker.color))
             elif n == 0 and block.kind == "item":
                 line.ops.append(_Op("text", x0 - indent_step * 0.8, baseline - marker.ascent, block.marker,
-                                    marker.font, marker.size, marker.color))
+                                    marker.name, marker.size, marker.color))
             run = None  # the text op words are being added to: one draw call for a run of one style
             for x, i in zip(xs, line_indices):
                 box, span, st, image = items[i]
@@ -493,14 +500,14 @@ def _layout(doc: _Document, width: float, formulas, bold_font, mono_font, italic
                 elif span.kind == "code":
                     line.ops.append(_Op("code_bg", x, baseline - st.ascent, w=box.width, h=st.size,
                                         color=imgui.get_color_u32(imgui.Col_.frame_bg)))
-                    line.ops.append(_Op("text", x + st.size * 0.2, baseline - st.ascent, span.text, st.font,
+                    line.ops.append(_Op("text", x + st.size * 0.2, baseline - st.ascent, span.text, st.name,
                                         st.size, st.color))
                     run = None
-                elif run is not None and run.font is st.font and run.size == st.size and run.color == st.color:
+                elif run is not None and run.style == st.name and run.size == st.size and run.color == st.color:
                     # widths add up (ImGui does not kern), so the run's words land where measured
                     run.text += (" " if box.space is not None else "") + span.text
                 else:
-                    run = _Op("text", x, baseline - st.ascent, span.text, st.font, st.size, st.color)
+                    run = _Op("text", x, baseline - st.ascent, span.text, st.name, st.size, st.color)
                     line.ops.append(run)
             layout.lines.append(line)
             y += pitch
@@ -535,7 +542,7 @@ def _display(layout: Layout, tex: str, y: float, width: float, base: float, form
         text_width = imgui.calc_text_size(text).x
         imgui.pop_font()
         line = _Line(y, st.size * LINE_PITCH, [_Op("text", max(0.0, (width - text_width) / 2), 0.0, text,
-                                                  st.font, st.size, color)])
+                                                  st.name, st.size, color)])
         layout.lines.append(line)
         return y + line.height
     layout.images += 1
@@ -546,7 +553,7 @@ def _display(layout: Layout, tex: str, y: float, width: float, base: float, form
     return y + h
 
 
-def _draw(layout: Layout) -> None:
+def _draw(layout: Layout, fonts: tuple) -> None:
     """Draw the lines of a layout that are in view, and reserve its space in the window."""
     from imgui_bundle import imgui
 
@@ -562,7 +569,8 @@ def _draw(layout: Layout) -> None:
         top = oy + line.top
         for op in line.ops:
             if op.kind == "text":
-                draw_list.add_text(op.font, op.size, imgui.ImVec2(ox + op.x, top + op.y), op.color, op.text)
+                draw_list.add_text(_font_for(op.style, fonts), op.size, imgui.ImVec2(ox + op.x, top + op.y),
+                                   op.color, op.text)
             elif op.kind == "image":
                 p0 = imgui.ImVec2(round(ox + op.x), round(top + op.y))
                 draw_list.add_image(imgui.ImTextureRef(op.image.texture.glo), p0,
