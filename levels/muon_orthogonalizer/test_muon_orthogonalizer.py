@@ -183,7 +183,8 @@ def test_measures_read_the_recorded_share_in_the_band_and_the_recorded_gains():
 
 def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start(monkeypatch):
     """The n×n matrix's singular values now, its share in the band and the rug are what the
-    challenges ask about: the view draws the input's spectrum only until the verdict."""
+    challenges ask about: the view draws the input's spectrum only until the verdict, and the share
+    in the band per iteration (with the first iteration that has them all) only after it."""
     from types import SimpleNamespace
     from unittest import mock
 
@@ -204,7 +205,32 @@ def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start
         view.plots()
         histogram = next(plot for plot in strips[-1] if plot.title.endswith("###histogram"))
         histogram.draw(run)
-        assert ("%" in histogram.title, "now" in drawn, "rug" in drawn) == (not hidden,) * 3
+        share = next(plot for plot in strips[-1] if plot.title == "n×n in band")
+        assert ("now" in drawn, "rug" in drawn, share.when()) == (not hidden,) * 3
+
+
+def test_after_the_verdict_the_share_plot_marks_the_iteration_the_challenge_measured(monkeypatch):
+    """The cubic challenge's run goes on to iteration 30; its decisive moment, the first iteration with
+    every singular value in the band, is marked on the share plot (14, as measured)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    spec = level(LEVEL).manifest.challenges["cubic_steps_to_band"]
+    run = make_runner(LEVEL, spec.set, seed=spec.seed)
+    run.step(spec.steps)
+    module = sys.modules[level(LEVEL).view_class().__module__]
+    marks, shares = [], []
+    monkeypatch.setattr(module, "implot", mock.MagicMock())
+    monkeypatch.setattr(module, "hline", lambda *a, **k: None)
+    monkeypatch.setattr(module, "vlines", lambda xs, labels=(), *a, **k: marks.append((list(xs), list(labels))))
+    monkeypatch.setattr(module, "line", lambda label, xs, ys, *a, **k: shares.append((np.asarray(xs), np.asarray(ys))))
+    context = SimpleNamespace(run=run, painter=None, gl=None, formulas=None, transport=None,
+                              challenge=SimpleNamespace(hide_answers=False, locked=True))
+    level(LEVEL).view_class()(context)._band_share_plot(run)
+    assert marks == [([14.0], ["14"])] and run.model.measure_steps_to_band(run) == 14.0
+    xs, ys = shares[-1]
+    np.testing.assert_array_equal(xs, np.arange(31))  # one point per iteration, 0 to 30
+    assert ys[13] < 1.0 and ys[14] == 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +305,7 @@ def test_muon_biases_take_adams_first_step():
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_race_every_optimizer_learns_and_muon_leads_by_a_margin(seed):
-    """With the step sizes the level ships, by tick 250 Muon's loss is less than half of SGD's and of
+    """With the step sizes the level ships, by step 250 Muon's loss is less than half of SGD's and of
     Adam's (measured over 12 seeds: 2.3 to 4.8 times less than the better of the two)."""
     run = make_runner(LEVEL, {"pace": 60}, seed=seed)
     run.step(250)

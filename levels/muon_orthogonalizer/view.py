@@ -80,7 +80,7 @@ class OrthogonalizerView(View):
                 tip = tip if np.dot(tip, centre) < 0 else -tip  # the end away from the grid: room for a label
                 frame.label(draw_list, tip, f"σ{'₁₂'[i]} = {sigma[i]:.3f}", ELLIPSE, (6.0, -6.0))
         a, b, c = model.coefficients
-        frame.caption(draw_list, [f"Newton-Schulz step {model.iteration}  ({model.params['method']})",
+        frame.caption(draw_list, [f"Newton-Schulz iteration {model.iteration}  ({model.params['method']})",
                                   (f"p(σ) = {a:.4g}σ {b:+.4g}σ³ {c:+.4g}σ⁵", PALETTE.muted),
                                   ("blue: the iterate X   grey: the input A", PALETTE.muted),
                                   ("green: where it heads   orange: image of the unit circle", PALETTE.muted)])
@@ -114,7 +114,7 @@ class OrthogonalizerView(View):
         imgui.text(f"(a, b, c) = ({a:.4g}, {b:.4g}, {c:.4g})")
         kind, text = model.fixed_point()
         imgui.text_colored({"attracts": PALETTE.good, "repels": PALETTE.bad}.get(kind, PALETTE.muted), text)
-        imgui.text_colored(PALETTE.muted, f"p′(0) = a = {a:.4g}: a tiny singular value grows ×{a:.3g} a step")
+        imgui.text_colored(PALETTE.muted, f"p′(0) = a = {a:.4g}: a tiny singular value grows ×{a:.3g} an iteration")
         sigma = model.grid_sigma_history[-1]
         if np.all(np.isfinite(sigma)):
             ratio = sigma[0] / sigma[1] if sigma[1] > 1e-12 else np.inf
@@ -156,16 +156,18 @@ class OrthogonalizerView(View):
         model = self.model
         top = float(np.clip(np.nanmax(np.append(finite(model.cobweb()[0]), 1.0)) * 1.15, 1.3, 4.5))
         spectrum, hidden = model.spectrum(), self.challenge.hide_answers
-        title = "n×n: singular values" if hidden else f"n×n: {self.run.latest()['in_band']:.0%} in band"
         plot_strip(self.context, [
-            Plot("grid: σ per step", self._grid_sigma_plot, x_label="Newton-Schulz step", y_label="σ",
+            Plot("grid: σ₁, σ₂", self._grid_sigma_plot, x_label="iteration", y_label="σ",
                  x_limits=(-0.3, max(8.0, model.iteration + 0.3))),
             Plot("σ → p(σ)", lambda run: self._map_plot(top), x_label="σ", y_label="p(σ)", x_limits=(0.0, top),
                  y_limits=(-0.2, top), legend=False),
-            Plot(f"{title}###histogram", self._histogram_plot, x_label="σ", y_label="count", x_log=True,
+            Plot("n×n: σ###histogram", self._histogram_plot, x_label="σ", y_label="count", x_log=True,
                  x_limits=(spectrum["low"], spectrum["high"]), y_limits=(0.0, max(4.0, 0.6 * model.params["size"]))),
-            Plot("race: loss", self._race_plot, x_label="tick", y_label="loss", y_log=True,
-                 when=lambda: bool(model.params["race"]))])
+            Plot("race: loss", self._race_plot, x_label="step", y_label="loss", y_log=True,
+                 when=lambda: bool(model.params["race"])),
+            Plot("n×n in band", self._band_share_plot, x_label="iteration", y_label="share",
+                 x_limits=(-0.3, max(8.0, model.iteration + 0.3)), y_limits=(0.0, 1.15), legend=False,
+                 when=lambda: not model.params["race"] and not hidden)])
 
     def _grid_sigma_plot(self, run) -> None:
         model = self.model
@@ -208,6 +210,17 @@ class OrthogonalizerView(View):
         if not self.challenge.hide_answers:  # a rug: a single weak direction is one dot, not an invisible bar of 1
             values = spectrum["values"]
             scatter("rug", values, np.full_like(values, 0.5), ELLIPSE, size=2.5, legend=False)
+
+    def _band_share_plot(self, run) -> None:
+        """The share of the n×n matrix's singular values within ±band of 1 after each iteration, and
+        the first iteration that has them all (what the steps-to-the-band challenge measures)."""
+        iterations, share = run.series("iteration"), run.series("in_band")
+        ends = np.flatnonzero(np.diff(iterations, append=np.inf) != 0)  # the last step of each iteration
+        line("share", iterations[ends], share[ends], ELLIPSE, marker=3.0)
+        hline(1.0, TARGET)
+        full = self.model.measure_steps_to_band(run)
+        if full >= 0:
+            vlines([full], [f"{full:.0f}"], TARGET)
 
     def _race_plot(self, run) -> None:
         steps = np.arange(run.steps + 1, dtype=np.float64)
