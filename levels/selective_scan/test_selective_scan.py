@@ -217,21 +217,27 @@ def test_while_a_prediction_is_open_the_view_hides_the_verdicts(tmp_path, monkey
     label = Frame.label
     monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
         labels.append(text), label(self, draw_list, point, text, *a, **k)))
-    with headless_app(LEVEL, tmp_path) as app:
+    with headless_app(LEVEL, tmp_path, size=(1280, 720)) as app:
         view_module = sys.modules[type(app.host.view).__module__]
         strip = view_module.plot_strip
         monkeypatch.setattr(view_module, "plot_strip", lambda context, items: (
             plots.append([p.title for p in items if p.when is None or p.when()]), strip(context, items)))
         app.run_frames(45)  # every register's token has arrived; the tree is in its fourth round
         assert "✓" in labels and any(" of 7:" in text for text in labels)
-        assert plots[-1][0] == "tokens copied, per stream" and plots[-1][2].startswith("rounds vs N")
-        open_challenge(app, "parallel_steps")
+        assert plots[-1][0] == "copied per stream" and plots[-1][2].startswith("rounds vs N")
+        open_challenge(app, "after_burst")
         labels.clear()
         app.run_frames(1)
         assert app.host.view.challenge.hide_answers
         assert "✓" not in labels and "✗" not in labels
         assert not any(" of 7" in text for text in labels), labels
-        assert len(plots[-1]) == 1 and plots[-1][0].startswith("h_t: tree after round")  # no scores, no rounds vs N
+        assert len(plots[-1]) == 1 and plots[-1][0].startswith("h_t after round")  # no scores, no rounds vs N
+        open_challenge(app, "parallel_steps")  # the rounds asked for: the tree shows none of them
+        labels.clear()
+        app.run_frames(1)
+        assert any("rounds are hidden while you predict" in text for text in labels), labels
+        assert not any(text.startswith(("round ", "sequential loop")) for text in labels)
+        assert plots[-1] == ["h_t: the loop###tree"]
         assert app.host.view.challenge.hidden() == {"tree_depth", "tree_work", "tree_level"}
 
 
@@ -243,10 +249,11 @@ def test_dragging_a_gate_bar_sets_the_step_of_its_kind_of_token(tmp_path):
         sx, sy, sw, sh = app.layout()["scene"]
         viewport = (int(sw), int(sh))
         marked, noise = (int(np.flatnonzero(kind)[0]) for kind in (model.marks != -1, model.marks == -1))
+        gates = view.lay.gates
         for token, now, wanted, name in ((marked, 4.0, 0.5, "delta_mark"), (noise, 0.003, 0.01, "delta_noise")):
             x = vmod.token_x(len(model.values))[token]
-            grab = view.cam.world_to_screen((x, float(vmod.gate_height(now)) - 0.5), viewport)
-            drop = view.cam.world_to_screen((x, float(vmod.gate_height(wanted))), viewport)
+            grab = view.cam.world_to_screen((x, float(vmod.gate_height(now, gates)) - 0.5), viewport)
+            drop = view.cam.world_to_screen((x, float(vmod.gate_height(wanted, gates))), viewport)
             app.inject("mouse_pos", sx + grab[0], sy + grab[1])
             app.inject("mouse_button", 0, True)
             app.inject("mouse_pos", sx + drop[0], sy + drop[1])

@@ -1,8 +1,10 @@
 """The selective scan's view. The game: the stream of tokens (marked ones numbered by register,
 the future faint), the gates Δ(x_t) on a log scale (drag a bar; dashed: the LTI steps), the share
 of every token in one register (selective up, LTI down), and both models' registers. Below, the
-scan tree's rounds against the sequential loop. While a prediction is open the verdicts are
-hidden: ✓/✗, the scores, what a register keeps, the number of rounds."""
+scan tree's rounds against the sequential loop. Rows sit where layout.py puts them, each row of
+text given a line's room at the scale it is shown. While a prediction is open the verdicts are
+hidden: ✓/✗, the scores, what a register keeps, the number of rounds (and, while the rounds
+themselves are asked for, the tree's rounds)."""
 
 from __future__ import annotations
 
@@ -12,26 +14,27 @@ from imgui_bundle import imgui, implot
 from sandbox.kit import PALETTE, Plot, hues, line, plot_strip, scatter
 from sandbox.view import View
 
+from .layout import REGISTERS_WIDTH, SHARES_HALF, WIDTH, scan_layout
 from .model import NOISE, stream_scores
 
-# World layout: the stream spans x in [0, WIDTH] whatever its length; rows stack downward.
-WIDTH = 100.0
-STREAM = (68.0, 72.0)  # y range of the token cells
-GATES = (50.0, 62.0)  # y range of the gate bars (log10 Δ from GATE_LOG_RANGE)
-SHARES_BASE, SHARES_HEIGHT = 36.0, 8.0  # the share bars: selective up from the base, LTI down
-TREE = (-6.0, 14.0)  # y range of the scan tree's rows
-LOOP_Y = -12.0  # the sequential loop's chain
-REGISTERS_X, REGISTERS_WIDTH = 108.0, 26.0  # the register grids, right of the stream
 SHARE_TICKS = (0.1, 0.5, 1.0)  # grid lines of the share bars (square-root scale)
 GATE_LOG_RANGE = (-4.0, 1.0)  # log10 Δ at the bottom and the top of the gate strip
 SCORED_STREAMS = 12  # the score plot shows the latest streams
 TREE_NODES_MAX, TREE_VERTICALS_MAX, TREE_ALL_EDGES_MAX = 128, 256, 8192  # bigger trees: edges, current round
+ROUNDS_CHALLENGE = "parallel_steps"  # while its prediction is chosen, the tree's rounds are not drawn
+PLOTS_EMS = (24.0, 40.0)  # strip widths (in font sizes) from which the scores, then the rounds plot, have room
 
 SELECTIVE, LTI = PALETTE.green, PALETTE.orange
-GRIDS = (("selective", (54.0, 72.0), SELECTIVE), ("LTI", (27.0, 45.0), LTI))  # each register grid's y range
+GRIDS = (("selective", SELECTIVE), ("LTI", LTI))  # the register grids, top to bottom
 EDGE, EDGE_NOW, LOOP = PALETTE.muted.alpha(0.35), PALETTE.yellow, PALETTE.white.alpha(0.7)
 TREE_NAMES = {"work_efficient": "work-efficient (Brent-Kung)", "step_efficient": "step-efficient (Hillis-Steele)"}
+SHORT_TREE_NAMES = {"work_efficient": "Brent-Kung", "step_efficient": "Hillis-Steele"}
 PHASES = {"up": "up-sweep", "down": "down-sweep", "double": "doubling"}
+
+
+def fitting(options, width: float) -> str | None:
+    """The first of ``options`` (longest first) that fits in ``width`` window units, else None."""
+    return next((text for text in options if imgui.calc_text_size(text).x <= width), None)
 
 
 def diverging(values: np.ndarray) -> np.ndarray:
@@ -42,20 +45,20 @@ def diverging(values: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, np.ones((len(rgb), 1))], axis=1).astype(np.float32)
 
 
-def gate_height(delta) -> np.ndarray:
-    """Bar top (world y) of a gate Δ on the strip's log scale."""
-    return np.interp(np.log10(np.maximum(delta, 1e-12)), GATE_LOG_RANGE, GATES)
+def gate_height(delta, gates: tuple[float, float]) -> np.ndarray:
+    """Bar top (world y) of a gate Δ on the log scale of the strip spanning ``gates``."""
+    return np.interp(np.log10(np.maximum(delta, 1e-12)), GATE_LOG_RANGE, gates)
 
 
-def gate_at(y: float) -> float:
+def gate_at(y: float, gates: tuple[float, float]) -> float:
     """The Δ whose bar reaches world height ``y`` (inverse of :func:`gate_height`)."""
-    return float(10 ** np.interp(y, GATES, GATE_LOG_RANGE))
+    return float(10 ** np.interp(y, gates, GATE_LOG_RANGE))
 
 
 def share_height(share) -> np.ndarray:
     """Bar length of a share on a square-root scale: the LTI model's small, spread-out shares
     stay visible next to a selective register's single share near 1."""
-    return SHARES_HEIGHT * np.sqrt(np.clip(np.nan_to_num(share), 0.0, 1.0))
+    return SHARES_HALF * np.sqrt(np.clip(np.nan_to_num(share), 0.0, 1.0))
 
 
 def token_x(count: int) -> np.ndarray:
@@ -66,13 +69,25 @@ def token_x(count: int) -> np.ndarray:
 class ScanView(View):
     def __init__(self, context):
         super().__init__(context)
-        self.cam.fit(-9.0, 146.0, -17.0, 82.0, 0.0, follow=True)  # every row, the registers and the labels
         self.ranges = {name: (p.min, p.max) for name, p in context.manifest.params.items() if p.type != "choice"}
         self.register = 0  # the register whose shares are drawn (the learner picks it in the panel)
         self._dragging: str | None = None  # "delta_mark" or "delta_noise" while a gate bar is dragged
+        self.lay = None  # the layout for the pane and the text size it was made for (see layout.py)
+        self._lay_key = None
 
     def on_reset(self) -> None:
         self.register = min(self.register, self.params["registers"] - 1)
+
+    def _layout(self, frame):
+        """The layout for this pane and text size; a new one is framed by the camera."""
+        key = (round(frame.size[0]), round(frame.size[1]), imgui.get_font_size())
+        if key != self._lay_key:
+            width = [imgui.calc_text_size(text).x for text in ("0.0001", "✗", "6")]  # a tick, a mark, a register
+            self.lay = scan_layout(frame.size, imgui.get_font_size(), width[0] + 10.0, width[1] + 14.0, width[2] + 14.0)
+            self._lay_key = key
+            self.cam.fit(*self.lay.bounds, 0.0, follow=True)
+            self.context.request_frames(2)
+        return self.lay
 
     def _rows(self, span) -> tuple[float, np.ndarray]:
         """A register grid's channel width and its rows' (bottom, top), register 1 on top."""
@@ -85,60 +100,74 @@ class ScanView(View):
         """Bars ``width`` world units wide, centred on ``xs``, from ``y0`` to ``y1``."""
         self.rects(frame, np.stack(np.broadcast_arrays(xs - width / 2, xs + width / 2, y0, y1), 1), colors)
 
+    def _tree_hidden(self) -> bool:
+        """The rounds challenge waits for a prediction: its tree would show how many rounds there are."""
+        challenge = self.challenge.open
+        return self.challenge.choosing and challenge is not None and challenge.id == ROUNDS_CHALLENGE
+
     def scene(self, frame) -> None:
         self.gl.disable(self.gl.DEPTH_TEST)
+        lay = self._layout(frame)
         model, t, length = self.model, int(self.model.position), len(self.model.values)
         xs, cell, marked = token_x(length), WIDTH / length, model.marks != NOISE
         colors = hues(np.arange(self.params["vocab"]) / self.params["vocab"])[model.values]  # a colour per value
         colors[~marked, 3] = 0.4  # noise: the same colours, dimmer
         colors[t:, 3] *= 0.25  # the future has not arrived yet
-        self._bars(frame, xs, *STREAM, colors, 0.9 * cell)
-        self._bars(frame, xs[:t][marked[:t]], STREAM[1] + 0.4, STREAM[1] + 1.4, PALETTE.white.alpha(0.9), 0.6 * cell)
+        self._bars(frame, xs, *lay.stream, colors, 0.9 * cell)
+        tick = 0.25 * lay.line  # a white tick over each marked token that has arrived
+        self._bars(frame, xs[:t][marked[:t]], lay.stream[1], lay.stream[1] + tick, PALETTE.white.alpha(0.9),
+                   0.6 * cell)
         playhead = xs[t - 1] + 0.5 * cell  # through the stream, the gates and the shares
-        self.lines(frame, [[playhead, SHARES_BASE - SHARES_HEIGHT - 1.0], [playhead, STREAM[1] + 2.0]],
+        self.lines(frame, [[playhead, lay.shares_base - SHARES_HALF], [playhead, lay.stream[1] + tick]],
                    PALETTE.white.alpha(0.7), 1.5)
         gates = np.tile(np.array(SELECTIVE, np.float32), (length, 1))
         gates[~marked, :3] *= 0.7
         gates[t:, 3] = 0.3
-        self._bars(frame, xs, GATES[0], gate_height(model.token_deltas), gates, 0.7 * cell)
-        self.outline(frame, (0.0, WIDTH, *GATES), PALETTE.grid)
-        heights = gate_height(model.lti_gates[0, :self.params["registers"]])  # the LTI steps: one dashed line each
+        self._bars(frame, xs, lay.gates[0], gate_height(model.token_deltas, lay.gates), gates, 0.7 * cell)
+        self.outline(frame, (0.0, WIDTH, *lay.gates), PALETTE.grid)
+        heights = gate_height(model.lti_gates[0, :self.params["registers"]], lay.gates)  # the LTI steps, dashed
         self.lines(frame, [[[x, h], [x + 1.0, h]] for h in heights for x in np.arange(0.0, WIDTH, 2.0)], LTI, 1.5)
         target = model.marks[:t] == self.register
+        base = lay.shares_base
         for shares, side, color in zip(model.shares(self.register), (1.0, -1.0), (SELECTIVE, LTI)):
             colors = np.tile(np.array(color, np.float32), (t, 1))
             colors[~target, 3] = 0.55
-            self._bars(frame, xs[:t], SHARES_BASE, SHARES_BASE + side * share_height(shares), colors, 0.8 * cell)
-            self.lines(frame, [[[0.0, SHARES_BASE + side * h], [WIDTH, SHARES_BASE + side * h]]
+            self._bars(frame, xs[:t], base, base + side * share_height(shares), colors, 0.8 * cell)
+            self.lines(frame, [[[0.0, base + side * h], [WIDTH, base + side * h]]
                                for h in share_height(np.array(SHARE_TICKS))], PALETTE.grid.alpha(0.3))
-        self.lines(frame, [[0.0, SHARES_BASE], [WIDTH, SHARES_BASE]], PALETTE.grid)
+        self.lines(frame, [[0.0, base], [WIDTH, base]], PALETTE.grid)
         self._registers(frame, t)
         self._tree(frame)
 
     def _registers(self, frame, t: int) -> None:
-        model, vocab = self.model, self.params["vocab"]
-        for (_, span, color), states, decoded in zip(GRIDS, (model.selective_states, model.lti_states),
+        model, vocab, x0 = self.model, self.params["vocab"], self.lay.registers_x
+        for (_, color), span, states, decoded in zip(GRIDS, self.lay.grids, (model.selective_states, model.lti_states),
                                                      (model.decoded_selective, model.decoded_lti)):
             width, rows = self._rows(span)
             colors = np.tile(hues(np.arange(vocab) / vocab), (len(rows), 1))
             colors[:, 3] = 0.12 + 0.88 * np.clip(states[t - 1], 0.0, 1.0).ravel()  # bright: what the channel holds
-            self._bars(frame, np.tile(REGISTERS_X + (np.arange(vocab) + 0.5) * width, len(rows)),
-                       np.repeat(rows[:, 0] + 0.3, vocab), np.repeat(rows[:, 1] - 0.3, vocab), colors, 0.9 * width)
-            read = REGISTERS_X + decoded[t - 1] * width
+            self._bars(frame, np.tile(x0 + (np.arange(vocab) + 0.5) * width, len(rows)),
+                       np.repeat(rows[:, 0] + 0.1 * width, vocab), np.repeat(rows[:, 1] - 0.1 * width, vocab),
+                       colors, 0.9 * width)
+            read = x0 + decoded[t - 1] * width
             self.outline(frame, np.stack([read, read + width, *rows.T], 1), PALETTE.white.alpha(0.9), 2.0)
-            targets = np.stack([REGISTERS_X + (model.targets + 0.5) * width, rows[:, 0] - 0.2], 1)
+            targets = np.stack([x0 + (model.targets + 0.5) * width, rows[:, 0] + 0.05 * width], 1)
             self.painter.points(frame.mvp, targets, PALETTE.white, 6.0)
-            self.outline(frame, (REGISTERS_X, REGISTERS_X + REGISTERS_WIDTH, rows[-1, 0], span[1]), color, 1.5)
+            self.outline(frame, (x0, x0 + REGISTERS_WIDTH, rows[-1, 0], span[1]), color, 1.5)
 
     def _tree(self, frame) -> None:
-        model, levels, current, n = self.model, self.model.tree_levels, self.model.tree_level, len(self.model.tree_b)
-        xs, rows = token_x(n), np.linspace(TREE[1], TREE[0], len(levels) + 1)
+        model, levels, n = self.model, self.model.tree_levels, len(self.model.tree_b)
+        hidden = self._tree_hidden()
+        current = 0 if hidden else model.tree_level
+        drawn = [] if hidden else levels  # while its rounds are asked for, only the inputs
+        top, bottom = self.lay.tree[1], self.lay.tree[0]
+        xs, rows = token_x(n), np.linspace(top, bottom, len(levels) + 1)
         crowded = sum(len(level.targets) for level in levels) > TREE_ALL_EDGES_MAX  # then only this round's edges
-        if crowded:  # and one line per round
+        if crowded and drawn:  # and one line per round
             self.lines(frame, [[[xs[0], y], [xs[-1], y]] for y in rows], EDGE.alpha(0.25))
-        if n <= TREE_VERTICALS_MAX:  # a pair that is not combined passes straight down
-            self.lines(frame, [[[x, TREE[1]], [x, TREE[0]]] for x in xs], EDGE.alpha(0.18))
-        for r, level in enumerate(levels, start=1):
+        if n <= TREE_VERTICALS_MAX and drawn:  # a pair that is not combined passes straight down
+            self.lines(frame, [[[x, top], [x, bottom]] for x in xs], EDGE.alpha(0.18))
+        for r, level in enumerate(drawn, start=1):
             if r == current or not crowded:
                 ends = np.stack([xs[level.sources], xs[level.targets]], 1)  # each edge's x, from row r − 1 to row r
                 color = EDGE_NOW if r == current else EDGE if r < current else EDGE.alpha(0.12)
@@ -149,83 +178,136 @@ class ScanView(View):
             for r in range(current + 1):
                 self.painter.points(frame.mvp, np.stack([xs, np.full(n, rows[r])], 1),
                                     diverging(model.tree_after(r) / scale), 7.0 if n <= 32 else 4.0)
-        self.lines(frame, [[xs[0], LOOP_Y], [xs[-1], LOOP_Y]], EDGE.alpha(0.4), 1.5)
-        if model.loop_steps:
-            self.lines(frame, [[xs[0], LOOP_Y], [xs[model.loop_steps], LOOP_Y]], EDGE_NOW, 3.0)
+        loop_y = self.lay.loop_y
+        self.lines(frame, [[xs[0], loop_y], [xs[-1], loop_y]], EDGE.alpha(0.4), 1.5)
+        if model.loop_steps and not hidden:
+            self.lines(frame, [[xs[0], loop_y], [xs[model.loop_steps], loop_y]], EDGE_NOW, 3.0)
 
     def overlay(self, draw_list, frame) -> None:
-        model, hidden, muted, em = self.model, self.challenge.hide_answers, PALETTE.muted, imgui.get_font_size()
+        lay, model, hidden, muted = self._layout(frame), self.model, self.challenge.hide_answers, PALETTE.muted
+        em, per_px = imgui.get_font_size(), 1.0 / frame.world_per_pixel()
         length, t, levels, current = len(model.values), int(model.position), model.tree_levels, model.tree_level
+        stream_px = WIDTH * per_px  # the width the stream's rows of text have
 
         def text(point, words, color=PALETTE.text, dx=0.0, dy=0.0, align=0.0):
-            frame.label(draw_list, point, words, color, (dx, dy), False, align)
+            if words:
+                frame.label(draw_list, point, words, color, (dx, dy), False, align)
 
-        text((0.0, STREAM[1] + 1.5), f"stream: token {t} of {length}; marked tokens numbered by their register",
-             dy=-1.9 * em)
+        def row(name, x, options, color=PALETTE.text, width=stream_px, align=0.0):
+            """A row of text from layout.py, in the longest wording that fits ``width``."""
+            if name in lay.rows:
+                text((x, lay.rows[name]), fitting(options, width), color, dy=0.1 * em, align=align)
+
+        row("stream_title", 0.0, [f"stream: token {t} of {length}, marked tokens numbered by register",
+                                  f"stream: token {t} of {length}", f"token {t}"])
+        right = -np.inf  # each marked token's register number, where it does not run into the previous one
         for position in np.flatnonzero(model.marks[:t] != NOISE):
-            text((token_x(length)[position], STREAM[1] + 1.4), f"{model.marks[position] + 1}", dx=-4, dy=-1.05 * em)
-        text((0.0, GATES[1]), "gate Δ(x_t), log scale: drag a bar", dy=-1.2 * em)
-        text((WIDTH, GATES[1]), "dashed: LTI Δ", LTI.lighter(), dy=-1.2 * em, align=1.0)
-        ticks = [(gate_height(10.0 ** e), f"{10.0 ** e:g}") for e in GATE_LOG_RANGE] + [
-            (SHARES_BASE + side * share_height(s), f"{s:g}") for s in SHARE_TICKS for side in (1.0, -1.0)]
+            x = float(token_x(length)[position])
+            if (x - right) * per_px > 1.2 * em:
+                text((x, lay.rows["marks"]), f"{model.marks[position] + 1}", dy=0.1 * em, align=0.5)
+                right = x
+        note = "dashed: LTI Δ"
+        note_px = imgui.calc_text_size(note).x + em
+        row("gate_title", 0.0, ["gate Δ(x_t), log scale: drag a bar", "gate Δ(x_t): drag a bar", "gate Δ(x_t)"],
+            width=stream_px - note_px)
+        row("gate_title", WIDTH, [note], LTI.lighter(), width=note_px, align=1.0)
+        gate_px = (lay.gates[1] - lay.gates[0]) * per_px  # both of the strip's ticks, or its top one, or none
+        ends = GATE_LOG_RANGE if gate_px >= 1.1 * em else GATE_LOG_RANGE[1:] if gate_px >= 0.5 * em else ()
+        ticks = [(gate_height(10.0 ** e, lay.gates), f"{10.0 ** e:g}") for e in ends]
+        kept = [1.0]  # the share ticks, from the top, that keep a line apart (from the last one and their mirror)
+        for share in sorted(SHARE_TICKS, reverse=True)[1:]:
+            h = float(share_height(share)) * per_px
+            if float(share_height(kept[-1])) * per_px - h >= 1.1 * em and 2 * h >= 1.1 * em:
+                kept.append(share)
+        ticks += [(lay.shares_base + side * share_height(s), f"{s:g}") for s in kept for side in (1.0, -1.0)]
         for y, words in ticks:
             text((0.0, float(y)), words, muted, dx=-4, dy=-0.5 * em, align=1.0)
-        text((0.0, SHARES_BASE + SHARES_HEIGHT), f"what register {self.register + 1} holds: each token's share, "
-                                                 "selective", SELECTIVE.lighter(), dy=-1.2 * em)
-        text((0.0, SHARES_BASE - SHARES_HEIGHT), "LTI, the same state size (square-root scale)", LTI.lighter(),
-             dy=0.1 * em)
-        for (name, span, color), decoded in zip(GRIDS, (model.decoded_selective, model.decoded_lti)):
+        r = self.register + 1
+        row("shares_title", 0.0, [f"what register {r} holds: each token's share, selective bars up",
+                                  f"register {r}: each token's share, selective up", f"register {r}: selective up",
+                                  "selective up"],
+            SELECTIVE.lighter())
+        row("lti_caption", 0.0, ["LTI bars down: the same state size (square-root scale)", "LTI bars down",
+                                 "LTI down"], LTI.lighter())
+        self._register_labels(frame, text, hidden, em)
+        n, kind = len(model.tree_b), self.params["tree"]
+        row("tree_title", 0.0, [f"parallel scan of h_t = a_t h_t−1 + b_t over N = {n}: {TREE_NAMES[kind]} tree",
+                                f"parallel scan, N = {n}: {SHORT_TREE_NAMES[kind]}", f"scan tree, N = {n}"])
+        if self._tree_hidden():
+            row("status", 0.0, ["the tree's rounds are hidden while you predict how many",
+                                "rounds hidden while you predict", "hidden"], muted)
+        else:
+            done = current == len(levels) and not hidden
+            options = ["the inputs (a_t, b_t)", "the inputs"]
+            if current:
+                level = levels[current - 1]
+                head = f"round {current}{'' if hidden else f' of {len(levels)}'}"
+                combines = f"{len(level.targets)} combine{'s' if len(level.targets) > 1 else ''} at once"
+                options = [f"{head}: {PHASES[level.phase]}, stride {level.stride}, {combines}",
+                           f"{head}: {PHASES[level.phase]}, stride {level.stride}", head]
+            if done:
+                options = [f"{options[0]}; done: |tree − loop| = {self.run.latest()['scan_error']:.1e}", *options]
+            row("status", 0.0, options, PALETTE.good if done else EDGE_NOW)
+            steps = f"{model.loop_steps} of {n - 1}"
+            row("loop_label", 0.0, [f"sequential loop: {steps} steps", f"loop: {steps}"])
+
+    def _register_labels(self, frame, text, hidden: bool, em: float) -> None:
+        """Each grid's name, its registers' numbers and, once a register's token has arrived (and no
+        prediction is open), whether it copied it."""
+        model, t, x0 = self.model, int(self.model.position), self.lay.registers_x
+        for (name, color), span, decoded in zip(GRIDS, self.lay.grids, (model.decoded_selective, model.decoded_lti)):
             rows = self._rows(span)[1]
-            text((REGISTERS_X, span[1]), f"{name}: K×V state", color.lighter(), dy=-1.2 * em)
+            arrived = [k for k in range(len(rows)) if np.any(model.marks[:t] == k)]  # whose token has come
+            right = {k: decoded[t - 1, k] == model.targets[k] for k in arrived}
+            each_row = (rows[0, 1] - rows[0, 0]) / frame.world_per_pixel() >= 1.1 * em  # a line of text per row
+            copied = f"{name}: {sum(right.values())}/{len(arrived)} copied"
+            title = name if hidden or each_row or not arrived else copied
+            text((x0 + REGISTERS_WIDTH, span[1]), title, color.lighter(), dy=-1.15 * em, align=1.0)
+            if not each_row:  # too short for a number and a mark each: the title counts what was copied
+                continue
             for k, middle in enumerate(rows.mean(axis=1)):
-                text((REGISTERS_X, middle), f"{k + 1}", muted, dx=-6, dy=-0.5 * em, align=1.0)
-                if not hidden and np.any(model.marks[:t] == k):  # copied or not, once its token has arrived
-                    right = decoded[t - 1, k] == model.targets[k]
-                    text((REGISTERS_X + REGISTERS_WIDTH, middle), "✓" if right else "✗",
-                         PALETTE.good if right else PALETTE.bad, dx=6, dy=-0.5 * em)
-        text((REGISTERS_X, rows[-1, 0]), "outline: what it reads as", muted, dy=0.3 * em)
-        text((REGISTERS_X, rows[-1, 0]), "dot: the token to copy", muted, dy=1.3 * em)
-        text((0.0, TREE[1]), f"parallel scan of h_t = a_t h_t−1 + b_t over N = {len(model.tree_b)}: "
-                             f"{TREE_NAMES[self.params['tree']]} tree", dy=-2.4 * em)
-        state, done = "the inputs (a_t, b_t)", current == len(levels) and not hidden
-        if current:
-            level = levels[current - 1]
-            state = (f"round {current}{'' if hidden else f' of {len(levels)}'}: {PHASES[level.phase]}, stride "
-                     f"{level.stride}, {len(level.targets)} combine{'s' if len(level.targets) > 1 else ''} at once")
-        if done:
-            state += f"; done: |tree − loop| = {self.run.latest()['scan_error']:.1e}"
-        text((0.0, TREE[1]), state, PALETTE.good if done else EDGE_NOW, dy=-1.3 * em)
-        text((0.0, LOOP_Y), f"sequential loop: {model.loop_steps} of {len(model.tree_b) - 1} steps", dy=0.4 * em)
+                text((x0, middle), f"{k + 1}", PALETTE.muted, dx=-6, dy=-0.5 * em, align=1.0)
+                if not hidden and k in right:  # copied or not, once its token has arrived
+                    text((x0 + REGISTERS_WIDTH, middle), "✓" if right[k] else "✗",
+                         PALETTE.good if right[k] else PALETTE.bad, dx=6, dy=-0.5 * em)
 
     def handle_input(self, frame) -> bool:
         """Drag a gate bar: a marked token's bar sets Δ for marked tokens, a noise bar Δ for noise."""
         inp, point, length = frame.input, frame.mouse_world(), len(self.model.values)
-        on_gates = 0.0 <= point[0] <= WIDTH and GATES[0] <= point[1] <= GATES[1] + 1.0
+        gates = self._layout(frame).gates
+        on_gates = 0.0 <= point[0] <= WIDTH and gates[0] <= point[1] <= gates[1] + 1.0
         if self._dragging is None and inp.clicked and inp.hovered and not inp.shift and on_gates:
             token = int(np.clip(point[0] / WIDTH * length, 0, length - 1))
             self._dragging = "delta_mark" if self.model.marks[token] != NOISE else "delta_noise"
         if self._dragging is None or not inp.left or self.challenge.locked:
             self._dragging = None
             return False
-        self.context.set_param(self._dragging, float(np.clip(gate_at(point[1]), *self.ranges[self._dragging])))
+        self.context.set_param(self._dragging, float(np.clip(gate_at(point[1], gates), *self.ranges[self._dragging])))
         return True
 
     def panel(self) -> None:
+        imgui.separator()
         if self.params["registers"] > 1:
-            imgui.separator()
             self.register = imgui.slider_int("register drawn", self.register + 1, 1, self.params["registers"])[1] - 1
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(PALETTE.muted, "Register grids: a row per register, a column per token value, bright "
+                                          "where the state holds it; outline: what it reads as; dot: the token to "
+                                          "copy.")
+        imgui.pop_text_wrap_pos()
 
     def plots(self) -> None:
         model, rounds, shown = self.model, len(self.model.tree_levels), (lambda: not self.challenge.hide_answers)
         streams, selective, lti = (values[-SCORED_STREAMS:] for values in stream_scores(self.run))
+        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # room for the plots, in font sizes
+        tree = ("h_t: the loop" if self._tree_hidden() else
+                f"h_t after round {model.tree_level}{f' of {rounds}' if shown() else ''}")
         plot_strip(self.context, [
-            Plot("tokens copied, per stream", lambda run: self._scores(streams, selective, lti), x_label="stream",
+            Plot("copied per stream", lambda run: self._scores(streams, selective, lti), x_label="stream",
                  x_limits=(streams[0] - 0.6, streams[0] + max(len(streams), 4) - 0.4), y_limits=(0.0, 1.15),
-                 weight=0.85, when=shown),
-            Plot(f"h_t: tree after round {model.tree_level}{f' of {rounds}' if shown() else ''} vs the loop###tree",
-                 self._tree_values, x_label="t", y_label="h_t", weight=1.2),
-            Plot(f"rounds vs N (N = {len(model.tree_b)}: {rounds})###depth", self._depth, x_label="N",
-                 y_label="rounds", x_log=True, y_log=True, when=shown)])
+                 weight=0.85, when=lambda: shown() and ems >= PLOTS_EMS[0]),
+            Plot(f"{tree}###tree", self._tree_values, x_label="t", y_label="h_t", weight=1.2),
+            Plot("rounds vs N###depth", self._depth, x_label="N", y_label="rounds", x_log=True, y_log=True,
+                 when=lambda: shown() and ems >= PLOTS_EMS[1])])
 
     def _scores(self, streams, selective, lti) -> None:
         implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(s) for s in streams[:: max(1, len(streams) // 6)]])
@@ -236,15 +318,18 @@ class ScanView(View):
 
     def _tree_values(self, run) -> None:
         model, positions = self.model, np.arange(len(self.model.tree_b), dtype=float)
-        partial = model.tree_after(model.tree_level)
         line("loop", positions, model.tree_sequential, LOOP, 3.0)
+        if self._tree_hidden():
+            return
+        partial = model.tree_after(model.tree_level)
         line("tree", positions, partial, EDGE_NOW, 1.5)
         if len(positions) <= 256:
             scatter("tree", positions, partial, EDGE_NOW, 2.5, legend=False)
 
     def _depth(self, run) -> None:
-        sizes, depths = self.model.depth_table(self.ranges["tree_n"][1])
+        sizes, depths = self.model.depth_table(self.ranges["tree_n"][1])  # every N: each count holds to the next size
         line("loop", sizes, sizes - 1, LOOP, 1.0)
-        line("Brent-Kung", sizes, depths["work_efficient"], PALETTE.sky, 1.5)
-        line("Hillis-Steele", sizes, depths["step_efficient"], PALETTE.vermillion, 1.5)
+        for name, kind, color in (("Brent-Kung", "work_efficient", PALETTE.sky),
+                                  ("Hillis-Steele", "step_efficient", PALETTE.vermillion)):
+            implot.plot_stairs(name, sizes, depths[kind], implot.Spec(line_color=color, line_weight=1.5))
         scatter("now", [len(self.model.tree_b)], [len(self.model.tree_levels)], EDGE_NOW, 5.0, legend=False)
