@@ -330,7 +330,7 @@ def test_layout_keeps_every_matrix_to_scale_inside_its_bounds_and_apart(mode, n,
     for name, kind in lay["cursor"]:
         marked = boxes[name].marked(kind, n)  # the last token's row or column lies in its box
         assert boxes[name].x0 <= marked.x0 and marked.x1 <= boxes[name].x1 and boxes[name].y0 <= marked.y0
-    assert lay["caption"] in boxes and all(len(label) == 4 for label in lay["labels"])
+    assert lay["caption"] in boxes and all(len(label) == 5 and label[1] for label in lay["labels"])
     if mode == "rnn":  # the dashed outline of the N×N matrix: dashes on all four sides, none past a corner
         ghost = boxes["ghost"]
         dashes = ghost.dashed(max(1.0, 0.02 * n)).reshape(-1, 2, 2)

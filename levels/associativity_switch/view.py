@@ -18,9 +18,13 @@ MODES = {"transformer": ("(φ(Q) φ(K)ᵀ) V", "N×N weights"), "rnn": ("φ(Q) (
          "ssd": ("(L ∘ C Bᵀ) x", "masked scores and h_t")}  # mode -> (its chain with parentheses, what it builds)
 PAREN, CURSOR, FRAME, GHOST = PALETTE.accent, PALETTE.yellow, PALETTE.grid, PALETTE.muted.alpha(0.75)
 FORMS = {"quadratic": PALETTE.orange, "linear": PALETTE.sky}  # the quadratic and the linear form, everywhere
-OUTPUTS = {"attention": ("(φ(Q)φ(K)ᵀ)V", "φ(Q)(φ(K)ᵀV)"), "ssd": ("masked (L∘CBᵀ)x", "recurrence h_t")}
+OUTPUTS = {"attention": ("quadratic", "recurrent"), "ssd": ("masked", "recurrent")}  # legends: the two forms
 MEMORY, BUDGET = PALETTE.purple, PALETTE.muted.alpha(0.6)  # the SSD's memory length 1/(1 − a); the time budget
 OPERATOR_SCALE = 1.7  # operators ("·", "=") are drawn this much larger than labels
+FRAME_MARGIN = 0.03  # the camera frames the layout with this share of room around it
+TEXT_SHARE_MAX = 0.55  # the rows of text take at most this share of the pane's height
+PLOTS_EMS = 44.0  # a strip this wide (in font sizes) has room for three plots; narrower, two
+TEXT_LINES = 8.0  # lines of text the layout stacks: titles and a hint above, a row between, a caption below
 SLIDE_RATE = 9.0  # 1/s: how fast the parentheses slide to their new place
 PICTURES = {  # mode -> the model's pictures drawn, each (picture, box, "rows": faint past the cursor, "token": t's)
     "transformer": [("weights", "weights", "rows"), ("v", "values", ""), ("y_quadratic", "Y", "rows")],
@@ -43,21 +47,44 @@ class SwitchView(View):
         super().__init__(context)
         self.matrix_program = self.program("matrix.glsl")
         self.parens = None  # the parentheses' drawn position, sliding toward the layout's
+        self._pane = (960.0, 540.0)  # the scene pane's size in window units, as last drawn
 
     @property
     def token(self) -> int:
         """The cursor, 1..N, as recorded."""
         return int(np.clip(self.run.latest()["token"], 1, self.params["seq_len"]))
 
-    def layout(self) -> dict:
-        """The layout for the mode and sizes; a new one is framed by the camera."""
-        key = (self.params["mode"], self.params["seq_len"], self.params["d"])
-        return self.cache.get("layout", key, lambda: self._framed(layout(*key)))
+    def layout(self, frame=None) -> dict:
+        """The layout for the mode, the sizes, the pane and the text size (the last pane drawn when
+        ``frame`` is None); a new one is framed by the camera."""
+        if frame is not None:
+            self._pane = frame.size
+        key = (self.params["mode"], self.params["seq_len"], self.params["d"], *map(round, self._pane),
+               imgui.get_font_size())
+        return self.cache.get("layout", key, lambda: self._framed(self._fitted(key[:3], self._pane)))
+
+    def _fitted(self, key: tuple, pane: tuple[float, float]) -> dict:
+        """The layout whose room for text matches the text's size at the scale the camera will show
+        it: the scale depends on the bounds, the bounds on the room, so a few rounds settle both."""
+        # A line's room in window units: the font, unless the rows of text (about TEXT_LINES of them)
+        # would take more than TEXT_SHARE_MAX of the pane and leave the matrices none.
+        room = min(imgui.get_font_size(), TEXT_SHARE_MAX * pane[1] / TEXT_LINES)
+        scale = 0.0  # world units per window unit
+        for _ in range(12):
+            lay = layout(*key, em=room * scale,
+                         operator_width=lambda text, scale=scale: imgui.calc_text_size(text).x * OPERATOR_SCALE * scale)
+            x0, x1, y0, y1 = lay["bounds"]
+            fitted = (1.0 + 2 * FRAME_MARGIN) * max((y1 - y0) / max(pane[1], 1.0), (x1 - x0) / max(pane[0], 1.0))
+            if abs(fitted - scale) <= 0.005 * fitted:
+                break
+            scale = fitted
+        return lay
 
     def _framed(self, lay: dict) -> dict:
-        self.cam.fit(*lay["bounds"], margin=0.1, follow=True)
+        self.cam.fit(*lay["bounds"], margin=FRAME_MARGIN, follow=True)
         if self.parens is not None and self.parens[3] != lay["parens"][3]:
             self.parens = None  # new sizes: no slide from the old ones
+        self.context.request_frames(2)
         return lay
 
     # -- the scene -----------------------------------------------------------------------------
@@ -70,7 +97,7 @@ class SwitchView(View):
                   shown=float(min(shown_rows, 1e9)))
 
     def scene(self, frame) -> None:
-        lay, pictures, t = self.layout(), self.model.pictures(), self.token
+        lay, pictures, t = self.layout(frame), self.model.pictures(), self.token
         boxes = lay["boxes"]
         self.gl.disable(self.gl.DEPTH_TEST)  # flat drawing, in painter's order
         for picture, name, how in CHAIN + PICTURES[self.params["mode"]]:
@@ -95,25 +122,46 @@ class SwitchView(View):
 
     # -- labels --------------------------------------------------------------------------------
     def overlay(self, draw_list, frame) -> None:
-        lay, t, latest, p = self.layout(), self.token, self.run.latest(), self.params
-        size, big = imgui.get_font_size(), imgui.get_font_size() * OPERATOR_SCALE
+        lay, t, latest, p = self.layout(frame), self.token, self.run.latest(), self.params
+        size, big, per_px = imgui.get_font_size(), imgui.get_font_size() * OPERATOR_SCALE, 1.0 / frame.world_per_pixel()
+        taken = []  # the rectangles (x0, y0, x1, y1, window units) text already covers
+
+        def free(x0, y0, x1, y1) -> bool:
+            return all(x1 <= a or b <= x0 or y1 <= c or e <= y0 for a, c, b, e in taken)
+
         for text, x, y in lay["operators"]:  # drawn larger than the labels
             at, width = frame.to_overlay((x, y)), imgui.calc_text_size(text).x * OPERATOR_SCALE
             draw_list.add_text(imgui.get_font(), big, imgui.ImVec2(at.x - 0.5 * width, at.y - 0.5 * big),
                                PALETTE.text.u32, text)
+            taken.append((at.x - 0.5 * width, at.y - 0.5 * big, at.x + 0.5 * width, at.y + 0.5 * big))
+        weights, state = human_bytes(latest["attention_bytes"]), human_bytes(latest["state_bytes"])
         caption, color = {
-            "transformer": (f"computed so far: t(t+1)/2 = {t * (t + 1) // 2} weights, "
-                            f"{human_bytes(latest['attention_bytes'])} at N = t", PALETTE.text),
-            "rnn": (f"S_t and z_t: {p['d'] ** 2 + p['d']} numbers, {human_bytes(latest['state_bytes'])}, "
-                    "at every token", PALETTE.text),
-            "ssd": (f"memory ≈ 1/(1−a) = {latest['memory_length']:.3g} tokens", MEMORY.lighter())}[p["mode"]]
-        labels = [(point, text, lines, PALETTE.muted if muted else PALETTE.text)
-                  for point, text, lines, muted in lay["labels"]]
-        for point, text, lines, color in labels + [(lay["boxes"][lay["caption"]].bottom(), caption, 0.8, color)]:
-            frame.label(draw_list, point, text, color, (0.0, (lines - 0.5) * size), plate=False, align=0.5)
-        if p["mode"] == "rnn" and 3 * p["d"] < p["seq_len"]:  # room beside the small state
-            at = (lay["boxes"]["normaliser"].x1, lay["boxes"]["state"].y1)
-            frame.label(draw_list, at, "S_t, z_t to scale", offset=(6.0, 3.0), plate=False)
+            "transformer": ((f"computed so far: t(t+1)/2 = {t * (t + 1) // 2} weights, {weights} at N = t",
+                             f"so far: {t * (t + 1) // 2} weights, {weights}", f"{weights} so far"), PALETTE.text),
+            "rnn": ((f"S_t and z_t: {p['d'] ** 2 + p['d']} numbers, {state}, at every token",
+                     f"S_t, z_t: {state} at every token", f"{state} at every token"), PALETTE.text),
+            "ssd": ((f"memory ≈ 1/(1−a) = {latest['memory_length']:.3g} tokens",
+                     f"memory ≈ {latest['memory_length']:.3g} tokens"), MEMORY.lighter())}[p["mode"]]
+        labels = [(point, wordings, lines, PALETTE.muted if muted else PALETTE.text, width, 0.5)
+                  for point, wordings, lines, muted, width in lay["labels"]]
+        labels.append((lay["boxes"][lay["caption"]].bottom(), caption, 0.8, color, lay["width"], 0.5))
+        if p["mode"] == "rnn":  # beside the small state, inside the outline
+            box, ghost = lay["boxes"]["normaliser"], lay["boxes"]["ghost"]
+            labels.append(((box.x1 + 6.0 / per_px, lay["boxes"]["state"].y1), ("S_t, z_t to scale", ""), 0.7,
+                           PALETTE.text, ghost.x1 - box.x1 - 12.0 / per_px, 0.0))
+        pane_w, pane_h = frame.size
+        for point, wordings, lines, color, width, align in sorted(labels, key=lambda label: label[3] == PALETTE.muted):
+            at = frame.to_overlay(point)  # the muted notes last: they give way to names and readings
+            room = max(width * per_px, imgui.calc_text_size(wordings[-1]).x)  # the last wording goes in any case
+            for words in wordings:  # the longest wording that has room and runs into nothing drawn, else none
+                w, h = imgui.calc_text_size(words)
+                x = min(max(at.x - frame.origin[0] - align * w, 4.0), pane_w - w - 4.0)  # kept inside the pane
+                y = min(max(at.y - frame.origin[1] + (lines - 0.5) * size, 4.0), pane_h - h - 4.0)
+                x0, y0 = x + frame.origin[0], y + frame.origin[1]
+                if words and w <= room and free(x0, y0, x0 + w, y0 + h):
+                    frame.text(draw_list, (x, y), words, color, plate=False)
+                    taken.append((x0, y0, x0 + w, y0 + h))
+                    break
 
     # -- input ---------------------------------------------------------------------------------
     def handle_input(self, frame) -> bool:
@@ -121,7 +169,7 @@ class SwitchView(View):
         inp = frame.input
         if not (inp.clicked and inp.hovered and not inp.shift) or self.challenge.locked or self.params["mode"] == "ssd":
             return False  # a challenge's parameters are fixed; SSD's chain is C·Bᵀ·x
-        boxes, point = self.layout()["boxes"], frame.mouse_world()
+        boxes, point = self.layout(frame)["boxes"], frame.mouse_world()
         for name, mode in (("q", "transformer"), ("v", "rnn")):
             if boxes[name].contains(point):
                 self.context.set_param("mode", mode)
@@ -196,15 +244,26 @@ class SwitchView(View):
         ssd = self.params["mode"] == "ssd"
         gap = self.run.latest()["ssd_difference" if ssd else "form_difference"]
         idle = self.model.bench is None or not any(self.model.bench.seconds.values())
+        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # the strip's width in font sizes
+        wide = ems >= PLOTS_EMS  # room for the memory (or mask) plot as well
+
+        def title(weight: float, *wordings: str) -> str:
+            """The longest wording that fits a plot of this weight (the strip shared by three plots or two)."""
+            share = weight / ((1.0 + 0.85 + 1.25) if wide else 2.25)
+            room = imgui.get_content_region_avail().x * share - 3.0 * imgui.get_font_size()  # less the y axis
+            return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+
         plot_strip(self.context, [
-            Plot(f"y_t[0] both ways (gap {gap:.0e})###outputs", self._outputs_plot, x_label="token t", y_label="y"),
-            Plot(f"L_tj at t = {self.token}###mask", self._mask_row_plot, x_label="token j", y_label="L_tj",
-                 y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd),
-            Plot("memory at token t", self._memory_plot, x_label="t", y_label="bytes", x_log=True, weight=0.85,
-                 when=lambda: not ssd, **fitted_y(*self.model.memory_curve()[1:])),
-            Plot("benchmark: seconds against N, log-log", self._benchmark_plot, x_label="N", y_label="seconds",
-                 x_log=True, y_log=True, weight=1.25, x_limits=(100, 1e5) if idle else None,
-                 y_limits=(1e-4, 10) if idle else None)])
+            Plot(title(1.0, f"y_t[0] both ways (gap {gap:.0e})", "y_t[0] both ways", "y_t[0]") + "###outputs",
+                 self._outputs_plot, x_label="token t", y_label="y"),
+            Plot(title(0.85, f"L_tj at t = {self.token}", "L_tj") + "###mask", self._mask_row_plot, x_label="token j",
+                 y_label="L_tj", y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd and wide),
+            Plot(title(0.85, "memory at token t", "memory") + "###memory", self._memory_plot, x_label="t",
+                 y_label="bytes", x_log=True, weight=0.85, when=lambda: not ssd and wide,
+                 **fitted_y(*self.model.memory_curve()[1:])),
+            Plot(title(1.25, "benchmark: seconds against N, log-log", "benchmark: seconds vs N", "benchmark")
+                 + "###benchmark", self._benchmark_plot, x_label="N", y_label="seconds", x_log=True, y_log=True,
+                 weight=1.25, x_limits=(100, 1e5) if idle else None, y_limits=(1e-4, 10) if idle else None)])
 
     def _outputs_plot(self, run) -> None:
         t, labels = self.token, OUTPUTS["ssd" if self.params["mode"] == "ssd" else "attention"]
@@ -229,11 +288,13 @@ class SwitchView(View):
 
     def _benchmark_plot(self, run) -> None:
         bench = self.model.bench
+        decades = [1e2, 1e3, 1e4, 1e5]  # implot's own labels of a log axis run into each other in a narrow plot
+        implot.setup_axis_ticks(implot.ImAxis_.x1.value, decades, ["100", "1k", "10k", "100k"])
         if self._crossover_open_while_choosing():
-            implot.plot_text("hidden while you predict", 3e3, 3e-2)
+            implot.plot_text("hidden", 3e3, 3e-2)
             return
         if bench is None or not any(bench.seconds.values()):
-            implot.plot_text("run it from the panel" if bench is None else "timing …", 3e3, 3e-2)
+            implot.plot_text("off" if bench is None else "timing …", 3e3, 3e-2)
             return
         for form, color in FORMS.items():
             measured = sorted(bench.seconds[form].items())
