@@ -208,9 +208,9 @@ def test_the_view_hides_the_euler_limit_and_the_pole_paths_while_a_prediction_is
     from sandbox.view import Frame
 
     shown = []
-    label = Frame.label
-    monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
-        shown.append(text), label(self, draw_list, point, text, *a, **k)))
+    text = Frame.text  # every label of the view ends there
+    monkeypatch.setattr(Frame, "text", lambda self, draw_list, at, words, *a, **k: (
+        shown.append(words), text(self, draw_list, at, words, *a, **k)))
     with headless_app(LEVEL, tmp_path) as app:
         app.run_frames(2)
         assert any(text.startswith("Euler leaves at Δ = 0.118") for text in shown) and "bilinear" in shown

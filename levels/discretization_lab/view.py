@@ -12,7 +12,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, decimate, finite, finite_rows, line, plot_strip, vlines
+from sandbox.kit import PALETTE, Plot, decimate, finite, finite_rows, line, plot_strip, round_ticks, vlines
 from sandbox.view import View, side_by_side
 
 from .model import HIPPO_STEP, METHODS
@@ -30,6 +30,7 @@ LOCUS_POINTS = 240  # Δ values along each method's path
 PICK_PIXELS = 16.0  # how close a click must be to grab a pole
 DRAG_INTERVAL_S = 0.05  # a dragged pole re-solves the system at most this often
 STAIRS_LIMIT = 400  # fewer samples than this get markers
+PLOTS_EMS = 44.0  # a strip this wide (in font sizes) has room for the LegS state's bars beside the two plots
 
 
 def xy(z) -> np.ndarray:
@@ -72,8 +73,7 @@ class DiscretizationView(View):
     def __init__(self, context):
         super().__init__(context)
         self.z_cam = Camera2D()  # each plane in its own units (self.cam: the s-plane's), axes equal
-        self.cam.fit(S_BOX[0] - 3.2, S_BOX[1] + 0.6, S_BOX[2] - 2.6, S_BOX[3] + 4.4, 0.02, follow=True)
-        self.z_cam.fit(-Z_EXTENT - 0.15, Z_EXTENT + 0.15, -Z_EXTENT - 0.3, Z_EXTENT + 0.5, 0.02, follow=True)
+        self._framed = {}  # pane -> (its size, the font) its camera was last framed for
         self.ranges = {name: (p.min, p.max) for name, p in context.manifest.params.items() if p.type == "float"}
         self._dragging = 0  # +1: the pole σ + iω, -1: its conjugate, 0: none
         self._pending: tuple[float, float] | None = None  # a dragged pole not yet sent to the model
@@ -87,7 +87,30 @@ class DiscretizationView(View):
         sigma, omega = self._pending or (self.params["pole_real"], self.params["pole_imag"])
         return np.array([complex(sigma, omega), complex(sigma, -omega)])
 
+    def _frame_pane(self, frame) -> None:
+        """Frame a pane's plane with room around it for its text (titles above, tick labels beside and
+        below, a status line under the z-plane), that room measured in lines at the scale shown: the
+        labels keep clear of the plane in a small window and at a large UI scale."""
+        font = imgui.get_font_size()
+        key = (round(frame.size[0]), round(frame.size[1]), font)
+        if self._framed.get(frame.pane) == key:
+            return
+        self._framed[frame.pane] = key
+        width = imgui.calc_text_size("+10i").x + 0.6 * font
+        # (box, room left, right, below, above in window units): the s-plane's ω labels sit left of it, its σ
+        # labels and axis name below; the z-plane's status line below; two title lines above both.
+        box, left, right, below, above = ((S_BOX, width, 0.4 * font, 2.4 * font, 2.8 * font) if frame.pane == "s"
+                                          else (Z_BOX, 0.5 * font, 0.5 * font, 1.6 * font, 2.8 * font))
+        x0, x1, y0, y1 = box
+        pane_w, pane_h = frame.size
+        scale = max((x1 - x0) / max(pane_w - left - right, 0.3 * pane_w),
+                    (y1 - y0) / max(pane_h - below - above, 0.3 * pane_h))  # world units per window unit
+        camera = self.cam if frame.pane == "s" else self.z_cam
+        camera.fit(x0 - left * scale, x1 + right * scale, y0 - below * scale, y1 + above * scale, 0.0, follow=True)
+        self.context.request_frames(2)
+
     def scene(self, frame) -> None:
+        self._frame_pane(frame)
         self.gl.disable(self.gl.DEPTH_TEST)
         box = S_BOX if frame.pane == "s" else Z_BOX
         x0, x1, y0, y1 = box
@@ -115,49 +138,75 @@ class DiscretizationView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model, hidden, muted, em = self.model, self.challenge.hide_answers, PALETTE.muted, imgui.get_font_size()
+        taken = []  # the rectangles (pane units) text already covers: a label that would run into one is left out
 
-        def text(point, words, color=PALETTE.text, dx=0.0, dy=0.0, align=0.0, plate=False):
-            frame.label(draw_list, point, words, color, (dx, dy), plate, align)
+        def text(point, wordings, color=PALETTE.text, dx=0.0, dy=0.0, align=0.0, plate=False):
+            """The first of ``wordings`` (a string, or several longest first) that fits the pane and runs into
+            no label drawn before it; none when none does."""
+            at = frame.to_overlay(point)
+            if at is None or not np.all(np.isfinite(point)):
+                return
+            width, height = frame.size
+            for words in ([wordings] if isinstance(wordings, str) else wordings):
+                w, h = imgui.calc_text_size(words)
+                x = at.x - frame.origin[0] + dx - align * w
+                y = at.y - frame.origin[1] + dy
+                if w + 8.0 > width or not (-0.5 * w < x < width - 0.5 * w and 0.0 <= y < height):
+                    continue
+                x, y = min(max(x, 4.0), width - w - 4.0), min(max(y, 4.0), height - h - 4.0)
+                pad = 4.0 if plate else 1.0
+                box = (x - pad, y - pad, x + w + pad, y + h + pad)
+                if all(box[2] <= a or c <= box[0] or box[3] <= b or d <= box[1] for a, b, c, d in taken):
+                    frame.text(draw_list, (x, y), words, color, plate)
+                    taken.append(box)
+                    return
 
         x0, x1, y0, y1 = S_BOX if frame.pane == "s" else Z_BOX
         low, high = self.ranges["dt"]
-        paths = "paths hidden while you predict" if hidden else f"paths for Δ from {low:g} to {high:g} s"
-        titles = (("continuous poles λ = σ ± iω", "drag them") if frame.pane == "s" else
-                  ("poles of Ā against the unit circle", f"dots at Δ = {self.params['dt']:.3g} s; {paths}"))
-        for words, color, dy in zip(titles, (PALETTE.text, muted), (-2.6 * em, -1.4 * em)):
-            text((0.5 * (x0 + x1), y1), words, color, dy=dy, align=0.5)
+        dt = f"Δ = {self.params['dt']:.3g} s"
+        paths = (["paths hidden while you predict", "paths hidden"] if hidden else
+                 [f"paths for Δ from {low:g} to {high:g} s", f"paths: Δ {low:g} to {high:g} s"])
+        titles = (((["continuous poles λ = σ ± iω", "continuous poles λ", "poles λ"]), ["drag them"])
+                  if frame.pane == "s" else
+                  (["poles of Ā against the unit circle", "poles of Ā", "Ā"],
+                   [f"dots at {dt}; {paths[0]}", f"dots at {dt}; {paths[1]}", f"dots at {dt}", dt]))
+        for wordings, color, dy in zip(titles, (PALETTE.text, muted), (-2.6 * em, -1.4 * em)):
+            text((0.5 * (x0 + x1), y1), wordings, color, dy=dy, align=0.5)
         if frame.pane == "s":
+            for omega in S_GRID[1]:
+                text((x0, omega), f"{omega:+d}i", muted, dx=-4.0, dy=-0.5 * em, align=1.0)
             for sigma in (*S_GRID[0], 0):
                 text((sigma, y0), f"{sigma}", muted, dy=2, align=0.5)
-            for omega in S_GRID[1]:
-                text((x0, omega), f"{omega:+d}i", muted, dx=-2.4 * em, dy=-0.5 * em)
-            text((x0, y0), "σ (1/s)", muted, dy=2 + em)
-            text((x0, y1), "stable: Re λ < 0", PALETTE.good, dx=4, dy=4)
+            text((x0, y0), ["σ (1/s)", "σ"], muted, dy=4 + 1.1 * em)
+            text((x0, y1), ["stable: Re λ < 0", "stable"], PALETTE.good, dx=4, dy=4)
             disk = xy(model.euler_disk())  # named where farthest from the poles and clear of the frame
             room = disk[inside(disk, (x0, x1, 0.7 * y0, 0.7 * y1))]
             if len(room):
                 point = room[np.argmax(np.min(np.linalg.norm(room[:, None] - xy(self._poles())[None], axis=2), 1))]
                 left = point[0] < np.mean(disk[:, 0])  # the name reaches toward the disk's centre
-                text(point, "Euler stable inside", COLORS["euler"], dx=6.0 if left else -6.0, dy=-0.5 * em,
-                     align=0.0 if left else 1.0, plate=True)
+                text(point, ["Euler stable inside", "Euler stable"], COLORS["euler"], dx=6.0 if left else -6.0,
+                     dy=-0.5 * em, align=0.0 if left else 1.0, plate=True)
             return
-        for point, words, dy in (((1.0, 0.0), "1", 2), ((-1.0, 0.0), "−1", 2), ((0.0, 1.0), "i", -em)):
-            text(point, words, muted, dx=4, dy=dy)
+        radius = model.radius["euler"]
+        word, sign = ("UNSTABLE", ">") if radius > 1.0 else ("stable", "≤")
+        status = [f"Euler {word}: |1 + Δλ| = {radius:.4g} {sign} 1", f"Euler {word}: {radius:.3g} {sign} 1",
+                  f"Euler {word}"]
+        text((0.0, y0), status, PALETTE.bad if radius > 1.0 else PALETTE.good, dy=0.4 * em, align=0.5)
         crossing = None if hidden else model.euler_crossing(low, high)
         if crossing is not None:  # named at the lower crossing: the paths are named along the upper branch
-            text(xy(crossing[1]), f"Euler leaves at Δ = {model.euler_limit:.3g} s", dx=-10, dy=0.1 * em, align=1.0,
-                 plate=True)
+            limit = f"Δ = {model.euler_limit:.3g} s"
+            text(xy(crossing[1]), [f"Euler leaves at {limit}", limit],
+                 dx=-10, dy=0.1 * em, align=1.0, plate=True)
+        for point, words, dy in (((1.0, 0.0), "1", 2), ((-1.0, 0.0), "−1", 2), ((0.0, 1.0), "i", -em)):
+            text(point, words, muted, dx=4, dy=dy)
         for method, branch in ({} if hidden else model.pole_paths(low, high, LOCUS_POINTS)).items():
             visible = xy(branch[0])[inside(xy(branch[0]), Z_BOX)]
             if len(visible):  # each path named at its last visible point
                 text(visible[-1], NAMES[method], COLORS[method], dx=6, dy=-0.5 * em)
-        radius = model.radius["euler"]
-        words = (f"Euler UNSTABLE: |1 + Δλ| = {radius:.4g} > 1" if radius > 1.0
-                 else f"Euler stable: |1 + Δλ| = {radius:.4g} ≤ 1")
-        text((0.0, y0), words, PALETTE.bad if radius > 1.0 else PALETTE.good, dy=0.4 * em, align=0.5)
 
     def handle_input(self, frame) -> bool:
         """Drag either continuous pole in the s-plane; its conjugate follows (the system is real)."""
+        self._frame_pane(frame)  # before the camera takes this frame's input
         inp = frame.input
         if frame.pane != "s" or self.challenge.locked:
             return False
@@ -209,22 +258,39 @@ class DiscretizationView(View):
 
     def plots(self) -> None:
         model, p = self.model, self.params
-        verdict = {"unstable": ": the system itself grows", "marginally stable": ": σ = 0, marginally stable"}.get(
+        verdict = {"unstable": "the system itself grows", "marginally stable": "σ = 0, marginally stable"}.get(
             model.continuous_stability, "")
         if model.radius["euler"] > 1.0 and model.continuous_stability != "unstable":
-            verdict += ": Euler blows up" if not verdict else ", Euler blows up"
+            verdict += ", Euler blows up" if verdict else "Euler blows up"
         limits, horizon = span(np.concatenate([model.y_continuous, model.u_fine])), (0.0, p["horizon"])
+        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # the strip's width in font sizes
+        wide = ems >= PLOTS_EMS  # room for the LegS state's bars as well
+
+        def title(weight: float, *wordings: str) -> str:
+            """The longest wording that fits a plot of this weight."""
+            room = imgui.get_content_region_avail().x * weight / (3.4 if wide else 2.8) - 3.0 * imgui.get_font_size()
+            return next((w for w in wordings if w and imgui.calc_text_size(w).x <= room), wordings[-1])
+
+        dt, errors = f"Δ = {p['dt']:.3g} s", f"LegS {model.hippo_error:.2f}, random {model.random_error:.2f}"
         plot_strip(self.context, [
-            Plot(f"response to the {p['input']}, Δ = {p['dt']:.3g} s{verdict}###response",
+            Plot(title(1.5, f"response to the {p['input']}, {dt}" + (f": {verdict}" if verdict else ""),
+                       f"{p['input']}, {dt}" + (f": {verdict}" if verdict else ""), verdict or f"{p['input']}, {dt}",
+                       "response") + "###response",
                  lambda run: self._response(limits), x_label="t (s)", y_label="y", x_limits=horizon,
                  y_limits=limits, weight=1.5),
-            Plot(f"history read back: LegS {model.hippo_error:.2f}, random {model.random_error:.2f}###memory",
+            Plot(title(1.3, f"history read back: {errors}", errors, "history read back", "history") + "###memory",
                  self._memory, x_label="s (s)", y_label="u(s)", x_limits=horizon, y_limits=span(model.history_true),
                  weight=1.3),
-            Plot("LegS state c_n", self._coefficients, x_label="n (Legendre degree)", y_label="c_n", legend=False,
-                 weight=0.6)])
+            Plot(title(0.6, "LegS state c_n", "c_n") + "###coefficients", self._coefficients, x_label="n",
+                 y_label="c_n", legend=False, weight=0.6, when=lambda: wide)])
+
+    def _time_ticks(self) -> None:
+        """A few round ticks on the time axis: in a narrow plot implot's own run into each other."""
+        round_ticks(0.0, self.params["horizon"], 4 if imgui.get_content_region_avail().x > 12 * imgui.get_font_size()
+                    else 2)
 
     def _response(self, limits) -> None:
+        self._time_ticks()
         model, highlighted = self.model, self.params["method"]
         line("u", model.fine_times, model.u_fine, PALETTE.muted.alpha(0.45), 1.0)
         line("y(t)", model.fine_times, model.y_continuous, CONTINUOUS, 2.5)
@@ -241,6 +307,7 @@ class DiscretizationView(View):
         vlines([model.time])
 
     def _memory(self, run) -> None:
+        self._time_ticks()
         model = self.model
         for label, values, color, weight in (("signal", model.history_true, SIGNAL, 3.0),
                                              ("LegS", model.history_hippo, LEGS, 1.8),
