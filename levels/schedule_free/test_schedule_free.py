@@ -273,7 +273,7 @@ def test_while_a_challenge_waits_for_a_prediction_the_view_hides_who_is_ahead(tm
     from sandbox.app import App
     from sandbox.progress import Progress
 
-    app = App(size=(960, 600), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
+    app = App(size=(1280, 720), headless=True, level=LEVEL, progress=Progress(tmp_path / "progress.sqlite3"))
     try:
         shown = []
         view_module = sys.modules[type(app.host.view).__module__]

@@ -102,15 +102,19 @@ class ScheduleFreeView(View):
             frame.caption(draw_list, [f"the planned horizon T = {model.planned_steps};  × marks the minimum",
                                       ("the race is hidden while you predict: lock in to watch it", PALETTE.muted)])
             return
+        placer = _LabelPlacer(frame, draw_list)  # the clouds meet the trio near the minimum: no label covers another
         trio = self._trio()
         if trio is not None:
-            texts = ("z explores", "y: gradient here", "x: what you ship")
-            left_of_y = -16.0 - imgui.calc_text_size(texts[1]).x  # y sits between z and x: its label goes aside
-            for point, text, color, offset in zip(trio, texts, (Z, Y, X),
-                                                  ((12.0, -8.0), (left_of_y, -8.0), (12.0, -26.0))):
-                frame.label(draw_list, point, text, color, offset)
-        self._cloud_labels(draw_list, frame)
-        frame.label(draw_list, model.plane(model.problem.start), "start", PALETTE.white.alpha(0.8), (8.0, -22.0))
+            texts = ("x: what you ship", "z explores", "y: gradient here")
+            left_of_y = -16.0 - imgui.calc_text_size(texts[2]).x  # y sits between z and x: its label goes aside
+            for point, text, color, offset in zip(trio[[2, 0, 1]], texts, (X, Z, Y),
+                                                  ((12.0, -26.0), (12.0, -8.0), (left_of_y, -8.0))):
+                placer.label(point, text, color, offset)
+        for name, label, color in RUNS[1:]:
+            cloud = finite_rows(model.plane(model.race.points[name]))
+            if len(cloud) and name in model.race.running:
+                placer.label(np.median(cloud, axis=0), label, color, (12.0, 8.0))
+        placer.label(model.plane(model.problem.start), "start", PALETTE.white.alpha(0.8), (8.0, 8.0))
         t, T = self.run.steps, model.planned_steps
         where = (f"→ along the valley floor, ↑ across it; {model.race.balls} balls per method, the trio of one"
                  if model.landscape else
@@ -122,26 +126,6 @@ class ScheduleFreeView(View):
                 text = f"{label} diverged at step {stopped} (its step is too large): it stopped, the others race on"
                 lines.append((text, PALETTE.bad))
         frame.caption(draw_list, lines)
-
-    def _cloud_labels(self, draw_list, frame) -> None:
-        """The cosine and constant clouds named beside their medians; when the two labels would
-        overlap (the clouds travel together early on) they are stacked at the first one."""
-        model, placed = self.model, []
-        step = imgui.get_text_line_height() + 10.0
-        for name, label, color in RUNS[1:]:
-            cloud = finite_rows(model.plane(model.race.points[name]))
-            if not len(cloud) or name not in model.race.running:
-                continue
-            point, offset = np.median(cloud, axis=0), (12.0, 8.0)
-            at = frame.to_overlay(point)
-            for other_point, other_at, other_offset in placed:
-                if at is None or other_at is None:
-                    continue
-                close = abs(at.y - other_at.y) < 2 * step and abs(at.x - other_at.x) < 12 * step
-                if close:
-                    point, offset = other_point, (12.0, other_offset[1] + step)
-            frame.label(draw_list, point, label, color, offset)
-            placed.append((point, frame.to_overlay(point), offset))
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
@@ -198,13 +182,16 @@ class ScheduleFreeView(View):
         limits = (0.0, max(1.08 * T, self.run.steps + 1.0))  # the planned end T always in view
         per_weight = shown and not self.model.landscape  # the regression's 32 weights do not fit the scene
         lrs = [v for v in self.model.lrs.values() if v > 0]
+        # the strip's width in lines of text (so a larger UI scale counts as narrower): below 50 the
+        # ratio plot goes, below 30 the step sizes too, and the loss keeps room for its legend
+        room = imgui.get_content_region_avail().x / max(imgui.get_text_line_height(), 1.0)
         plot_strip(self.context, [
             Plot("loss (faint red: explorer z)", self._loss_plot, y_label="loss", y_log=True, x_limits=limits,
                  weight=2.0, when=lambda: shown),
             Plot("÷ Schedule-Free's loss", self._ratio_plot, y_label="loss ratio", y_log=True, x_limits=limits,
-                 legend=False, when=lambda: shown and "schedule_free" in self.model.race.running),
+                 legend=False, when=lambda: shown and room >= 50 and "schedule_free" in self.model.race.running),
             Plot("step sizes γ", self._lr_plot, y_label="γ", y_log=True, x_limits=limits, legend=False,
-                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight),
+                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight and (room >= 30 or not shown)),
             Plot("loss per weight, now", self._weights_plot, x_label="weight i (strongest first)",
                  y_label="½λᵢ(wᵢ − wᵢ*)²", y_log=True, legend=False, when=lambda: per_weight),
         ])
@@ -247,6 +234,32 @@ class ScheduleFreeView(View):
             values = np.maximum(losses[name], 1e-12)
             line(label, index, values, color, weight=1.5)
             scatter(label, index, values, color, size=2.5, legend=False)
+
+
+class _LabelPlacer:
+    """The labels of one overlay, placed so that none covers another: a label that would overlap
+    one already placed moves up or down by whole lines, as little as it can."""
+
+    GAP = 6.0
+
+    def __init__(self, frame, draw_list):
+        self.frame, self.draw_list, self.boxes = frame, draw_list, []
+
+    def _free(self, x: float, y: float, size) -> bool:
+        gap = self.GAP
+        return not any(x < b[2] + gap and b[0] < x + size.x + gap and y < b[3] + gap and b[1] < y + size.y + gap
+                       for b in self.boxes)
+
+    def label(self, point, text: str, color, offset: tuple[float, float]) -> None:
+        at = self.frame.to_overlay(point) if np.all(np.isfinite(point)) else None
+        if at is None:
+            return
+        size = imgui.calc_text_size(text)
+        x, y = at.x + offset[0], at.y + offset[1]
+        line = size.y + self.GAP
+        y = next((y + k * line for k in (0, 1, -1, 2, -2, 3, -3) if self._free(x, y + k * line, size)), y)
+        self.boxes.append((x, y, x + size.x, y + size.y))
+        self.frame.label(self.draw_list, point, text, color, (x - at.x, y - at.y))
 
 
 def _fading(color, count: int, start: float, end: float) -> np.ndarray:
