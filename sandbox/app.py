@@ -122,6 +122,7 @@ class App:
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
         self.marks: dict[str, tuple[float, float, float, float]] = {}  # see mark()
+        self.mark_ids: dict[str, int] = {}
         #: kiosk mode (``idle_reset_s`` given): after that long untouched everything returns to how
         #: it started for the next visitor; visitors cannot close the app, leave fullscreen, reload
         #: code or write screenshots; an operator exits by holding OPERATOR_EXIT for a few seconds
@@ -175,6 +176,7 @@ class App:
         coordinates: how tests and scripted tours find a control to click or tap."""
         lo, hi = imgui.get_item_rect_min(), imgui.get_item_rect_max()
         self.marks[name] = (lo.x, lo.y, hi.x - lo.x, hi.y - lo.y)
+        self.mark_ids[name] = imgui.get_item_id()  # the keyboard is on it when ImGui's nav id is this
 
     def notify(self, message: str, seconds: float = 4.0) -> None:
         self.toast = (message, self.clock.now() + seconds)
@@ -484,7 +486,10 @@ class App:
         imgui.set_next_window_pos(imgui.ImVec2(x, y))
         imgui.set_next_window_size(imgui.ImVec2(w, h))
         imgui.set_next_window_bg_alpha(0.0)
-        if imgui.begin("Plots", None, flags | imgui.WindowFlags_.no_title_bar.value):
+        # the plots are for looking at: the keyboard stays with the panel's controls
+        plot_flags = (imgui.WindowFlags_.no_title_bar.value | imgui.WindowFlags_.no_focus_on_appearing.value
+                      | imgui.WindowFlags_.no_nav.value)
+        if imgui.begin("Plots", None, flags | plot_flags):
             host.plot_strip()
         imgui.end()
 

@@ -183,6 +183,7 @@ class ChallengePanel:
             for i, option in enumerate(challenge.choices):
                 if imgui.radio_button(f"{option}##choice-{i}", self.choice == i):
                     self.choice = i
+                self.host.app.mark(f"choice:{i}")
         elif challenge.kind == "number":
             imgui.set_next_item_width(-1)
             hint = f"your prediction{f' ({challenge.unit})' if challenge.unit else ''}"
