@@ -31,29 +31,36 @@ from .host import LevelHost
 from .paths import user_data_dir
 from .progress import Progress
 from .registry import Registry
-from .ui.imgui_layer import ImGuiLayer
+from .ui.imgui_layer import MAX_SCALE, MIN_SCALE, ImGuiLayer
 from .ui.latex import Formulas
 from .ui.widgets import ACCENT, MUTED, error_box
 from .view import Frame
 
 log = logging.getLogger(__name__)
 
-CONTROLS = [
-    ("F1", "show or hide this help"),
-    ("F11", "fullscreen on / off"),
-    ("F12", "save a screenshot (PNG)"),
-    ("Space / gamepad Start", "pause / play"),
-    ("N / gamepad Y", "single step (pauses)"),
-    ("R / gamepad Back", "reset the run"),
-    ("+ / -  or  bumpers", "simulation speed"),
-    ("Ctrl+R", "reload the level's code, manifest and shaders"),
-    ("Ctrl+= / Ctrl+-", "UI scale"),
-    ("Esc / gamepad B", "back to the atlas"),
-    ("Left drag / left stick", "orbit (3-D) or pan (2-D)"),
-    ("Right drag, Shift+drag / WASD", "pan"),
-    ("Wheel, Q / E / right stick", "zoom"),
-    ("Arrows + Enter, d-pad + A", "move between controls and press"),
-]
+HOW_TO_PLAY = (
+    ("1 Play", "Try it. Change the settings on the left and watch the scene and the plots."),
+    ("2 Predict", "Pick a challenge, make your prediction and say how sure you are, then lock it in. "
+                  "The simulation runs and measures the answer; you score for being right and honest."),
+    ("3 Why", "The few formulas behind what you saw. Code and About say more."),
+)
+
+# (keys, what they do, whether a kiosk's visitor has them)
+CONTROLS = (
+    ("Mouse or touch", "press buttons and tabs, drag sliders; in the scene, drag to orbit or pan, wheel to zoom", True),
+    ("Tab / Shift+Tab, arrows", "move between controls; ← → move a slider the keyboard is on", True),
+    ("Space or Enter", "press the control the keyboard is on; with none, Space pauses and plays", True),
+    ("Esc / gamepad B", "let go of a control; again: back to the atlas", True),
+    ("N / gamepad Y", "one step (pauses)", True),
+    ("R / gamepad Back", "reset the run", True),
+    ("+ / -  or  bumpers", "simulation speed", True),
+    ("W A S D, Q / E, sticks", "pan and zoom the scene", True),
+    ("Ctrl+= / Ctrl+-", "bigger or smaller text and controls", True),
+    ("F1", "show or hide this help", True),
+    ("F11", "fullscreen on / off", False),
+    ("F12", "save a screenshot (PNG)", False),
+    ("Ctrl+R", "reload the level's code, manifest and shaders", False),
+)
 
 _KEYS = {"left": imgui.Key.left_arrow, "right": imgui.Key.right_arrow, "up": imgui.Key.up_arrow,
          "down": imgui.Key.down_arrow, "w": imgui.Key.w, "a": imgui.Key.a, "s": imgui.Key.s, "d": imgui.Key.d,
@@ -495,26 +502,7 @@ class App:
 
     def _overlays(self, w: float, h: float) -> None:
         if self.show_help:
-            imgui.set_next_window_pos(imgui.ImVec2(w / 2, h / 2), imgui.Cond_.always.value, imgui.ImVec2(0.5, 0.5))
-            imgui.set_next_window_bg_alpha(0.96)
-            opened, self.show_help = imgui.begin("Controls (F1)", True, imgui.WindowFlags_.always_auto_resize.value
-                                                  | imgui.WindowFlags_.no_collapse.value)
-            if opened:
-                if imgui.begin_table("controls", 2, imgui.TableFlags_.row_bg.value):
-                    for key, action in CONTROLS:
-                        imgui.table_next_row()
-                        imgui.table_next_column()
-                        imgui.text_colored(ACCENT, key)
-                        imgui.table_next_column()
-                        imgui.text(action)
-                    imgui.end_table()
-                imgui.text_colored(MUTED, f"Simulation backend: {self.backend}  ·  available: {', '.join(backends.available())}")
-                if self.sounds.available:
-                    _, self.sounds.muted = imgui.checkbox("mute sounds", self.sounds.muted)
-                _, scale = imgui.slider_float("UI scale", self.imgui.scale, 0.5, 3.0, "%.1f")
-                if abs(scale - self.imgui.scale) > 1e-3:
-                    self.imgui.set_scale(scale)
-            imgui.end()
+            self._help(w, h)
         errors = self.painter.errors()
         if self.toast and self.clock.now() > self.toast[1]:
             self.toast = None
@@ -530,6 +518,37 @@ class App:
                 error_box("Shader error (drawing with the last good version):", message)
             imgui.pop_text_wrap_pos()
             imgui.end()
+
+    def _help(self, w: float, h: float) -> None:
+        """F1: how to play, what this level's scene answers to, the keys, and the settings."""
+        imgui.set_next_window_pos(imgui.ImVec2(w / 2, h / 2), imgui.Cond_.always.value, imgui.ImVec2(0.5, 0.5))
+        imgui.set_next_window_size_constraints(imgui.ImVec2(min(w * 0.9, 360 * self.imgui.scale), 0),
+                                               imgui.ImVec2(min(w * 0.9, 760 * self.imgui.scale), h * 0.9))
+        imgui.set_next_window_bg_alpha(0.97)
+        opened, self.show_help = imgui.begin("How to play (F1)", True, imgui.WindowFlags_.always_auto_resize.value
+                                             | imgui.WindowFlags_.no_collapse.value)
+        if opened:
+            wrap = min(w * 0.85, 700 * self.imgui.scale)
+            imgui.push_text_wrap_pos(imgui.get_cursor_pos_x() + wrap)
+            rows = list(HOW_TO_PLAY)
+            if self.host is not None and self.host.manifest is not None:
+                view_controls = getattr(self.host.view, "controls", ()) or ()
+                rows.append((self.host.manifest.title, self.host.manifest.summary))
+                rows += [(gesture, effect) for gesture, effect in view_controls]
+            _help_table("how", rows, self.imgui.font_bold)
+            imgui.separator()
+            _help_table("keys", [(k, v) for k, v, visitor in CONTROLS if visitor or not self.kiosk])
+            imgui.separator()
+            imgui.text_colored(MUTED, f"Simulation backend: {self.backend}  ·  available: {', '.join(backends.available())}")
+            imgui.pop_text_wrap_pos()
+            if self.sounds.available:
+                _, self.sounds.muted = imgui.checkbox("mute sounds", self.sounds.muted)
+            imgui.set_next_item_width(200 * self.imgui.scale)
+            _, scale = imgui.slider_float("UI scale", self.imgui.scale, MIN_SCALE, MAX_SCALE, "%.1f",
+                                          imgui.SliderFlags_.always_clamp.value)
+            if abs(scale - self.imgui.scale) > 1e-3:
+                self.imgui.set_scale(scale)
+        imgui.end()
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> None:
@@ -629,3 +648,18 @@ class App:
         backends.use_context(None)
         self.window.close()
         self.progress.close()
+
+
+def _help_table(name: str, rows, bold_font=None) -> None:
+    """Two columns: a key or gesture in the accent colour, what it does wrapped beside it."""
+    if not imgui.begin_table(name, 2, imgui.TableFlags_.row_bg.value | imgui.TableFlags_.sizing_stretch_prop.value):
+        return
+    imgui.table_setup_column("key", imgui.TableColumnFlags_.width_fixed.value)
+    imgui.table_setup_column("what", imgui.TableColumnFlags_.width_stretch.value)
+    for key, action in rows:
+        imgui.table_next_row()
+        imgui.table_next_column()
+        imgui.text_colored(ACCENT, key)
+        imgui.table_next_column()
+        imgui.text_wrapped(action)
+    imgui.end_table()

@@ -145,6 +145,9 @@ class View:
       ``camera``: ``"3d"`` (orbit), ``"2d"`` (pan/zoom) or ``None`` (panels only), for the one
       pane a view has unless it overrides :meth:`panes`. The math card is data: ``[[math]]`` in
       the level's manifest.
+      ``controls``: what the mouse and keys do in this level's scene beyond the camera, as
+      (gesture, effect) pairs, e.g. ``("drag a pole", "moves it; the discrete poles follow")``;
+      the F1 help lists them under the level's name.
 
     Shortcuts: ``self.run``, ``self.model``, ``self.params``, ``self.painter``, ``self.gl``,
     ``self.formulas``, ``self.challenge``, ``self.transport``; ``self.cache`` holds GPU
@@ -153,6 +156,7 @@ class View:
     """
 
     camera = "2d"
+    controls: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, context: ViewContext):
         self.context = context
