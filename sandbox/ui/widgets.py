@@ -25,19 +25,19 @@ def param_control(param: Param, value):
     label = f"##{param.name}"
     if param.type == "bool":
         return imgui.checkbox(f"{param.label}##{param.name}", bool(value))
-    _label(param)
+    _label(param, "" if param.type == "choice" else _slider_text(param, value))
     if param.type == "choice":
         index = param.choices.index(value) if value in param.choices else 0
         changed, index = imgui.combo(label, index, list(param.choices))
         return changed, param.choices[index]
     clamp = imgui.SliderFlags_.always_clamp.value  # Ctrl+click typing cannot leave the range either
     if param.type == "int":
-        changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max), "%d", clamp)
+        changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max), "", clamp)
         new = int(new) + _arrow_steps(1.0)
         return changed or new != int(value), int(min(max(new, param.min), param.max))
     flags = clamp | (imgui.SliderFlags_.logarithmic.value if param.log else 0)
-    fmt = "%.4g" + (f" {param.unit}" if param.unit else "")
-    changed, new = imgui.slider_float(label, float(value), float(param.min), float(param.max), fmt, flags)
+    # the value is written on the label's line, where the handle cannot cover it
+    changed, new = imgui.slider_float(label, float(value), float(param.min), float(param.max), "", flags)
     steps = _arrow_steps(10.0 if imgui.get_io().key_shift else 1.0)
     if steps:
         lo, hi = float(param.min), float(param.max)
@@ -51,11 +51,27 @@ def param_control(param: Param, value):
     return changed or new != float(value), new
 
 
-def _label(param: Param) -> None:
-    """A control's name on its own line above it, wrapped, never cut off; its help on hover."""
+def _label(param: Param, value_text: str) -> None:
+    """A control's name on its own line above it, wrapped, never cut off, with its value at the
+    right end of the line (or on the next line when both do not fit)."""
     imgui.push_text_wrap_pos(0.0)
     imgui.text_colored(MUTED, param.label)
     imgui.pop_text_wrap_pos()
+    if not value_text:
+        return
+    width = imgui.calc_text_size(value_text).x
+    imgui.same_line()
+    right = imgui.get_cursor_pos_x() + imgui.get_content_region_avail().x
+    if imgui.get_content_region_avail().x < width + imgui.get_style().item_spacing.x:
+        imgui.new_line()
+        right = imgui.get_cursor_pos_x() + imgui.get_content_region_avail().x
+    imgui.set_cursor_pos_x(max(right - width, imgui.get_cursor_pos_x()))
+    imgui.text(value_text)
+
+
+def _slider_text(param: Param, value) -> str:
+    text = f"{int(value)}" if param.type == "int" else f"{float(value):.4g}"
+    return f"{text} {param.unit}" if param.unit else text
 
 
 def _arrow_steps(size: float) -> float:
@@ -121,20 +137,27 @@ def observables_table(manifest: Manifest, runner: Runner, hidden=frozenset()) ->
     """The latest value of every scalar observable; those in ``hidden`` (they would answer an open
     challenge) say so instead."""
     latest = runner.latest()
-    if imgui.begin_table("observables", 2, imgui.TableFlags_.row_bg.value):
+    # names and values both wrap inside their columns: nothing is cut off at any width or UI scale
+    if imgui.begin_table("observables", 2, imgui.TableFlags_.row_bg.value | imgui.TableFlags_.sizing_stretch_prop.value):
+        imgui.table_setup_column("name", imgui.TableColumnFlags_.width_stretch.value, 1.2)
+        imgui.table_setup_column("value", imgui.TableColumnFlags_.width_stretch.value, 1.0)
         for name, obs in manifest.observables.items():
             if obs.kind != "scalar":
                 continue
             imgui.table_next_row()
             imgui.table_next_column()
-            imgui.text_colored(MUTED, obs.label)
+            imgui.push_style_color(imgui.Col_.text, MUTED)
+            imgui.text_wrapped(obs.label)
+            imgui.pop_style_color()
             if obs.help and imgui.is_item_hovered():
-                imgui.set_tooltip(obs.help)
+                imgui.set_tooltip(f"{obs.label}: {obs.help}")
             imgui.table_next_column()
             if name in hidden:
-                imgui.text_colored(MUTED, "hidden until the reveal")
+                imgui.push_style_color(imgui.Col_.text, MUTED)
+                imgui.text_wrapped("hidden until the reveal")
+                imgui.pop_style_color()
             else:
-                imgui.text(format_value(latest[name], obs.unit, obs.format))
+                imgui.text_wrapped(format_value(latest[name], obs.unit, obs.format))
         imgui.end_table()
 
 
