@@ -21,7 +21,8 @@ from .registry import LevelEntry, LevelFileError
 from .runner import Runner
 from .ui.challenge_panel import ChallengePanel
 from .ui import prose
-from .ui.widgets import BAD, MUTED, code_block, error_box, observables_table, params_panel
+from .ui.code_lab import CodeLab
+from .ui.widgets import BAD, MUTED, error_box, observables_table, params_panel
 from .view import Frame, Pane, View
 
 # The first three tabs are the way through a level: try it, predict, read why
@@ -78,6 +79,7 @@ class LevelHost:
         self.tab = "Play"  # the tab on show
         self._announced_divergence = False
         self._programs: list[HotProgram] = []
+        self.code_lab: CodeLab | None = None  # the Code tab, made when first shown
         self._stamps = self._scan()
         self.clock = getattr(app, "clock", None) or current_clock()  # the app's one source of time
         self._last_scan = self.clock.now()
@@ -128,6 +130,9 @@ class LevelHost:
             except Exception:
                 pass
         self.challenges.discard()
+        if self.code_lab is not None:
+            self.code_lab.release()
+            self.code_lab = None
         if self.runner is not None:
             _release(self.runner.model)
             self.runner = None
@@ -445,13 +450,14 @@ class LevelHost:
             imgui.text_colored(MUTED, self.formulas.warning)
 
     def _witness(self) -> None:
-        text = self._level_text("witness.py")
-        if text is None:
-            imgui.text_colored(MUTED, "This level has no code witness.")
-            return
-        imgui.text_wrapped("A short numpy program that mirrors the model. Run it yourself:")
-        imgui.text_colored(MUTED, f"python {Path(self.entry.folder) / 'witness.py'}")
-        code_block(text, self.app.imgui.font_mono)
+        if self.code_lab is None:
+            text = self._level_text("witness.py")
+            if text is None:
+                imgui.text_colored(MUTED, "This level has no code witness.")
+                return
+            self.code_lab = CodeLab(text, Path(self.entry.folder) / "witness.py",
+                                    read_only=getattr(self.app, "kiosk", False), mono_font=self.app.imgui.font_mono)
+        self.code_lab.draw()
 
     def _error_panel(self) -> None:
         error = (self.error or self.entry.error or "unknown error").strip()
