@@ -156,9 +156,7 @@ class OrthogonalizerView(View):
         model = self.model
         top = float(np.clip(np.nanmax(np.append(finite(model.cobweb()[0]), 1.0)) * 1.15, 1.3, 4.5))
         spectrum, hidden = model.spectrum(), self.challenge.hide_answers
-        plot_strip(self.context, [
-            Plot("grid: σ₁, σ₂", self._grid_sigma_plot, x_label="iteration", y_label="σ",
-                 x_limits=(-0.3, max(8.0, model.iteration + 0.3))),
+        plots = [  # most important first: a narrow strip keeps the first few
             Plot("σ → p(σ)", lambda run: self._map_plot(top), x_label="σ", y_label="p(σ)", x_limits=(0.0, top),
                  y_limits=(-0.2, top), legend=False),
             Plot("n×n: σ###histogram", self._histogram_plot, x_label="σ", y_label="count", x_log=True,
@@ -167,7 +165,16 @@ class OrthogonalizerView(View):
                  when=lambda: bool(model.params["race"])),
             Plot("n×n in band", self._band_share_plot, x_label="iteration", y_label="share",
                  x_limits=(-0.3, max(8.0, model.iteration + 0.3)), y_limits=(0.0, 1.15), legend=False,
-                 when=lambda: not model.params["race"] and not hidden)])
+                 when=lambda: not model.params["race"] and not hidden),
+            Plot("grid: σ₁, σ₂", self._grid_sigma_plot, x_label="iteration", y_label="σ",
+                 x_limits=(-0.3, max(8.0, model.iteration + 0.3)))]
+        plots = [plot for plot in plots if plot.when is None or plot.when()]
+        # the strip's width in lines of text (a larger UI scale counts as narrower; 51 at 1280 wide, 32 at
+        # 960, 20 at a UI scale of 2): about 10 lines a plot keep its ticks and legend apart
+        room = imgui.get_content_region_avail().x / max(imgui.get_text_line_height(), 1.0)
+        keep = max(1, min(len(plots), int(room / 9.5)))
+        order = sorted(plots[:keep], key=lambda plot: _STRIP_ORDER.index(plot.title))  # the grid's σ first
+        plot_strip(self.context, order)
 
     def _grid_sigma_plot(self, run) -> None:
         model = self.model
@@ -226,6 +233,10 @@ class OrthogonalizerView(View):
         steps = np.arange(run.steps + 1, dtype=np.float64)
         for name, (label, color) in RACE.items():
             line(label.split()[0], steps, run.series(f"loss_{name}"), color)  # short legend: SGD, Adam, Muon
+
+
+#: The strip's left-to-right order (what is kept when it is narrow is decided by importance).
+_STRIP_ORDER = ("grid: σ₁, σ₂", "σ → p(σ)", "n×n: σ###histogram", "race: loss", "n×n in band")
 
 
 def _band(limits: tuple[float, float], vertical: bool) -> None:

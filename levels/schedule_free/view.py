@@ -182,16 +182,17 @@ class ScheduleFreeView(View):
         limits = (0.0, max(1.08 * T, self.run.steps + 1.0))  # the planned end T always in view
         per_weight = shown and not self.model.landscape  # the regression's 32 weights do not fit the scene
         lrs = [v for v in self.model.lrs.values() if v > 0]
-        # the strip's width in lines of text (so a larger UI scale counts as narrower): below 50 the
-        # ratio plot goes, below 30 the step sizes too, and the loss keeps room for its legend
+        # the strip's width in lines of text (so a larger UI scale counts as narrower; 51 at 1280 wide,
+        # 32 at 960, 20 at a UI scale of 2): below 45 the ratio plot goes, below 25 the step sizes too,
+        # and the loss keeps room for its legend
         room = imgui.get_content_region_avail().x / max(imgui.get_text_line_height(), 1.0)
         plot_strip(self.context, [
             Plot("loss (faint red: explorer z)", self._loss_plot, y_label="loss", y_log=True, x_limits=limits,
                  weight=2.0, when=lambda: shown),
             Plot("÷ Schedule-Free's loss", self._ratio_plot, y_label="loss ratio", y_log=True, x_limits=limits,
-                 legend=False, when=lambda: shown and room >= 50 and "schedule_free" in self.model.race.running),
+                 legend=False, when=lambda: shown and room >= 45 and "schedule_free" in self.model.race.running),
             Plot("step sizes γ", self._lr_plot, y_label="γ", y_log=True, x_limits=limits, legend=False,
-                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight and (room >= 30 or not shown)),
+                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight and (room >= 25 or not shown)),
             Plot("loss per weight, now", self._weights_plot, x_label="weight i (strongest first)",
                  y_label="½λᵢ(wᵢ − wᵢ*)²", y_log=True, legend=False, when=lambda: per_weight),
         ])
