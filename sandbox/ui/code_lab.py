@@ -9,10 +9,7 @@ runs. In a kiosk the code is read-only: visitors may run the witness, not their 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,11 +18,8 @@ from pathlib import Path
 from imgui_bundle import imgui
 from imgui_bundle import imgui_color_text_edit as text_edit
 
+from ..child import TIME_LIMIT_S, Child
 from .widgets import BAD, GOOD, MUTED, code_block
-
-TIME_LIMIT_S = 30.0  # wall clock, and the CPU time a run may use
-MEMORY_LIMIT = 2 << 30  # bytes of address space a run may map
-OUTPUT_LIMIT = 64 << 10  # characters of output kept
 
 
 @dataclass
@@ -39,13 +33,6 @@ class RunResult:
     line: int | None = None  # the program's line where the failure was raised
 
 
-def _limit_child() -> None:  # pragma: no cover - runs in the child process
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CPU, (int(TIME_LIMIT_S) + 1, int(TIME_LIMIT_S) + 2))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
 class ProgramRun:
     """One run of ``source`` as a Python program in a child process; :meth:`poll` until it ends."""
 
@@ -53,61 +40,41 @@ class ProgramRun:
         self._folder = tempfile.TemporaryDirectory(prefix="cf-code-")
         self.path = Path(self._folder.name) / name
         self.path.write_text(source, encoding="utf-8")
-        self.started = time.monotonic()
-        self.time_limit = time_limit
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        self._process = subprocess.Popen(
-            [sys.executable, "-I", str(self.path)], cwd=self._folder.name, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=_limit_child if os.name == "posix" else None)
+        self.child = Child([str(self.path)], self._folder.name, time_limit)
+        self.started = self.child.started
         self.result: RunResult | None = None
 
     def poll(self) -> RunResult | None:
         """The result once the program has ended (or was stopped at the time limit), else None."""
-        if self.result is not None:
-            return self.result
-        elapsed = time.monotonic() - self.started
-        if self._process.poll() is None:
-            if elapsed < self.time_limit:
-                return None
-            self._process.kill()
-            output = self._read()
-            self.result = RunResult("stopped", elapsed, output, f"stopped after {self.time_limit:.0f} s (the time limit)")
-        else:
-            self.result = self._judge(self._process.returncode, self._read(), elapsed)
-        self._folder.cleanup()
+        if self.result is None and self.child.poll():
+            self.result = self._judge(self.child)
+            self._folder.cleanup()
         return self.result
 
     def wait(self) -> RunResult:
         """Block until the result (tests and the command line)."""
-        while self.poll() is None:
-            time.sleep(0.02)
-        return self.result
+        self.child.wait()
+        return self.poll()
 
     def cancel(self) -> None:
-        if self.result is None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
+        self.child.cancel()
         self._folder.cleanup()
 
-    def _read(self) -> str:
-        out, _ = self._process.communicate()
-        text = out.decode("utf-8", "replace")
-        return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + "\n… (output cut)"
-
-    def _judge(self, code: int, output: str, seconds: float) -> RunResult:
-        if code == 0:
+    def _judge(self, child: Child) -> RunResult:
+        output, seconds = child.output, child.seconds
+        if child.timed_out:
+            return RunResult("stopped", seconds, output, f"stopped after {child.time_limit:.0f} s (the time limit)")
+        if child.code == 0:
             return RunResult("passed", seconds, output, f"every assertion held ({seconds:.1f} s)")
         line = None
         for match in re.finditer(r'File "([^"]+)", line (\d+)', output):
             if Path(match.group(1)).name == self.path.name:
                 line = int(match.group(2))
         errors = [ln for ln in output.strip().splitlines() if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", ln)]
-        if code < 0 or "MemoryError" in output:
+        if child.code < 0 or "MemoryError" in output:
             summary = "stopped: it went past the memory or CPU limit" if not errors else errors[-1]
             return RunResult("stopped", seconds, output, summary, line)
-        summary = errors[-1] if errors else f"exited with status {code}"
+        summary = errors[-1] if errors else f"exited with status {child.code}"
         if line is not None:
             summary = f"line {line}: {summary}"
         return RunResult("failed", seconds, output, summary, line)
