@@ -322,7 +322,7 @@ class App:
         self.sounds.muted = self._initial["muted"]
         self.progress.reset_session()  # a kiosk's store is the session's; one on disk is kept
         self._records_cache.clear()
-        self.atlas.chosen = self.atlas.hovered = None
+        self.atlas.reset()
         self._visitor = False
 
     def _operator_exit(self, io) -> None:
