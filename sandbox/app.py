@@ -643,6 +643,7 @@ class App:
 
     def shutdown(self) -> None:
         self.close_level()
+        self.atlas.release()  # the pictures' textures and a level being drawn for one
         self.formulas.release()
         self.imgui.shutdown()
         backends.use_context(None)
