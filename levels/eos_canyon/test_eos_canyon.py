@@ -309,7 +309,7 @@ def test_while_a_prediction_is_chosen_the_level_shows_the_canyon_not_the_run(tmp
             labels.clear()
             app.run_frames(1)
             assert app.host.view.challenge.choosing
-            assert shown[-1] == ["the canyon asked about: wall curvature along it"]
+            assert shown[-1] == ["the canyon asked about: h(x)"]
             assert "h = 2/η" not in labels and "start" in labels
         open_challenge(app, "network_edge")
         app.run_frames(1)

@@ -161,7 +161,7 @@ class CanyonView(View):
         if self._run_hidden:  # the setup, not the run: the canyon the open challenge asks about
             canyon = self._challenge_canyon()
             plot_strip(self.context, [] if canyon is None else [
-                Plot("the canyon asked about: wall curvature along it", lambda run: self._curvature_plot(canyon),
+                Plot("the canyon asked about: h(x)", lambda run: self._curvature_plot(canyon),
                      x_label="x, along the canyon", y_label="h", margin=True)])
             return
         measured_by_map = challenge.revealed and challenge.open is not None and challenge.open.measure == "largest_stable_lr"
