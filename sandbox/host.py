@@ -21,6 +21,7 @@ from .registry import LevelEntry, LevelFileError
 from .runner import Runner
 from .ui.challenge_panel import ChallengePanel
 from .ui import prose
+from .ui.claims_panel import ClaimsPanel
 from .ui.code_lab import CodeLab
 from .ui.widgets import BAD, MUTED, error_box, observables_table, params_panel
 from .view import Frame, Pane, View
@@ -80,6 +81,7 @@ class LevelHost:
         self._announced_divergence = False
         self._programs: list[HotProgram] = []
         self.code_lab: CodeLab | None = None  # the Code tab, made when first shown
+        self.claims: ClaimsPanel | None = None  # the About tab's claims, made when first shown
         self._stamps = self._scan()
         self.clock = getattr(app, "clock", None) or current_clock()  # the app's one source of time
         self._last_scan = self.clock.now()
@@ -133,6 +135,9 @@ class LevelHost:
         if self.code_lab is not None:
             self.code_lab.release()
             self.code_lab = None
+        if self.claims is not None:
+            self.claims.release()
+            self.claims = None
         if self.runner is not None:
             _release(self.runner.model)
             self.runner = None
@@ -393,6 +398,9 @@ class LevelHost:
             self._guarded_ui(self.view.panel)
 
     def _readme(self) -> None:
+        if self.claims is None:
+            self.claims = ClaimsPanel(self.entry)
+        self.claims.draw()
         text = self._level_text("README.md")
         if text is not None:
             fonts = self.app.imgui

@@ -128,6 +128,7 @@ class Param:
     choices: tuple[str, ...] = ()
     log: bool = False  # a slider on a log scale
     resets: bool = False  # changing it restarts the simulation
+    more: bool = False  # shown under "more settings" on the Play tab (the few that matter come first)
     when: tuple[tuple[str, tuple], ...] = ()  # shown only while these parameters have these values
 
     def applies(self, values: dict[str, Any]) -> bool:
@@ -321,6 +322,22 @@ class Challenge:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A statement the level makes (in its README, math card or panels), checkable on the spot.
+
+    ``boundary`` says what this toy shows and what depends on scale; ``over`` is the range it
+    holds for, as (argument, values) pairs: the check ``claims.py: check_<id>(**point)`` (or the
+    function named by ``check``) runs at every combination, asserts the claim and returns the
+    numbers it measured (see :mod:`sandbox.claims`)."""
+
+    id: str
+    statement: str
+    boundary: str = ""
+    over: tuple[tuple[str, tuple], ...] = ()
+    check: str = ""
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A validated level manifest."""
 
@@ -339,6 +356,7 @@ class Manifest:
     plots: dict[str, PlotSpec] = field(default_factory=dict)
     goldens: dict[str, GoldenSpec] = field(default_factory=dict)
     math: tuple[tuple[str, str], ...] = ()  # the math card: (LaTeX, caption) pairs, in order
+    claims: dict[str, Claim] = field(default_factory=dict)  # what the level states, each checkable
 
     @property
     def path(self) -> Path:
@@ -531,7 +549,7 @@ def _palette_names() -> list[str]:
     return [f.name for f in dataclasses.fields(_palette())]
 
 
-_PARAM_KEYS = ("type", "default", "label", "unit", "help", "min", "max", "choices", "log", "resets", "when")
+_PARAM_KEYS = ("type", "default", "label", "unit", "help", "min", "max", "choices", "log", "resets", "when", "more")
 
 
 def _parse_param(name: str, data: Any, path: Path) -> Param:
@@ -576,6 +594,7 @@ def _parse_param(name: str, data: Any, path: Path) -> Param:
         choices=choices,
         log=log,
         resets=t.bool("resets", False),
+        more=t.bool("more", False),
         when=(),  # checked once every parameter is known
     )
     t._get("default", _MISSING)
@@ -751,7 +770,33 @@ def _parse_challenge(index: int, data: Any, params: dict[str, Param], observable
 
 
 _TOP_KEYS = ("id", "title", "pillar", "summary", "prerequisites", "model", "view", "steps_per_second", "params",
-             "observables", "plots", "goldens", "math", "challenges")
+             "observables", "plots", "goldens", "math", "challenges", "claims")
+_CLAIM_KEYS = ("id", "statement", "boundary", "over", "check")
+MAX_CLAIM_POINTS = 64  # the points a claim's range may have: every one is checked
+
+
+def _parse_claim(index: int, data: Any, path: Path) -> Claim:
+    t = _Table(data, path, f"claims[{index}]", _CLAIM_KEYS)
+    cid = t.name("id", what="a claim id")
+    t.where = f"claims.{cid}"
+    over = []
+    for name, values in t.table("over").items():
+        where = f"{t.at('over')}.{_key_text(name)}"
+        if not _NAME.fullmatch(name):
+            raise ManifestError(path, f"{where}: an argument name is letters, digits and _")
+        if not (isinstance(values, list) and values and all(
+                isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and not math.isfinite(v))
+                and not (isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT32_MAX) for v in values)):
+            raise ManifestError(path, f"{where} must be a non-empty array of finite numbers, strings or booleans")
+        over.append((name, tuple(values)))
+    count = math.prod(len(v) for _, v in over)
+    if count > MAX_CLAIM_POINTS:
+        raise t.fail("over", f"has {count} combinations; at most {MAX_CLAIM_POINTS} (each is checked)")
+    check = t.str("check", "")
+    if check and not _NAME.fullmatch(check):
+        raise t.fail("check", f"must name a function of claims.py, got {_show(check)}")
+    return Claim(id=cid, statement=t.str("statement", nonempty=True), boundary=t.str("boundary", ""),
+                 over=tuple(over), check=check)
 
 
 def _parse(data: Any, folder: Path) -> Manifest:
@@ -787,6 +832,15 @@ def _parse(data: Any, folder: Path) -> Manifest:
         if challenge.id in challenges:
             raise ManifestError(path, f"challenge id {challenge.id!r} appears twice")
         challenges[challenge.id] = challenge
+    claim_list = data.get("claims", [])
+    if not isinstance(claim_list, list):
+        raise ManifestError(path, "claims must be an array of tables ([[claims]])")
+    claims: dict[str, Claim] = {}
+    for i, table in enumerate(claim_list):
+        claim = _parse_claim(i, table, path)
+        if claim.id in claims:
+            raise ManifestError(path, f"claim id {claim.id!r} appears twice")
+        claims[claim.id] = claim
     prerequisites = top.str_list("prerequisites", [], names=True, what="a list of level ids")
     code = {}
     for key, default in (("model", "model:Model"), ("view", "view:View")):
@@ -809,6 +863,7 @@ def _parse(data: Any, folder: Path) -> Manifest:
         plots=plots,
         goldens=goldens,
         math=math_card,
+        claims=claims,
     )
 
 
