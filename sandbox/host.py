@@ -33,6 +33,9 @@ TAB_HELP = {"Play": "Try it: change the settings and watch what happens.",
             "Math": "Why it happens: the few formulas behind the level.",
             "Code": "The level's mathematics as a short numpy program you can run.",
             "About": "What the level shows, what it does not, and where it comes from."}
+# what level code may raise that must stay the level's error: everything but Ctrl+C (a level that
+# calls sys.exit ends its level, not the app)
+LEVEL_FAILURES = (Exception, SystemExit, GeneratorExit)
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 STEP_BUDGET_S = 0.012  # wall time allowed for a frame's simulation with a real clock (the UI stays responsive)
 MAX_STEPS_PER_FRAME = 256  # with any clock: a frame never runs more steps than this (a challenge: 4x)
@@ -110,7 +113,7 @@ class LevelHost:
             view_cls = self.entry.view_class()
             self.view = view_cls(self.context)
             self._shown = None
-        except Exception:
+        except LEVEL_FAILURES:
             self.error = traceback.format_exc()
             self.view = None
 
@@ -129,7 +132,7 @@ class LevelHost:
         if self.view is not None:
             try:
                 self.view.release()
-            except Exception:
+            except LEVEL_FAILURES:
                 pass
         self.challenges.discard()
         if self.code_lab is not None:
@@ -249,6 +252,13 @@ class LevelHost:
         self.elapsed += dt
         if self.runner is None or self.error:
             return
+        try:
+            self._advance(dt)
+        except LEVEL_FAILURES:  # a model's step that raises past the runner (sys.exit, say)
+            self.error = traceback.format_exc()
+            self.view = None
+
+    def _advance(self, dt: float) -> None:
         self._check_stop()
         if self.paused:
             self.accumulator = 0.0
@@ -300,7 +310,7 @@ class LevelHost:
         """Call into the view; an exception becomes the level's error, not the app's."""
         try:
             return fn(*args)
-        except Exception:
+        except LEVEL_FAILURES:
             self.error = traceback.format_exc()
             self.view = None
             return None
@@ -341,7 +351,7 @@ class LevelHost:
         imgui.internal.error_recovery_store_state(state)
         try:
             fn()
-        except Exception:
+        except LEVEL_FAILURES:
             imgui.internal.error_recovery_try_to_recover_window_state(state)
             self.error = traceback.format_exc()
             self.view = None
@@ -382,7 +392,7 @@ class LevelHost:
                 if selected:
                     self.tab = name
                     self.challenges.visible = name == "Challenges"
-                    draw()
+                    self._guarded_ui(draw)  # nothing a tab raises leaves the frame
                     imgui.end_tab_item()
             self.requested_tab = None
             imgui.end_tab_bar()

@@ -161,3 +161,31 @@ def test_filled_rectangles_cover_their_pixels(make_app):
     assert tuple(pixels[10, 50]) == (0, 0, 0)
     assert ctx.error == "GL_NO_ERROR"
     fbo.release()
+
+
+@pytest.mark.parametrize(("method", "where"), [("def step(self) -> None:", "model.py"),
+                                                ("def scene(self, frame) -> None:", "view.py"),
+                                                ("def panel(self) -> None:", "view.py")])
+def test_a_level_that_calls_sys_exit_ends_itself_not_the_app(make_app, level_dir, method, where):
+    path = level_dir / where
+    if method not in path.read_text():  # the template's view may not override panel()
+        path.write_text(path.read_text() + f"\n    {method}\n        pass\n")
+    first_in(path, method, "import sys", "sys.exit(0)")
+    app = open_app(make_app, level_dir)
+    app.run_frames(10)
+    assert app.host is not None and "SystemExit" in (app.host.error or "")
+    app.run_frames(3)  # the app draws on
+
+
+def test_a_slider_at_either_end_hands_on_a_value_inside_the_range():
+    """ImGui works in float32: a slider at 0.3 hands back 0.30000001, which the range check refuses."""
+    from sandbox.testing import level, make_runner
+    from sandbox.ui.widgets import clamp_to_range
+
+    manifest = level("eos_canyon").manifest
+    run = make_runner("eos_canyon")
+    for param in (p for p in manifest.params.values() if p.type == "float"):
+        for end in (param.min, param.max):
+            from_imgui = float(np.float32(end))
+            run.set_param(param.name, clamp_to_range(param, from_imgui))  # refused if outside
+            assert run.params[param.name] == end

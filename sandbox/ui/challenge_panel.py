@@ -318,6 +318,8 @@ class ChallengePanel:
 
 
 def _short(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

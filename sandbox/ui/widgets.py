@@ -33,8 +33,8 @@ def param_control(param: Param, value):
     clamp = imgui.SliderFlags_.always_clamp.value  # Ctrl+click typing cannot leave the range either
     if param.type == "int":
         changed, new = imgui.slider_int(label, int(value), int(param.min), int(param.max), "", clamp)
-        new = int(new) + _arrow_steps(1.0)
-        return changed or new != int(value), int(min(max(new, param.min), param.max))
+        new = int(clamp_to_range(param, int(new) + _arrow_steps(1.0)))
+        return changed or new != int(value), new
     flags = clamp | (imgui.SliderFlags_.logarithmic.value if param.log else 0)
     # the value is written on the label's line, where the handle cannot cover it
     changed, new = imgui.slider_float(label, float(value), float(param.min), float(param.max), "", flags)
@@ -45,10 +45,14 @@ def param_control(param: Param, value):
             new = float(value) * (hi / lo) ** (steps / ARROW_STEPS)
         else:
             new = float(value) + steps * (hi - lo) / ARROW_STEPS
-    # ImGui works in float32: at the maximum of 0.3 it hands back 0.30000001, which the range
-    # check would reject; the declared range is the authority
-    new = min(max(float(new), float(param.min)), float(param.max))
+    new = clamp_to_range(param, new)
     return changed or new != float(value), new
+
+
+def clamp_to_range(param: Param, value: float) -> float:
+    """``value`` inside the parameter's declared range. ImGui works in float32: at a maximum of 0.3
+    a slider hands back 0.30000001, which the run's range check would refuse."""
+    return min(max(float(value), float(param.min)), float(param.max))
 
 
 def _label(param: Param, value_text: str) -> None:
@@ -90,9 +94,13 @@ def params_panel(manifest: Manifest, runner: Runner, locked: bool = False, on_er
     changed_names = []
     imgui.begin_disabled(locked)
     imgui.push_item_width(-1)
-    for name, param in manifest.params.items():
-        if not param.applies(runner.params):
-            continue
+    shown = [(name, param) for name, param in manifest.params.items() if param.applies(runner.params)]
+    first = [item for item in shown if not item[1].more]
+    more = [item for item in shown if item[1].more]
+    # the few settings that matter come first; the rest wait under "more settings"
+    if more and not imgui.collapsing_header(f"more settings ({len(more)})"):
+        more = []
+    for name, param in first + more:
         changed, value = param_control(param, runner.params[name])
         if param.help and imgui.is_item_hovered(imgui.HoveredFlags_.allow_when_disabled.value):
             imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
