@@ -414,7 +414,7 @@ class LevelHost:
         text = self._level_text("README.md")
         if text is not None:
             fonts = self.app.imgui
-            prose.markdown(text, self.formulas, fonts.font_bold, fonts.font_mono)
+            prose.markdown(text, self.formulas, fonts.font_bold, fonts.font_mono, fonts.font_italic)
 
     def _level_text(self, name: str) -> str | None:
         """A text file of the level (only inside its folder); a problem with it is shown, not raised."""

@@ -37,6 +37,7 @@ class ImGuiLayer:
         self.font = self._font(io, "Roboto/Roboto-Regular.ttf")
         self.font_bold = self._font(io, "Roboto/Roboto-Bold.ttf")
         self.font_mono = self._font(io, "Inconsolata-Medium.ttf")
+        self.font_italic = self._font(io, "Roboto/Roboto-RegularItalic.ttf")  # *emphasis* in prose
         self._style()
         # every scale is applied to this copy of the unscaled style, never to the last scaled one:
         # scaling cumulatively loses a pixel to rounding each time (ImGui truncates sizes) until a
