@@ -76,7 +76,7 @@ def render_steps(app, entry, size: tuple[int, int] = SIZE, frames: int = FRAMES)
     """
     from .host import LevelHost
 
-    host = LevelHost(app, entry)
+    host = LevelHost(_OffScreen(app), entry)
     try:
         if host.error or host.runner is None:
             raise RuntimeError(_last_line(host.error or entry.error or "the level did not open"))
@@ -97,6 +97,21 @@ def render_steps(app, entry, size: tuple[int, int] = SIZE, frames: int = FRAMES)
         # context's objects of the same names
         if getattr(app.window, "handle", None) is not None:
             host.close()
+
+
+class _OffScreen:
+    """The app as a level drawn for its picture sees it: the same resources, but the frames its
+    view asks for while it animates are not asked of the app (the level is not on screen; the
+    atlas keeps the frames coming while pictures are due, see ``Atlas.animating``)."""
+
+    def __init__(self, app):
+        self._app = app
+
+    def __getattr__(self, name: str):
+        return getattr(self._app, name)
+
+    def request_frames(self, count: int = 2) -> None:
+        """Nothing: no frame is needed for a picture nobody sees yet."""
 
 
 def _draw(app, host, size: tuple[int, int]) -> np.ndarray:

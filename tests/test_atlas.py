@@ -234,6 +234,9 @@ def test_pictures_are_rendered_a_level_at_a_time_and_cached_in_the_user_data_fol
                                                                                       monkeypatch):
     from sandbox import host as host_module
 
+    view = two_levels / "alpha" / "view.py"  # a view that animates asks for frames as it draws
+    view.write_text(view.read_text().replace("    def scene(self, frame) -> None:\n",
+                                             "    def scene(self, frame) -> None:\n        self.context.request_frames(5)\n"))
     app = make_app(registry=Registry([two_levels], builtin=False, packs=False), backend="numpy")
     opened = []
     original = host_module.LevelHost.__init__
@@ -247,6 +250,7 @@ def test_pictures_are_rendered_a_level_at_a_time_and_cached_in_the_user_data_fol
     assert app.atlas.animating  # pictures are due: the app keeps drawing
     run_until_pictures(app)
     assert len(opened) == 2 and opened[0] < opened[1]  # one level at a time, each in a frame of its own
+    assert app._frames_wanted == 0  # a level drawn for its picture is not on screen: it asks no frames
     folder = user_data_dir() / "thumbnails"
     assert tmp_path in folder.parents  # the test's own data folder, never the learner's
     background = np.round(np.array(BACKGROUND[:3]) * 255)
