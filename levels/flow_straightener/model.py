@@ -9,6 +9,7 @@ can show a progress bar while it trains.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Generator, Iterator
 
@@ -18,18 +19,29 @@ from sandbox.kit import derived, forget_derived
 from sandbox.model import Model
 from sim.mixture import preset, sliced_wasserstein
 
-from .rectified_flow import RectifiedFlow, euler_paths, exact_velocity, generate, straightness
+from .rectified_flow import RectifiedFlow, bending, euler_paths, exact_velocity, generate
 
 #: The numbers of Euler steps whose sample quality is measured after each round.
 STEP_COUNTS = (1, 2, 3, 5, 10, 20, 50)
 #: "Many steps": the reference quality (and the integration of the straightness measure).
 MANY_STEPS = STEP_COUNTS[-1]
-#: Noise points whose generated samples are scored against the target.
+#: Samples per batch: a distance compares a batch of generated samples with a batch of target
+#: samples of this size, and the noise floor is the distance two target batches have.
 PROBES = 2048
-#: Independent pairs of target samples averaged into the noise floor.
-FLOOR_PAIRS = 4
-#: Generation is "good enough" within this factor of the noise floor (the challenges' bar).
-QUALITY_BAR = 1.5
+#: Independent batches (fresh noise, fresh target samples) whose distances are averaged. One
+#: batch's distance varies by about 30% from draw to draw (mostly the share of points that falls
+#: in each blob), as does the floor's; 16 batches bring the mean to about 5%, so which side of the
+#: bar a flow falls is decided by the flow and not by the draw.
+BATCHES = 16
+#: Pairs of target batches averaged into the noise floor (4% for the blobs), once per target.
+FLOOR_PAIRS = 64
+FLOOR_SEED = 2048
+#: Generation is "good enough" within this factor of the noise floor (the challenges' bar). It
+#: sits where the quality curves fall steeply, between the answers: trained with seeds 0 to 19,
+#: the first flow is at 3.1 to 4.1 times the floor after 3 Euler steps and 1.2 to 1.8 after 10,
+#: the reflowed one at 1.4 to 1.7 after one step. (A bar of 1.5 once sat on the curves' flat
+#: tail, where the draw of the samples decided the answer.)
+QUALITY_BAR = 2.5
 #: Euler steps that carry the noise of the reflow pairs to their partners, and how many of the
 #: pairs one model step carries.
 REFLOW_STEPS = 100
@@ -44,6 +56,16 @@ GRID = np.stack([a.ravel() for a in np.meshgrid(np.linspace(EXTENT[0], EXTENT[1]
                                                 np.linspace(EXTENT[2], EXTENT[3], FIELD_GRID))], axis=1)
 #: Far or non-finite points (an untrained or diverged flow) are pinned within this for drawing.
 DRAW_LIMIT = 50.0
+
+
+@functools.cache
+def noise_floor(target: str) -> float:
+    """The noise floor of a target preset: the mean sliced Wasserstein distance between two
+    independent batches of :data:`PROBES` target samples (:data:`FLOOR_PAIRS` pairs, a fixed
+    draw). A perfect sampler's batch is this far from a target batch, on average."""
+    law, rng = preset(target), np.random.default_rng(FLOOR_SEED)
+    return float(np.mean([sliced_wasserstein(law.sample(PROBES, rng), law.sample(PROBES, rng))
+                          for _ in range(FLOOR_PAIRS)]))
 
 
 def drawable(points: np.ndarray) -> np.ndarray:
@@ -71,7 +93,8 @@ class FlowStraightener(Model):
       points, and where they are at time t; :meth:`velocity_grid`: round k's (or the exact
       first-flow) velocity on :data:`GRID` at time t; :meth:`round_pairs`: a few of round k's
       training pairs;
-    * ``reference``: target samples; ``floor``: the distance two target samples have.
+    * ``probe_noise`` and ``reference``: the :data:`BATCHES` batches of noise and of target
+      samples the quality is measured with; ``floor``: the distance two target batches have.
     """
 
     work_unit = "training iterations"
@@ -83,15 +106,13 @@ class FlowStraightener(Model):
         self.rng = np.random.default_rng([self.seed, 11])
         self.flow = RectifiedFlow(self.target, self.rng, width=int(self.params["width"]), lr=float(self.params["lr"]))
         probes = np.random.default_rng([self.seed, 12])
-        self.probe_noise = probes.standard_normal((PROBES, 2))
-        self.reference = self.target.sample(PROBES, probes)
-        self.floor = float(np.mean([sliced_wasserstein(self.target.sample(PROBES, probes),
-                                                       self.target.sample(PROBES, probes))
-                                    for _ in range(FLOOR_PAIRS)]))
+        self.probe_noise = probes.standard_normal((BATCHES, PROBES, 2))
+        self.reference = np.stack([self.target.sample(PROBES, probes) for _ in range(BATCHES)])
+        self.floor = noise_floor(self.params["target"])
         self.evaluations: list[dict] = []
         self.reflow_samples: list[tuple[np.ndarray, np.ndarray]] = []  # the first pairs of each reflow
         self.loss = math.nan
-        self._latest = self._evaluate_now()  # the untrained network, so every observable starts finite
+        self._latest = self._evaluate_now()  # the untrained network (one batch), so every observable starts finite
         self.phase, self.phase_progress, self.done = "training", 0.0, False
         self._phases_done = 0
         self._phase_count = 2 + 3 * int(self.params["reflows"])  # train + evaluate, then reflow + train + evaluate each
@@ -133,14 +154,25 @@ class FlowStraightener(Model):
         self.evaluations.append(self._latest)
         self._leave()
 
-    def _measure_quality(self) -> Generator[None, None, dict]:
-        """Sample quality for each number of Euler steps, one per model step; returns the record."""
-        quality = {}
-        for i, n in enumerate(STEP_COUNTS[:-1]):
-            quality[n] = sliced_wasserstein(generate(self.flow.field, self.probe_noise, n), self.reference)
-            self.phase_progress = (i + 1) / len(STEP_COUNTS)
+    def _measure_quality(self, batches: int = BATCHES) -> Generator[None, None, dict]:
+        """Sample quality for each number of Euler steps, averaged over ``batches`` batches, and the
+        straightness S; two model steps a batch (the few-step samples, then the many-step paths, so
+        that no step integrates more than :data:`MANY_STEPS` steps of one batch). Returns the record."""
+        distances = {n: [] for n in STEP_COUNTS}
+        bends = []  # per batch: the mean squared deviation from the chord, and the mean squared chord
+        for b in range(batches):
+            noise, reference = self.probe_noise[b], self.reference[b]
+            for n in STEP_COUNTS[:-1]:
+                distances[n].append(sliced_wasserstein(generate(self.flow.field, noise, n), reference))
+            self.phase_progress = (2 * b + 1) / (2 * batches)
             yield
-        return self._record(quality)
+            path, velocities = euler_paths(self.flow.field, noise, MANY_STEPS)
+            distances[MANY_STEPS].append(sliced_wasserstein(path[-1], reference))
+            bends.append(bending(path, velocities))
+            self.phase_progress = (2 * b + 2) / (2 * batches)
+            yield
+        deviation, chord = np.mean(bends, axis=0)
+        return self._record({n: float(np.mean(d)) for n, d in distances.items()}, deviation / max(chord, 1e-12))
 
     def _reflow(self) -> Iterator[None]:
         """Carry fresh noise along the current flow a chunk of points at a time, then pair."""
@@ -157,21 +189,19 @@ class FlowStraightener(Model):
         self._leave()
 
     def _evaluate_now(self) -> dict:
-        work = self._measure_quality()
+        work = self._measure_quality(batches=1)
         while True:
             try:
                 next(work)
             except StopIteration as finished:
                 return finished.value
 
-    def _record(self, quality: dict[int, float]) -> dict:
-        """Complete an evaluation: the many-step paths give both the last quality and S."""
-        path, velocities = euler_paths(self.flow.field, self.probe_noise, MANY_STEPS)
-        quality[MANY_STEPS] = sliced_wasserstein(path[-1], self.reference)
+    def _record(self, quality: dict[int, float], straightness: float) -> dict:
+        """An evaluation: the quality for each number of steps, S, and the fewest steps that reach the bar."""
         good = [n for n in STEP_COUNTS if quality[n] <= QUALITY_BAR * self.floor]
         return {
             "round": self.flow.rounds,
-            "straightness": straightness(path, velocities),
+            "straightness": float(straightness),
             "quality": quality,
             "steps_to_quality": good[0] if good else 2 * MANY_STEPS,
         }
@@ -231,7 +261,7 @@ class FlowStraightener(Model):
         """Euler paths of round ``k``'s flow from the first probe noise points, ``(view_steps + 1,
         SHOWN_PATHS, 2)``, pinned within :data:`DRAW_LIMIT`."""
         steps = int(self.params["view_steps"])
-        return drawable(euler_paths(self.flow.fields[k], self.probe_noise[:SHOWN_PATHS], steps)[0])
+        return drawable(euler_paths(self.flow.fields[k], self.probe_noise[0, :SHOWN_PATHS], steps)[0])
 
     def particles(self, k: int, t: float) -> np.ndarray:
         """Where the particles of :meth:`paths` are at time ``t`` (linear within each Euler step)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import nn
-from sim.mixture import GaussianMixture, sliced_wasserstein
+from sim.mixture import GaussianMixture
 
 
 class VelocityField:
@@ -85,17 +85,19 @@ def generate(field: VelocityField, x0: np.ndarray, steps: int) -> np.ndarray:
     return euler_paths(field, x0, steps)[0][-1]
 
 
+def bending(path: np.ndarray, velocities: np.ndarray) -> tuple[float, float]:
+    """``(E int_0^1 |(Z1 - Z0) - v(Z_t, t)|^2 dt, E |Z1 - Z0|^2)`` over the paths: how far the
+    velocity strays from the chord, and the chord's size (their ratio is :func:`straightness`)."""
+    chord = path[-1] - path[0]
+    deviation = ((velocities - chord[None]) ** 2).sum(axis=-1).mean()  # the mean over steps is the dt integral
+    return float(deviation), float((chord**2).sum(axis=-1).mean())
+
+
 def straightness(path: np.ndarray, velocities: np.ndarray) -> float:
     """How far the flow is from straight: ``E int_0^1 |(Z1 - Z0) - v(Z_t, t)|^2 dt``, relative to
     ``E |Z1 - Z0|^2`` (Liu et al.'s measure, normalised). 0 for straight paths at constant speed."""
-    chord = path[-1] - path[0]
-    deviation = ((velocities - chord[None]) ** 2).sum(axis=-1).mean()  # the mean over steps is the dt integral
-    return float(deviation / max((chord**2).sum(axis=-1).mean(), 1e-12))
-
-
-def quality_curve(field: VelocityField, x0: np.ndarray, reference: np.ndarray, step_counts) -> dict[int, float]:
-    """Sliced Wasserstein distance to ``reference`` of the samples of each number of Euler steps."""
-    return {int(n): sliced_wasserstein(generate(field, x0, int(n)), reference) for n in step_counts}
+    deviation, chord = bending(path, velocities)
+    return deviation / max(chord, 1e-12)
 
 
 class RectifiedFlow:

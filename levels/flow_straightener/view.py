@@ -10,7 +10,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.draw import Batch, box_segments, ellipse_segments
-from sandbox.kit import PALETTE, Plot, bars, finite, fitted_y, line, plot_strip, progress_bar, round_ticks
+from sandbox.kit import PALETTE, Plot, bars, finite, fitted_y, hline, line, plot_strip, progress_bar, round_ticks
 from sandbox.view import View, side_by_side
 
 from .model import EXTENT, GRID, MANY_STEPS, QUALITY_BAR, STEP_COUNTS
@@ -31,9 +31,9 @@ def field_arrows(batch: Batch, velocities: np.ndarray, color) -> None:
     batch.arrows(GRID, velocities / np.maximum(speed, 1e-12) * length, color, 0.3 + 0.5 * length[:, 0] / (0.9 * CELL))
 
 
-def shown(value: float, spec: str) -> str:
+def shown(value: float, spec: str, suffix: str = "") -> str:
     """A measured value, or "hidden" while the open challenge asks for it."""
-    return format(value, spec) if np.isfinite(value) else "hidden"
+    return format(value, spec) + suffix if np.isfinite(value) else "hidden"
 
 
 def round_label(k: int, title: bool = False) -> str:
@@ -51,6 +51,7 @@ class StraightenerView(View):
         self.show_paths, self.show_field, self.show_pairs, self.show_exact = True, True, False, False
         self.animate = False
         self.t = 0.5  # the time of the field and the particles (in hundredths: the model memoises per t)
+        self.plot_widths: dict[str, float] = {}  # each plot's width last frame, in pixels: how many ticks fit
 
     def on_reset(self) -> None:
         x0, x1, y0, y1 = EXTENT
@@ -63,14 +64,36 @@ class StraightenerView(View):
     def panes(self):
         return side_by_side(*((str(k), self.cam, 1.0) for k in range(self.rounds())))
 
+    def asked_round(self) -> int | None:
+        """The round the open challenge asks about (its run's last: the reflows it sets), while its
+        answer must stay hidden; None when nothing is hidden."""
+        challenge = self.challenge.open
+        if challenge is None or not self.challenge.hide_answers:
+            return None
+        return int(challenge.set.get("reflows", self.params["reflows"]))
+
     def measured(self) -> np.ndarray:
-        """One row per evaluated round (S, the distances: ``round_row``), NaN where a challenge asks."""
-        rows, hidden = self.run.array("rounds").copy(), self.challenge.hidden()
+        """One row per evaluated round (S, the distances: ``round_row``), NaN where the open
+        challenge asks: its observables, for the round it asks about and later ones (the earlier
+        rounds are what a learner predicts from)."""
+        rows, hidden, asked = self.run.array("rounds").copy(), self.challenge.hidden(), self.asked_round()
+        if asked is None:
+            return rows
         if "straightness" in hidden:
-            rows[:, 0] = np.nan
+            rows[asked:, 0] = np.nan
         if "distance_one_step" in hidden:
-            rows[:, 1:-1] = np.nan
+            rows[asked:, 1:] = np.nan
         return rows
+
+    def ratios(self) -> np.ndarray:
+        """The distances of :meth:`measured` in units of the noise floor, ``(rounds, len(STEP_COUNTS))``."""
+        return self.measured()[:, 1:-1] / self.model.floor
+
+    def scene_hidden(self, k: int) -> bool:
+        """Round k's paths, field and pairs would answer the open challenge: a reflowed round the
+        challenge asks about (the first flow's curved paths are what a learner predicts from)."""
+        asked = self.asked_round()
+        return asked is not None and k >= max(asked, 1)
 
     # -- the scene -------------------------------------------------------------------------------
     def scene(self, frame) -> None:
@@ -85,6 +108,8 @@ class StraightenerView(View):
             return under.draw(self.painter, frame.mvp, frame.viewport, 1.2)
         color = ROUND_COLORS[k]
         under.segments(ellipse_segments(model.target.means, model.target.covariances), PALETTE.white.alpha(0.3))
+        if self.scene_hidden(k):
+            return under.draw(self.painter, frame.mvp, frame.viewport, 1.2)
         if self.show_pairs:
             x0, x1 = model.round_pairs(k)
             under.segments(np.stack([x0, x1], axis=1), np.tile([NOISE.alpha(0.35), color.alpha(0.35)], (len(x0), 1)))
@@ -111,20 +136,36 @@ class StraightenerView(View):
         title = round_label(k, title=True)
         title = title if imgui.calc_text_size(title).x < frame.size[0] - 8 else round_label(k)  # a narrow pane
         frame.label(draw_list, (x0, y1), title, color, (2.0, -4.0 - imgui.get_text_line_height()), plate=False)
-        if not alive:
-            return frame.label(draw_list, (0.0, 0.0), f"waits for reflow {k}", PALETTE.muted,
-                               (0.0, -0.5 * imgui.get_text_line_height()), plate=False, align=0.5)
-        frame.label(draw_list, (x0, y0), self.readout(k), PALETTE.text.fade(0.85), (2.0, 4.0), plate=False)
+        if not alive or self.scene_hidden(k):
+            note = f"waits for reflow {k}" if not alive else "its paths: after the verdict"
+            note = note if imgui.calc_text_size(note).x < frame.size[0] - 8 else "after the verdict" if alive else "waits"
+            frame.label(draw_list, (0.0, 0.0), note, PALETTE.muted, (0.0, -0.5 * imgui.get_text_line_height()),
+                        plate=True, align=0.5)
+            if not alive:
+                return
+        frame.label(draw_list, (x0, y0), self.readout(k, frame.size[0] - 4.0), PALETTE.text.fade(0.85), (2.0, 4.0),
+                    plate=False)
         if k == 0:
             steps = int(self.params["view_steps"])
-            frame.caption(draw_list, ([f"t = {self.t:.2f}: field and particles"] if self.show_field else []) +
-                          ([f"paths: {steps} Euler step{'s' if steps > 1 else ''}"] if self.show_paths else []))
+            lines = (([f"t = {self.t:.2f}: field and particles"] if self.show_field else []) +
+                     ([f"paths: {steps} Euler step{'s' if steps > 1 else ''}"] if self.show_paths else []))
+            # over the title room only where it fits (large text: the panel's sliders say the same)
+            room = frame.to_overlay((x0, y1))
+            room = -1.0 if room is None else room.y - frame.origin[1]
+            if room > (len(lines) + 1) * (imgui.get_text_line_height() + 6.0) + 4.0:
+                frame.caption(draw_list, lines)
 
-    def readout(self, k: int) -> str:
-        """What is known of round k, under its pane (its measurements only once they answer nothing)."""
+    def readout(self, k: int, width: float | None = None) -> str:
+        """What is known of round k, under its pane (its measurements only once they answer nothing):
+        S and how far one Euler step lands from the target, in noise floors; shorter when the full
+        line is wider than ``width`` pixels."""
         model, rows = self.model, self.measured()
         if k < len(rows):
-            return f"S = {shown(rows[k, 0], '.3f')}   1 step: {shown(rows[k, 1], '.2f')}"
+            s, one = shown(rows[k, 0], ".3f"), rows[k, 1] / model.floor
+            for text in (f"S = {s}   1 step: {shown(one, '.1f', '× floor')}", f"S {s}  1 step {shown(one, '.1f', '×')}"):
+                if width is None or imgui.calc_text_size(text).x < width:
+                    return text
+            return f"S = {s}"
         return f"training {model.phase_progress:.0%}" if k == model.round and model.phase == "training" else model.phase
 
     # -- panels ----------------------------------------------------------------------------------
@@ -164,36 +205,38 @@ class StraightenerView(View):
 
     def _rounds_table(self) -> None:
         imgui.separator_text("Rounds")
-        rows, floor = self.measured(), self.model.floor
+        rows, ratios = self.measured(), self.ratios()
         if imgui.begin_table("rounds", 4, imgui.TableFlags_.row_bg.value | imgui.TableFlags_.borders_inner_h.value):
             for heading in ("", "S", "1 step", f"{MANY_STEPS} steps"):
                 imgui.table_setup_column(heading)
             imgui.table_headers_row()
-            for k, row in enumerate(rows):
+            for k, (row, ratio) in enumerate(zip(rows, ratios)):
                 imgui.table_next_row()
                 cells = [(ROUND_COLORS[k], round_label(k)), (PALETTE.text, shown(row[0], ".4f"))] + [
-                    (PALETTE.good if d <= QUALITY_BAR * floor else PALETTE.text, shown(d, ".3f"))
-                    for d in (row[1], row[1 + STEP_COUNTS.index(MANY_STEPS)])]
+                    (PALETTE.good if r <= QUALITY_BAR else PALETTE.text, shown(r, ".2f", "×"))
+                    for r in (ratio[0], ratio[STEP_COUNTS.index(MANY_STEPS)])]
                 for color, text in cells:
                     imgui.table_next_column()
                     imgui.text_colored(color, text)
             imgui.end_table()
-        imgui.text_colored(PALETTE.muted, f"Distances to the target (sliced W₂); green: within {QUALITY_BAR:g}× the "
-                                          f"noise floor {floor:.3f}.")
+        imgui.text_colored(PALETTE.muted, f"Distance to the target (sliced W₂) in noise floors: 1× is what a perfect "
+                                          f"sampler scores ({self.model.floor:.3f}); green: within {QUALITY_BAR:g}×, "
+                                          "the bar.")
 
     # -- plots -----------------------------------------------------------------------------------
     def plots(self) -> None:
-        rows, floor = self.measured(), self.model.floor
+        rows, ratios = self.measured(), self.ratios()
         values = rows[:, 0][np.isfinite(rows[:, 0]) & (rows[:, 0] > 0)]
-        distances = np.isfinite(rows[:, 1:-1]).any()
+        shown_ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+        top = max(4.0 * QUALITY_BAR, 1.5 * shown_ratios.max()) if len(shown_ratios) else 20.0
         plot_strip(self.context, [
-            Plot("quality against Euler steps", self._quality_plot, x_label="Euler steps", y_label="distance",
+            Plot("quality", self._quality_plot, x_label="Euler steps", y_label="distance / floor",
                  x_log=True, y_log=True, x_limits=(STEP_COUNTS[0] / 1.25, STEP_COUNTS[-1] * 1.25),
-                 y_limits=None if distances else (0.5 * floor, 3.0), legend_at="north_east"),
-            Plot("straightness S", self._straightness_plot, x_label="reflows", y_label="S", y_log=True, legend=False,
+                 y_limits=(0.7, top), legend=False),  # its colours are the panes' titles
+            Plot("S per round", self._straightness_plot, x_label="reflows", y_label="S", y_log=True, legend=False,
                  x_limits=(-0.6, self.rounds() - 0.4),  # bars on a log axis start at its bottom: limits from the values
                  y_limits=(values.min() / 4, values.max() * 2) if len(values) else (1e-3, 10.0)),
-            Plot("flow loss", self._loss_plot, y_label="loss", legend_at="north_east",
+            Plot("flow loss", self._loss_plot, y_label="loss", legend=False,
                  **fitted_y(self.run.series("loss")))])
 
     def _placeholder(self, x: float, y: float) -> None:
@@ -202,21 +245,35 @@ class StraightenerView(View):
         implot.plot_text("shown after the verdict" if measured else "measured after each round", x, y)
 
     def _quality_plot(self, run) -> None:
-        """Distance to the target against the number of Euler steps, one curve per round."""
-        rows, floor = self.measured(), self.model.floor
+        """Distance to the target in noise floors against the number of Euler steps, one curve per
+        round; the band from the floor to the bar is what the challenges count as good enough."""
+        ratios = self.ratios()
         steps = np.array(STEP_COUNTS, dtype=np.float64)
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, list(steps), [str(n) for n in STEP_COUNTS])
-        for k, row in enumerate(rows):
-            distances = np.where(row[1:-1] > 0, row[1:-1], np.nan)  # a log axis
-            if np.isfinite(distances).any():
-                line(round_label(k), steps, distances, ROUND_COLORS[k], marker=3.0)
-        # the band from the noise floor to the bar: samples in it are as good as the challenges ask
-        implot.plot_shaded("good enough", steps[[0, -1]], np.full(2, floor), np.full(2, QUALITY_BAR * floor),
-                           implot.Spec(fill_color=PALETTE.good, fill_alpha=0.25))
-        implot.plot_inf_lines("##shown", np.array([float(self.params["view_steps"])]),  # the paths use this many
-                              implot.Spec(line_color=PALETTE.white.alpha(0.35)))
-        if not np.isfinite(rows[:, 1]).any():
-            self._placeholder(math.sqrt(STEP_COUNTS[-1]), math.sqrt(1.5 * floor))
+        ticks = [n for n in STEP_COUNTS if n != 3] if self.roomy("quality") else [1, 10, STEP_COUNTS[-1]]
+        implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(n) for n in ticks], [str(n) for n in ticks])
+        # the floor (what a perfect sampler scores) and the bar (the challenges' "good enough") named on the axis
+        implot.setup_axis_ticks(implot.ImAxis_.y1.value, [1.0, QUALITY_BAR, 10.0], ["floor", "bar", "10×"])
+        implot.plot_shaded("##good enough", steps[[0, -1]], np.ones(2), np.full(2, QUALITY_BAR),
+                           implot.Spec(fill_color=PALETTE.good, fill_alpha=0.3))
+        hline(QUALITY_BAR, PALETTE.good.alpha(0.8))
+        for k, ratio in enumerate(ratios):
+            ratio = np.where(ratio > 0, ratio, np.nan)  # a log axis
+            if np.isfinite(ratio).any():
+                line(round_label(k), steps, ratio, ROUND_COLORS[k], marker=3.0)
+        hidden = [round_label(k) for k, ratio in enumerate(ratios) if np.isnan(ratio).all()]
+        if not np.isfinite(ratios).any():
+            self._placeholder(math.sqrt(STEP_COUNTS[-1]), 4.0)
+        elif hidden and self.roomy("quality"):  # (narrow, the panes say it)
+            implot.plot_text(f"{', '.join(hidden)}: after the verdict", math.sqrt(STEP_COUNTS[-1]), 6.0)
+        if not self.challenge.hide_answers:  # where the paths drawn above stand (a mark on the axis could read as a hint)
+            implot.plot_inf_lines("##shown", np.array([float(self.params["view_steps"])]),
+                                  implot.Spec(line_color=PALETTE.white.alpha(0.35)))
+        self.plot_widths["quality"] = implot.get_plot_size().x
+
+    def roomy(self, plot: str) -> bool:
+        """Whether the plot was wide enough last frame for about six tick labels (a large UI scale,
+        a small window: fewer)."""
+        return self.plot_widths.get(plot, math.inf) > 14 * imgui.get_font_size()
 
     def _straightness_plot(self, run) -> None:
         """The straightness S of every evaluated round (log scale: reflow drops it by orders)."""
@@ -227,13 +284,17 @@ class StraightenerView(View):
             bars(f"S{k}", k, value, 0.6, ROUND_COLORS[k], legend=False)
         if not np.isfinite(values).any():
             self._placeholder(0.5 * (rounds - 1), 0.1)
+        for k in np.flatnonzero(np.isnan(values)) if np.isfinite(values).any() else ():  # rounds the challenge asks about
+            implot.plot_text("after the\nverdict", float(k), math.sqrt(implot.get_plot_limits().y.min *
+                                                                      implot.get_plot_limits().y.max))
 
     def _loss_plot(self, run) -> None:
         """The flow loss along the run, one colour per round."""
         loss, rounds = finite(run.series("loss")), finite(run.series("round"))
         steps = np.arange(len(loss), dtype=np.float64)
-        round_ticks(0.0, float(len(loss)))
+        round_ticks(0.0, float(len(loss)), count=4 if self.roomy("loss") else 2)
         for k in range(self.rounds()):
             mask = (rounds == k) & (loss > 0)
             if mask.any():
                 line(round_label(k), steps[mask], loss[mask], ROUND_COLORS[k], weight=1.5)
+        self.plot_widths["loss"] = implot.get_plot_size().x
