@@ -2,9 +2,20 @@
 
 The learner's prediction is locked (with a confidence) before the simulation runs; the outcome
 is then *measured* from that run by the model's ``measure_<name>(run)`` method. No manifest
-holds an answer. Scoring is the Brier rule on the learner's confidence that they are right,
-a proper scoring rule: ``score = 100 · (1 − (confidence − correct)²)``. Being sure and right
-scores 100, sure and wrong 0, a coin-flip 75 either way, so honest confidence pays best.
+holds an answer.
+
+Scoring is the Brier rule on the learner's confidence that their prediction is right,
+``score = 100 · (1 − (confidence − correct)²)``, with the confidence from 0.5 to 1:
+
+- at 1 (certain): right scores 100, wrong 0;
+- at 0.5 (a coin flip, "no idea"): 75 either way, the price of committing to nothing;
+- below 0.5 is refused. A confidence under a coin flip says the prediction is more likely wrong
+  than right, so it is not the learner's prediction; and the rule would pay for being wrong
+  (at 0 a wrong answer scores 100, a right one 0), which turns a challenge into naming anything
+  but the answer. The challenge panel's slider has the same range.
+
+On that range the rule is proper: the expected score is highest when the confidence is the true
+chance of being right (or 0.5 when that chance is lower), so honest confidence pays best.
 
 Hints are keyed to the mistake: for a choice, the option picked (or ``wrong``); for a number,
 ``too_low`` / ``too_high``; for a region, ``too_low`` / ``too_high`` (the region sits below or
@@ -22,6 +33,7 @@ from .registry import LevelEntry
 from .runner import Runner
 
 DEFAULT_CONFIDENCE = 0.7
+MIN_CONFIDENCE = 0.5  # a coin flip (see the module's note on the ends of the range)
 
 
 class AnswerError(ValueError):
@@ -57,8 +69,21 @@ def parse_answer(challenge: Challenge, answer: Any) -> Any:
     return (lo, hi)
 
 
+def check_confidence(confidence: Any) -> float:
+    """``confidence`` as a float in [MIN_CONFIDENCE, 1]; an :class:`AnswerError` otherwise (NaN too)."""
+    try:
+        value = float(confidence)
+    except (TypeError, ValueError):
+        raise AnswerError(f"confidence {confidence!r} is not a number") from None
+    if not MIN_CONFIDENCE <= value <= 1.0:
+        raise AnswerError(f"confidence {confidence} must be between {MIN_CONFIDENCE:g} (a coin flip) and 1 (certain)")
+    return value
+
+
 def brier_score(confidence: float, correct: bool) -> float:
-    """The Brier score, scaled to 0..100, of being ``confidence`` sure and being ``correct``."""
+    """The Brier score, scaled to 0..100, of being ``confidence`` sure and being ``correct``
+    (``confidence`` in [MIN_CONFIDENCE, 1], else an :class:`AnswerError`)."""
+    confidence = check_confidence(confidence)
     return 100.0 * (1.0 - (confidence - (1.0 if correct else 0.0)) ** 2)
 
 
@@ -143,10 +168,9 @@ class ChallengeRun:
 
     def lock(self, answer: Any, confidence: float = DEFAULT_CONFIDENCE) -> None:
         """Fix the prediction and start the simulation the challenge prescribes."""
-        if not 0.0 <= confidence <= 1.0:
-            raise AnswerError(f"confidence {confidence} must be between 0 and 1")
+        confidence = check_confidence(confidence)
         self.prediction = parse_answer(self.challenge, answer)
-        self.confidence = float(confidence)
+        self.confidence = confidence
         manifest = self.entry.manifest
         self.runner = Runner(manifest, self.entry.model_class(), self.challenge.set, seed=self.challenge.seed,
                              backend=self.backend)
