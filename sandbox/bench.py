@@ -20,6 +20,9 @@ def bench_level(entry, args, params: dict) -> dict:
     from .clock import RealClock
     from .runner import Runner
 
+    if args.frames < 1:
+        raise ValueError(f"a benchmark of {args.frames} frames measures nothing; give at least 1")
+
     # a real clock, as in the window: a frame's simulation stops at the host's wall-time budget
     app = App(size=args.size, headless=True, level=entry.id, levels_dirs=args.levels_dir, backend=args.backend,
               params=params, clock=RealClock())

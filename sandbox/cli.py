@@ -1,7 +1,8 @@
 """The ``continuous-function`` command: the atlas in a window, and headless tools.
 
 Errors a person can fix (an unknown level, parameter or backend; a value out of range; a
-malformed answer) exit with status 2 and a message naming the valid choices.
+malformed answer; a folder that is not there) exit with status 2 and a one-line message naming
+the valid choices, never a traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,9 +20,28 @@ USAGE_ERROR = 2
 HEADLESS_HINT = ("headless commands: continuous-function list | run LEVEL --json | shot LEVEL --out FILE.png | "
                  "challenge LEVEL CHALLENGE --answer VALUE | validate DIR | bench LEVEL")
 
+MAX_FRAMES = 100_000  # shot, bench, validate: a typo with extra zeros is refused, not waited for
+MAX_STEPS = 100_000_000  # run: memory stays bounded (the histories are), but time does not
+MAX_SEED = 2**32 - 1  # the models seed numpy's generators and counter-based noise with it
+UI_SCALES = (0.5, 3.0)  # sandbox.ui.imgui_layer's MIN_SCALE, MAX_SCALE (not imported: it loads ImGui)
+MAX_KIOSK_S = 86_400.0
+DEFAULT_HISTORY = 1000  # run --json: values per series unless asked otherwise
+
+#: options that take a value which may start with '-' (argparse reads "-1e-3" as an option)
+_VALUE_OPTIONS = {"--answer", "--confidence", "--seed", "--steps", "--frames", "--ui-scale", "--kiosk",
+                  "--history", "--set"}
+_NEGATIVE = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
 
 class UsageError(Exception):
     """A mistake in the command line; printed and exits with status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its mistakes in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -32,25 +54,78 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 1280x720 (64..8192 each)") from None
 
 
+def _integer(low: int, high: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in {low}..{high}")
+        return value
+    return parse
+
+
+def _real(low: float, high: float, low_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (low < value <= high if low_open else low <= value <= high):  # NaN is in no range
+            raise argparse.ArgumentTypeError(f"{text} is not in {'(' if low_open else '['}{low:g}, {high:g}]")
+        return value
+    return parse
+
+
+def _history(text: str) -> str | int:
+    if text in ("none", "full"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not none, full or a number of values 1..10000000")
+    return value
+
+
 def _settings(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
         name, sep, value = pair.partition("=")
-        if not sep or not name:
+        if not sep or not name.strip():
             raise UsageError(f"--set expects NAME=VALUE, got {pair!r}")
         out[name.strip()] = value.strip()
     return out
 
 
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--answer -1e-3`` as ``--answer=-1e-3``: argparse takes a value that starts with '-' and
+    is not a plain decimal for an option, and refuses it."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in _VALUE_OPTIONS and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="continuous-function",
+    from .challenges import DEFAULT_CONFIDENCE, MIN_CONFIDENCE
+
+    parser = _Parser(prog="continuous-function",
                                      description="Continuous Function: the mathematics of deep learning, played.")
     parser.add_argument("--levels-dir", action="append", default=[], metavar="DIR",
                         help="also load the level folders in DIR (repeatable)")
-    parser.add_argument("--ui-scale", type=float, default=1.0, help="UI scale (0.5..3)")
+    parser.add_argument("--ui-scale", type=_real(*UI_SCALES), default=1.0, help="UI scale (0.5..3)")
     parser.add_argument("--fullscreen", action="store_true", help="start fullscreen")
     parser.add_argument("--backend", choices=["glsl", "numba", "numpy"], help="simulation backend")
-    parser.add_argument("--kiosk", type=float, metavar="SECONDS", default=None,
+    parser.add_argument("--kiosk", type=_real(0.0, MAX_KIOSK_S, low_open=True), metavar="SECONDS", default=None,
                         help="unattended kiosk: fullscreen, progress kept only for the session, and back to "
                              "the atlas after SECONDS without input")
     sub = parser.add_subparsers(dest="command")
@@ -66,16 +141,16 @@ def build_parser() -> argparse.ArgumentParser:
     backend_option(p)
     p.add_argument("level")
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_integer(0, MAX_SEED), default=0)
     p.add_argument("--size", type=_size, default=(1280, 720))
 
     p = sub.add_parser("shot", help="render a level headless to a PNG, UI included")
     backend_option(p)
     p.add_argument("level", help="a level id, or 'atlas'")
-    p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--frames", type=int, default=120)
+    p.add_argument("--out", required=True, type=Path, help="the PNG file to write (its folder must exist)")
+    p.add_argument("--frames", type=_integer(1, MAX_FRAMES), default=120)
     p.add_argument("--size", type=_size, default=(1280, 720))
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_integer(0, MAX_SEED), default=0)
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
     p.add_argument("--tab", choices=["play", "challenges", "math", "code", "about"], default="play",
                    help="the side-panel tab to show")
@@ -84,26 +159,31 @@ def build_parser() -> argparse.ArgumentParser:
     backend_option(p)
     p.add_argument("level")
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", type=_integer(0, MAX_STEPS), default=500)
+    p.add_argument("--seed", type=_integer(0, MAX_SEED), default=0)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--history", type=_history, default=DEFAULT_HISTORY, metavar="none|full|N",
+                   help=f"histories in the JSON: none (final values only), full (all recorded), or at most "
+                        f"N values per series spread over the run (default {DEFAULT_HISTORY})")
 
     p = sub.add_parser("challenge", help="run one challenge headless with a prediction")
     backend_option(p)
     p.add_argument("level")
     p.add_argument("challenge")
     p.add_argument("--answer", required=True, help="a choice, a number, or LOW,HIGH for a region")
-    p.add_argument("--confidence", type=float, default=0.7, help="how sure you are, 0..1 (default 0.7)")
+    p.add_argument("--confidence", type=_real(MIN_CONFIDENCE, 1.0), default=DEFAULT_CONFIDENCE,
+                   help=f"how sure you are that the prediction is right, {MIN_CONFIDENCE:g} (a coin flip) to 1 "
+                        f"(certain); default {DEFAULT_CONFIDENCE:g}")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("validate", help="check a level folder and exit non-zero on problems")
     backend_option(p)
     p.add_argument("dir", type=Path)
-    p.add_argument("--frames", type=int, default=120)
+    p.add_argument("--frames", type=_integer(1, MAX_FRAMES), default=120)
 
     p = sub.add_parser("new-level", help="scaffold a new level that passes validate")
     p.add_argument("id")
-    p.add_argument("--dir", type=Path, default=Path("."), help="where to create the level folder")
+    p.add_argument("--dir", type=Path, default=Path("."), help="the existing folder to create the level folder in")
 
     p = sub.add_parser("goldens", help="compare every level's golden screenshots, or write them anew")
     p.add_argument("levels", nargs="*", help="level ids (default: every level found)")
@@ -112,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="frame time and model throughput of a level, headless")
     backend_option(p)
     p.add_argument("level")
-    p.add_argument("--frames", type=int, default=300)
+    p.add_argument("--frames", type=_integer(1, MAX_FRAMES), default=300)
     p.add_argument("--size", type=_size, default=(1280, 720))
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
     p.add_argument("--json", action="store_true")
@@ -123,6 +203,25 @@ def _registry(args):
     from .registry import Registry
 
     return Registry(args.levels_dir)
+
+
+def _is(test, path: Path) -> bool:
+    """``path.is_dir()`` and the like, False for a path the system refuses (too long, a NUL)."""
+    try:
+        return test(Path(path))
+    except (OSError, ValueError, TypeError):  # TypeError: argparse hands "--dir=--" over as []
+        return False
+
+
+def _existing_folder(path: Path, what: str) -> None:
+    if not _is(Path.is_dir, path):
+        raise UsageError(f"{what} {_shown(path)} is not an existing folder")
+
+
+def _shown(path) -> str:
+    """A path for a message: quoted, clipped, and printable whatever bytes it holds."""
+    text = str(path)
+    return repr(text if len(text) <= 120 else text[:100] + "…" + text[-16:])
 
 
 def _entry(args):
@@ -216,25 +315,41 @@ def cmd_play(args) -> int:
     return 0
 
 
+def _png_out(out: Path) -> Path:
+    """The file ``shot --out`` writes: a .png in an existing folder we may write; no folder is
+    created (a typo must not leave folders anywhere)."""
+    if _is(Path.is_dir, out) or str(out).endswith(("/", os.sep)):
+        raise UsageError(f"--out {_shown(out)} is a folder; give a file name in it, e.g. {_shown(out / 'shot.png')}")
+    if out.suffix.lower() != ".png":
+        raise UsageError(f"--out {_shown(out)} must name a .png file")
+    folder = out.parent
+    if not _is(Path.is_dir, folder):
+        raise UsageError(f"--out {_shown(out)}: the folder {_shown(folder)} does not exist")
+    if not os.access(folder, os.W_OK) or (_is(Path.exists, out) and not os.access(out, os.W_OK)):
+        raise UsageError(f"--out {_shown(out)} cannot be written here (permission denied)")
+    return out
+
+
 def cmd_shot(args) -> int:
     from .shots import render_shot
 
+    out = _png_out(args.out)
     level = None
     params = None
     if args.level != "atlas":
         _, entry = _entry(args)
         params = _params(entry, args)
         level = entry.id
-    if args.frames < 1:
-        raise UsageError("--frames must be at least 1")
     app = _open_app(args, headless=True, level=level, size=args.size, params=params, seed=args.seed)
     if app is None:
         return 1
     try:
-        error = render_shot(app, args.out, args.frames, tab=args.tab)
+        error = render_shot(app, out, args.frames, tab=args.tab)
+    except OSError as exc:  # the disk filled, the folder went away
+        raise UsageError(f"could not write {_shown(out)}: {exc.strerror or exc}") from None
     finally:
         app.shutdown()
-    print(f"saved {args.out}")
+    print(f"saved {out}")
     if error:
         print(f"the level reported an error:\n{error}", file=sys.stderr)
         return 1
@@ -246,18 +361,20 @@ def cmd_run(args) -> int:
 
     _, entry = _entry(args)
     params = _params(entry, args)
-    if args.steps < 0:
-        raise UsageError("--steps must be >= 0")
     runner = Runner(entry.manifest, entry.model_class(), params, seed=args.seed, backend=_backend(args))
     runner.step(args.steps)
-    result = runner.to_json()
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(runner.to_json(history=args.history)))
     else:
+        result = runner.to_json(history=None)
         print(f"{entry.id}: {runner.steps} steps" + (" (diverged)" if runner.diverged else ""))
         for name, value in result["observables"].items():
             print(f"  {name:20s} {value}")
-    return 1 if runner.error else 0
+    if runner.error:
+        print(f"continuous-function: the level's model failed: {runner.error.strip().splitlines()[-1]}",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def cmd_challenge(args) -> int:
@@ -286,6 +403,7 @@ def cmd_challenge(args) -> int:
 def cmd_validate(args) -> int:
     from .validate import validate_level
 
+    _existing_folder(args.dir, "the level folder")
     problems = validate_level(args.dir, frames=args.frames, backend=args.backend)
     for line in problems:
         print(f"FAIL {line}")
@@ -298,10 +416,13 @@ def cmd_validate(args) -> int:
 def cmd_new_level(args) -> int:
     from .scaffold import ScaffoldError, new_level
 
+    _existing_folder(args.dir, "--dir")
     try:
         folder = new_level(args.id, args.dir)
     except ScaffoldError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"could not create the level in {_shown(args.dir)}: {exc.strerror or exc}") from None
     print(f"created {folder}\nnext: continuous-function --levels-dir {args.dir} play {args.id}")
     return 0
 
@@ -312,8 +433,11 @@ def cmd_goldens(args) -> int:
     from . import goldens
 
     registry = _registry(args)
-    entries = [registry.get(level) for level in args.levels] if args.levels else [
-        e for e in registry.all_entries() if e.manifest is not None]
+    try:
+        entries = [registry.get(level) for level in args.levels] if args.levels else [
+            e for e in registry.all_entries() if e.manifest is not None]
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for entry in entries:
@@ -366,8 +490,13 @@ COMMANDS = {"list": cmd_list, "play": cmd_play, "shot": cmd_shot, "run": cmd_run
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    except SystemExit as exc:  # a mistake (2, said in one line) or --help (0): a status, as every command gives
+        return exc.code if isinstance(exc.code, int) else USAGE_ERROR
+    try:
+        for folder in args.levels_dir:
+            _existing_folder(Path(folder), "--levels-dir")
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"continuous-function: error: {exc}", file=sys.stderr)
