@@ -579,7 +579,9 @@ class App:
         (``LevelHost.animating``)."""
         if self._frames_wanted > 0 or self.clock.now() < self._settle_until:
             return True
-        return self.host is not None and self.host.animating
+        if self.host is None:
+            return self.atlas.animating  # its pictures are being drawn, a piece a frame
+        return self.host.animating
 
     def _pace(self, started: float) -> None:
         """After a frame: cap the frame rate, or sleep until input when nothing animates."""

@@ -32,11 +32,17 @@ def gl():
     assert backends.gl_context().error == "GL_NO_ERROR"
 
 
+@pytest.fixture(scope="session")
+def thumbnail_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("thumbnails")
+
+
 @pytest.fixture
-def make_app(tmp_path):
+def make_app(tmp_path, thumbnail_folder):
     """Build headless apps (closed at the end of the test)."""
     from sandbox.app import App
     from sandbox.progress import Progress
+    from sandbox.thumbnails import Thumbnails
 
     apps = []
 
@@ -44,7 +50,10 @@ def make_app(tmp_path):
         kwargs.setdefault("size", (1024, 640))
         kwargs.setdefault("headless", True)
         kwargs.setdefault("progress", Progress(tmp_path / "progress.sqlite3"))
+        shipped = "registry" not in kwargs
         app = App(**kwargs)
+        if shipped:  # the atlas's pictures of the shipped levels: drawn once per test session
+            app.atlas.thumbnails = Thumbnails(app, folder=thumbnail_folder)
         apps.append(app)
         return app
 

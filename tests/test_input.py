@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from imgui_bundle import imgui
 
-from sandbox.atlas import NODE_H, NODE_W, route_layout
 from sandbox.paths import user_data_dir
 
 
@@ -24,13 +23,8 @@ def click(app, x, y):
 def test_clicking_a_level_on_the_route_graph_opens_it(make_app):
     app = make_app()
     app.run_frames(3)
-    column, row = route_layout(app.registry)["eos_canyon"]
-    # the graph's first node sits at the top-left of the right-hand child window
-    app.inject("mouse_pos", 0, 0)
-    app.run_frames(2)
-    list_width = min(420.0, 1024 * 0.4)
-    x0, y0 = list_width + 30, 50
-    click(app, x0 + column * (NODE_W + 70) + NODE_W / 2, y0 + row * (NODE_H + 16) + NODE_H / 2)
+    x, y, w, h = app.marks["level:eos_canyon"]  # where the atlas drew the level's card
+    click(app, x + w / 2, y + h / 2)
     assert app.host is not None and app.host.entry.id == "eos_canyon"
     press(app, imgui.Key.escape)
     assert app.host is None
