@@ -29,6 +29,8 @@ HOME = ((2.0, 0.0, 1.5), 14.5, -2.2, 0.62)
 
 class CanyonView(View):
     camera = "3d"
+    # the scene answers to the camera alone (orbit, pan, zoom): the ball is moved by η, not by hand
+    controls = ()
 
     def __init__(self, context):
         super().__init__(context)
