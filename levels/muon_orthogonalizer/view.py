@@ -35,6 +35,8 @@ CIRCLE = np.stack([np.cos(np.linspace(0, 2 * np.pi, 96)), np.sin(np.linspace(0, 
 
 class OrthogonalizerView(View):
     camera = "2d"
+    controls = (("drag a dot at the tip of A e₁ or A e₂",
+                 "moves that column of the matrix; the iteration starts over from it (locked while a challenge runs)"),)
 
     _dragging: int | None = None  # the column being dragged (0 or 1): its handle sits at its tip, A eᵢ
     _hovered: int | None = None
