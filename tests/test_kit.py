@@ -1,6 +1,8 @@
 """The level kit: colours, derived data, caches, array observables, declared plots and goldens,
 panes, the challenge state, the one reset path and the transport."""
 
+import itertools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -365,3 +367,191 @@ def test_a_plots_legend_place_is_checked():
     assert Plot("p", legend_at="south_west").legend_at == "south_west"
     with pytest.raises(ValueError, match="valid: beside, above"):
         Plot("p", legend_at="upstairs")
+
+
+# -- layouts that never collide: ticks, marks, the strip -----------------------------------------
+def _width_of(font: float):
+    """A text measure like the UI font's: digits about 0.55 of the font size wide."""
+    return lambda text: 0.55 * font * len(text)
+
+
+def _assert_ticks_apart(values, labels, low, high, pixels, measure, gap, log=False):
+    assert len(values) == len(labels)
+    assert all(low - 1e-9 * abs(low) <= v <= high + 1e-9 * abs(high) for v in values)
+    to = (lambda v: (math.log10(v) - math.log10(low)) / (math.log10(high) - math.log10(low)) * pixels) if log else (
+        lambda v: (v - low) / (high - low) * pixels)
+    for a, b, ta, tb in zip(values, values[1:], labels, labels[1:]):
+        room = to(b) - to(a) - 0.5 * (measure(ta) + measure(tb))
+        assert room >= gap - 1e-6, (ta, tb, room, pixels)
+    assert all(measure(text) <= pixels for text in labels)
+
+
+RANGES = [(0.0, 432.0, False), (0.76, 1.0, False), (-3.5, 12.0, False), (1e-4, 0.37, False), (0.0, 1.5e6, False),
+          (1e-3, 10.0, True), (1e-8, 3e2, True), (0.82, 1.4, True), (2.0, 3.0, True), (1e-3, 1.0, True)]
+
+
+@pytest.mark.parametrize("low, high, log", RANGES)
+def test_tick_labels_never_touch_at_any_width_and_ui_scale(low, high, log):
+    from sandbox.kit.plots import TICK_GAP, TICK_SPACING, fit_ticks
+
+    for scale in (0.5, 1.0, 1.5, 2.0, 3.0):
+        font = 14.0 * scale
+        for vertical in (False, True):
+            measure = (lambda text, font=font: font) if vertical else _width_of(font)
+            gap = TICK_GAP[vertical] * font
+            for pixels in (20.0, 46.0, 80.0, 144.0, 300.0, 700.0, 2000.0):
+                values, labels = fit_ticks(low, high, pixels, measure, log, gap, TICK_SPACING[vertical] * font)
+                _assert_ticks_apart(values, labels, low, high, pixels, measure, gap, log)
+                widest = max(len(f"{low:g}"), len(f"{high:g}"))
+                if measure("0" * widest) * 2 + gap < pixels / 2:  # room for two labels: there are two
+                    assert len(values) >= 2, (low, high, pixels, scale, labels)
+
+
+def test_ticks_are_round_and_few_on_a_wide_axis_and_one_on_a_tiny_one():
+    from sandbox.kit.plots import fit_ticks
+
+    measure = _width_of(14.0)
+    assert fit_ticks(0.0, 432.0, 375.0, measure, gap=14.0, spacing=63.0)[1] == ["0", "100", "200", "300", "400"]
+    assert fit_ticks(0.0, 432.0, 144.0, measure, gap=14.0, spacing=63.0)[1] == ["0", "200", "400"]
+    # the report that started it: 0.001 and 0.01 ran together on a narrow log axis
+    labels = fit_ticks(1e-3, 1.0, 60.0, measure, log=True, gap=14.0, spacing=63.0)[1]
+    assert labels == ["0.01", "1"]  # decades two apart: "0.001" and "0.01" would touch
+    assert fit_ticks(1e-3, 10.0, 400.0, measure, log=True, gap=14.0, spacing=63.0)[1] == [
+        "0.001", "0.01", "0.1", "1", "10"]
+    assert fit_ticks(1e-9, 1e3, 250.0, measure, log=True, gap=14.0, spacing=60.0)[1] == ["1e-9", "1e-6", "0.001", "1",
+                                                                                          "1000"]
+    assert fit_ticks(0.0, 400.0, 30.0, measure, gap=14.0)[1] in (["0"], ["200"], ["400"], ["100"])
+    assert fit_ticks(0.0, 1e6, 5.0, measure, gap=14.0) == ([], [])  # no label fits: none, never a cut one
+    assert fit_ticks(1.0, 1.0, 100.0, measure) is None  # an empty range: implot's own
+    assert fit_ticks(0.3 - 0.1, 0.5, 300.0, measure)[1][:2] == ["0.2", "0.25"]  # 0.30000000000000004 never shows
+
+
+def test_mark_labels_stay_whole_inside_the_plot_or_are_left_out():
+    from sandbox.kit.plots import mark_label_boxes
+
+    # UI scale 2: a plot 46 px tall, labels 34 px tall ("T/2" once lost its top and read "1/2")
+    boxes = mark_label_boxes([192.0, 384.0], [(45.0, 34.0), (17.0, 34.0)], 415.0, 46.0, 10.0)
+    for box in boxes:
+        assert box is not None and 0 <= box[0] and box[2] <= 415.0 and 0 <= box[1] and box[3] <= 46.0
+    assert boxes[0][2] <= 192.0 and boxes[1][2] <= 384.0, "each beside its mark, on its left"
+    # a mark at the right edge: the label moves inward; at the left edge: to the mark's right
+    (right,), (left,) = mark_label_boxes([415.0], [(45.0, 34.0)], 415.0, 46.0), mark_label_boxes([0.0], [(45.0, 34.0)],
+                                                                                                  415.0, 46.0)
+    assert right[2] <= 415.0 - 4.0 and left[0] >= 4.0
+    # marks close together: left of the first, right of the second, the third on a second row
+    # when the plot has one, else left out
+    tall = mark_label_boxes([100.0, 104.0, 108.0], [(40.0, 16.0)] * 3, 300.0, 120.0)
+    assert tall[0][2] <= 100.0 and tall[1][0] >= 104.0 and tall[2][1] >= tall[0][3]
+    assert mark_label_boxes([100.0, 104.0, 108.0], [(40.0, 16.0)] * 3, 300.0, 30.0)[2] is None
+    assert mark_label_boxes([50.0], [(80.0, 16.0)], 60.0, 100.0) == [None], "wider than the plot: left out, not cut"
+    assert mark_label_boxes([-40.0, float("nan")], [(10.0, 16.0)] * 2, 100.0, 100.0) == [None, None]
+
+
+def test_a_narrow_strip_keeps_its_most_important_plots_in_their_order():
+    from sandbox.kit.plots import strip_fit
+
+    weights, priorities, minimums = [2.0, 1.0, 1.0, 1.0], [3.0, 0.0, 2.0, 1.0], [200.0, 150.0, 150.0, 150.0]
+    assert strip_fit(weights, priorities, minimums, 2000.0) == [0, 1, 2, 3]
+    assert strip_fit(weights, priorities, minimums, 700.0) == [0, 2, 3]
+    assert strip_fit(weights, priorities, minimums, 500.0) == [0, 2]
+    assert strip_fit(weights, priorities, minimums, 100.0) == [0], "the most important plot shows at any width"
+    for width in np.linspace(100, 2000, 40):  # every plot shown gets its minimum
+        keep = strip_fit(weights, priorities, minimums, width)
+        total = sum(weights[k] for k in keep)
+        assert len(keep) == 1 or all(width * weights[k] / total >= minimums[k] for k in keep)
+    assert strip_fit([1.0, 1.0], [0.0, 0.0], [0.0, 0.0], 10.0) == [0, 1], "no minimum: always shown"
+
+
+def test_the_strip_fits_ticks_and_leaves_a_levels_own_ticks_alone(demo_app, monkeypatch):
+    from imgui_bundle import imgui, implot
+
+    from sandbox.kit import Plot, plot_strip, plots, round_ticks, vlines
+
+    app = demo_app
+    real, set_up, dropped, before = implot.setup_axis_ticks, [], [], set(plots._CUSTOM)
+
+    def recording(axis, values, labels=None, keep_default=False):
+        now = plots._NOW.get(axis)
+        if now is not None and now.pixels >= 1:
+            set_up.append((axis, list(values), list(labels or []), now, imgui.get_font_size()))
+        return real(axis, values, labels, keep_default)
+
+    monkeypatch.setattr(implot, "setup_axis_ticks", recording)
+
+    def own_ticks(run):
+        implot.setup_axis_ticks(implot.ImAxis_.x1.value, [0.0, 1.0], ["start", "end"])
+        plots.line("a", [0.0, 1.0], [1e-3, 10.0])
+
+    def rounded(run):
+        round_ticks(0.0, 1000.0)
+        vlines([500.0, 1000.0], ["T/2", "T"])
+        plots.line("b", [0.0, 1000.0], [0.5, 0.7])
+
+    app.host.view.plots = lambda: plot_strip(app.host.context, [
+        Plot("own", own_ticks, y_log=True), Plot("rounded", rounded),
+        Plot("dropped", lambda run: dropped.append(run), min_width=1e4)])
+    for scale in (1.0, 2.0):
+        app.imgui.set_scale(scale)
+        app.run_frames(4)
+    assert not dropped, "a plot that cannot have its minimum width is left out"
+    kit = [entry for entry in set_up if entry[2] != ["start", "end"]]
+    assert {entry[0] for entry in kit} == {implot.ImAxis_.x1.value, implot.ImAxis_.y1.value}
+    for axis, values, labels, now, font in kit:
+        vertical = axis == implot.ImAxis_.y1.value
+        if now.log:
+            lo, span = math.log10(now.low), math.log10(now.high) - math.log10(now.low)
+            places = [(math.log10(v) - lo) / span * now.pixels for v in values]
+        else:
+            places = [(v - now.low) / (now.high - now.low) * now.pixels for v in values]
+        sizes = [font if vertical else imgui.calc_text_size(text).x for text in labels]
+        for k in range(len(values) - 1):
+            assert places[k + 1] - places[k] - 0.5 * (sizes[k] + sizes[k + 1]) >= plots.TICK_GAP[vertical] * font - 0.5
+    own = [entry for entry in set_up if entry[2] == ["start", "end"]]
+    assert len(own) >= 6, "the level's own ticks, every frame"
+    assert len(plots._CUSTOM - before) == 1, "and the kit leaves that axis alone: both sets would be drawn"
+
+
+def test_tick_labels_stay_within_the_room_at_the_axis_ends():
+    from sandbox.kit.plots import fit_ticks, thin_labels
+
+    measure = _width_of(14.0)
+    # an axis from 1 to 60 ending 5 px before the next plot: "60" would reach into it, 10 ... 50 stay
+    values, labels = fit_ticks(1.0, 60.0, 218.0, measure, gap=11.0, spacing=63.0, room=(52.0, 5.0))
+    assert labels and "60" not in labels and values[-1] <= 50.0
+    assert all(-52.0 <= (v - 1.0) / 59.0 * 218.0 - 0.5 * measure(t) and (v - 1.0) / 59.0 * 218.0 + 0.5 * measure(t)
+               <= 223.0 for v, t in zip(values, labels))
+    assert thin_labels([0.0, 20.0, 40.0, 60.0, 80.0], [30.0] * 5, 5.0) == [True, False, True, False, True]
+    assert thin_labels([0.0, 20.0, 40.0], [10.0] * 3, 5.0) == [True] * 3
+    assert thin_labels([0.0, 20.0, 40.0], [10.0] * 3, 5.0, (0.0, 100.0)) == [False, True, False], "0 reaches out"
+    assert thin_labels([0.0], [300.0], 5.0, (-10.0, 100.0)) == [False]
+
+
+def test_a_levels_own_ticks_keep_every_tick_and_only_the_labels_that_fit(demo_app, monkeypatch):
+    from imgui_bundle import imgui, implot
+
+    from sandbox.kit import Plot, plot_strip, plots
+
+    app = demo_app
+    real, set_up = implot.setup_axis_ticks, []
+
+    def recording(axis, values, labels=None, keep_default=False):
+        now = plots._NOW.get(axis)
+        if now is not None and now.pixels >= 1 and axis == implot.ImAxis_.x1.value:
+            set_up.append((list(values), list(labels or []), now))
+        return real(axis, values, labels, keep_default)
+
+    monkeypatch.setattr(implot, "setup_axis_ticks", recording)
+    ticks = [float(k) for k in range(21)]
+
+    def dense(run):
+        plots.set_ticks(ticks, [f"n={k}" for k in range(21)])
+        plots.line("a", [0.0, 20.0], [0.0, 1.0])
+
+    app.host.view.plots = lambda: plot_strip(app.host.context, [Plot("dense", dense, x_limits=(0.0, 20.0))])
+    app.imgui.set_scale(2.0)
+    app.run_frames(3)
+    values, labels, now = set_up[-1]
+    assert values == ticks and 2 <= sum(map(bool, labels)) < 21, labels
+    shown = [(v / 20.0 * now.pixels, imgui.calc_text_size(t).x) for v, t in zip(values, labels) if t]
+    for (a, wa), (b, wb) in itertools.pairwise(shown):
+        assert b - a - 0.5 * (wa + wb) >= plots.TICK_GAP[False] * imgui.get_font_size() - 0.5
