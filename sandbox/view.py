@@ -14,8 +14,9 @@ once per pane with ``frame.pane`` naming it.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -46,6 +47,79 @@ def side_by_side(*panes: tuple[str, object, float]) -> list[Pane]:
     return out
 
 
+#: a plate's padding around its text (window units), as :meth:`Frame.text` draws it, and the
+#: least distance from a text to the pane's edge
+PLATE_PAD = (4.0, 2.0)
+EDGE = 4.0
+
+
+def _overlap(a, b, gap: float = 0.0) -> float:
+    """The area two boxes (x0, y0, x1, y1) share once each is grown by ``gap`` / 2 (0: apart)."""
+    w = min(a[2], b[2]) - max(a[0], b[0]) + gap
+    h = min(a[3], b[3]) - max(a[1], b[1]) + gap
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def label_offsets(width: float, height: float, gap: float) -> list[tuple[float, float]]:
+    """Where a ``width`` × ``height`` text may go around its anchor, best first, as offsets of its
+    top-left corner: right of the anchor (centred, then above, then below), left of it likewise,
+    then above and below it, each ``gap`` clear of the anchor."""
+    right, left, middle = gap, -gap - width, -0.5 * height
+    return [(right, middle), (right, -gap - height), (right, gap), (left, middle), (left, -gap - height),
+            (left, gap), (-0.5 * width, -gap - height), (-0.5 * width, gap)]
+
+
+def place_labels(anchors, sizes, priorities, bounds: tuple[float, float], taken=(), offsets=None, gap: float = 8.0,
+                 spacing: float = 2.0, anchor_room: float = 5.0, always: float | None = None) -> list:
+    """Where labels go so that none covers another: the pure layout behind :meth:`Frame.labels`.
+
+    Label k has its text ``sizes[k]`` (w, h) big, beside ``anchors[k]`` (x, y), both in pane units
+    from the pane's top-left. Labels are placed most important first (highest ``priorities``;
+    ties in the given order), each at the first of its candidate offsets (``offsets[k]`` if given
+    and not None, then :func:`label_offsets`, ``gap`` clear of the anchor) where the text keeps
+    ``EDGE`` inside the pane (``bounds``: width, height), its plate (the text grown by
+    ``PLATE_PAD``) keeps ``spacing`` from the plates in ``taken`` (boxes x0, y0, x1, y1) and those
+    placed before it, and it covers no other label's anchor (a square ``anchor_room`` from it).
+    A label that finds no such place is left out (None), unless its priority is at least
+    ``always`` (default: the highest priority given): that one goes where it overlaps least, kept
+    inside the pane. Returns each label's text top-left corner, or None.
+    """
+    count = len(anchors)
+    if always is None:
+        always = max(priorities, default=0.0)
+    px, py = PLATE_PAD
+    width, height = bounds
+    placed = [tuple(box) for box in taken]
+    dots = [(x - anchor_room, y - anchor_room, x + anchor_room, y + anchor_room) for x, y in anchors]
+    out: list = [None] * count
+    for k in sorted(range(count), key=lambda k: -priorities[k]):
+        (ax, ay), (w, h) = anchors[k], sizes[k]
+        tries = ([tuple(offsets[k])] if offsets is not None and offsets[k] is not None else []) + label_offsets(w, h, gap)
+        others = placed + [dot for j, dot in enumerate(dots) if j != k]
+        best, best_cost = None, math.inf
+        for dx, dy in tries:
+            x, y = ax + dx, ay + dy
+            plate = (x - px, y - py, x + w + px, y + h + py)
+            inside = EDGE <= x <= width - w - EDGE and EDGE <= y <= height - h - EDGE
+            cost = sum(_overlap(plate, other, spacing) for other in others)
+            if inside and cost == 0:
+                best = (x, y)
+                break
+            if priorities[k] >= always:  # kept in any case: the least overlap, pulled inside the pane
+                x = max(min(x, width - w - EDGE), EDGE)
+                y = max(min(y, height - h - EDGE), EDGE)
+                plate = (x - px, y - py, x + w + px, y + h + py)
+                cost = sum(_overlap(plate, other, spacing) for other in others)
+                if cost < best_cost:
+                    best_cost, best_kept = cost, (x, y)
+        if best is None and best_cost < math.inf:
+            best = best_kept
+        if best is not None:
+            out[k] = best
+            placed.append((best[0] - px, best[1] - py, best[0] + w + px, best[1] + h + py))
+    return out
+
+
 class Frame:
     """What a view needs to draw one pane of its scene for one frame."""
 
@@ -60,6 +134,9 @@ class Frame:
         self.pixel_ratio = pixel_ratio
         self.origin = origin  # the pane's top-left corner in window units (where overlays start)
         self.pane = pane
+        #: the plates of the text drawn on this pane this frame (x0, y0, x1, y1 from its top-left):
+        #: :meth:`labels` keeps clear of them
+        self.taken: list[tuple[float, float, float, float]] = []
 
     @property
     def mvp(self) -> np.ndarray:
@@ -117,12 +194,48 @@ class Frame:
 
         size = imgui.calc_text_size(text)
         width, height = self.size
-        x = max(min(at[0], width - size.x - 4.0), 4.0) + self.origin[0]
-        y = max(min(at[1], height - size.y - 4.0), 4.0) + self.origin[1]
+        px, py = PLATE_PAD
+        x = max(min(at[0], width - size.x - EDGE), EDGE)
+        y = max(min(at[1], height - size.y - EDGE), EDGE)
+        self.taken.append((x - px, y - py, x + size.x + px, y + size.y + py))
+        x, y = x + self.origin[0], y + self.origin[1]
         if plate:
-            draw_list.add_rect_filled(imgui.ImVec2(x - 4, y - 2), imgui.ImVec2(x + size.x + 4, y + size.y + 2),
+            draw_list.add_rect_filled(imgui.ImVec2(x - px, y - py), imgui.ImVec2(x + size.x + px, y + size.y + py),
                                       PALETTE.plate.u32, 3.0)
         draw_list.add_text(imgui.ImVec2(x, y), Color.of(color).u32, text)
+
+    def labels(self, draw_list, items: Iterable, always: float | None = None) -> list[bool]:
+        """Labels beside world points, on plates, placed so that none covers another, the pane's
+        edge, a text drawn before on this pane (draw captions first) or another label's point.
+
+        ``items``: ``(anchor, text, colour, priority)``, optionally with a fifth element, the
+        offset (window units, of the text's top-left from the point) to try first. The most
+        important labels are placed first, each at the first free spot of a few around its
+        point (right, left, above, below: :func:`label_offsets`); a label with no free spot is
+        left out, except those with a priority of at least ``always`` (default: the highest
+        given), which go where they overlap least. Points not finite, behind a 3-D camera or far
+        outside the view have no label. Returns, per item, whether its label was drawn."""
+        from imgui_bundle import imgui
+
+        items = list(items)
+        shown, kept = [False] * len(items), []
+        for k, (anchor, text, color, priority, *offset) in enumerate(items):
+            at = self.to_overlay(anchor) if np.all(np.isfinite(np.asarray(anchor, np.float64))) else None
+            width, height = self.size
+            if at is not None and -50 < at.x - self.origin[0] < width + 50 and -50 < at.y - self.origin[1] < height + 50:
+                kept.append((k, (at.x - self.origin[0], at.y - self.origin[1]), str(text), color, float(priority),
+                             tuple(offset[0]) if offset and offset[0] is not None else None))
+        if not kept:
+            return shown
+        font = imgui.get_font_size()
+        places = place_labels([e[1] for e in kept], [tuple(imgui.calc_text_size(e[2])) for e in kept],
+                              [e[4] for e in kept], self.size, self.taken, [e[5] for e in kept], gap=0.5 * font,
+                              spacing=0.15 * font, anchor_room=0.3 * font, always=always)
+        for (k, _, text, color, _, _), place in zip(kept, places):
+            if place is not None:
+                self.text(draw_list, place, text, color)
+                shown[k] = True
+        return shown
 
     def caption(self, draw_list, lines: Iterable, corner: str = "top-left") -> None:
         """Lines of text stacked in a corner of the pane, each on a plate: a line is a string or a

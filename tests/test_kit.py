@@ -369,7 +369,7 @@ def test_a_plots_legend_place_is_checked():
         Plot("p", legend_at="upstairs")
 
 
-# -- layouts that never collide: ticks, marks, the strip -----------------------------------------
+# -- layouts that never collide: ticks, marks, scene labels, the strip ---------------------------
 def _width_of(font: float):
     """A text measure like the UI font's: digits about 0.55 of the font size wide."""
     return lambda text: 0.55 * font * len(text)
@@ -445,6 +445,90 @@ def test_mark_labels_stay_whole_inside_the_plot_or_are_left_out():
     assert mark_label_boxes([100.0, 104.0, 108.0], [(40.0, 16.0)] * 3, 300.0, 30.0)[2] is None
     assert mark_label_boxes([50.0], [(80.0, 16.0)], 60.0, 100.0) == [None], "wider than the plot: left out, not cut"
     assert mark_label_boxes([-40.0, float("nan")], [(10.0, 16.0)] * 2, 100.0, 100.0) == [None, None]
+
+
+def _plates(places, sizes):
+    from sandbox.view import PLATE_PAD
+
+    px, py = PLATE_PAD
+    return [None if p is None else (p[0] - px, p[1] - py, p[0] + w + px, p[1] + h + py)
+            for p, (w, h) in zip(places, sizes)]
+
+
+def test_scene_labels_are_placed_without_overlap_and_the_least_important_make_way():
+    from sandbox.view import EDGE, label_offsets, place_labels
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        n = int(rng.integers(2, 14))
+        bounds = (float(rng.uniform(200, 900)), float(rng.uniform(150, 600)))
+        anchors = [tuple(map(float, rng.uniform(0, 1, 2) * bounds)) for _ in range(n)]
+        sizes = [(float(rng.uniform(20, 160)), 17.0) for _ in range(n)]
+        priorities = [float(p) for p in rng.integers(0, 3, n)]
+        taken = [(0.0, 0.0, 150.0, 40.0)]  # a caption drawn before
+        places = place_labels(anchors, sizes, priorities, bounds, taken, always=99.0)
+        plates = _plates(places, sizes)
+        shown = [k for k in range(n) if plates[k] is not None]
+        for a in shown:
+            x, y = places[a]
+            assert EDGE <= x and x + sizes[a][0] <= bounds[0] - EDGE and EDGE <= y and y + sizes[a][1] <= bounds[1] - EDGE
+            for other in [plates[b] for b in shown if b != a] + taken:
+                assert not (plates[a][0] < other[2] and other[0] < plates[a][2] and plates[a][1] < other[3]
+                            and other[1] < plates[a][3]), (trial, a, plates[a], other)
+        order = sorted(range(n), key=lambda k: -priorities[k])
+        for k in set(range(n)) - set(shown):  # left out: every spot was outside or taken by a more important one
+            earlier = taken + [plates[j] for j in order[: order.index(k)] if plates[j] is not None] + [
+                (x - 5.0, y - 5.0, x + 5.0, y + 5.0) for j, (x, y) in enumerate(anchors) if j != k]
+            (ax, ay), (w, h) = anchors[k], sizes[k]
+            for dx, dy in label_offsets(w, h, 8.0):
+                x, y = ax + dx, ay + dy
+                plate = (x - 4.0, y - 2.0, x + w + 4.0, y + h + 2.0)
+                inside = EDGE <= x <= bounds[0] - w - EDGE and EDGE <= y <= bounds[1] - h - EDGE
+                assert not inside or any(plate[0] < o[2] + 2 and o[0] < plate[2] + 2 and plate[1] < o[3] + 2
+                                         and o[1] < plate[3] + 2 for o in earlier), (trial, k)
+    # crowded: three labels on one point in a small pane; the most important keeps its place
+    places = place_labels([(50.0, 30.0)] * 3, [(90.0, 17.0)] * 3, [0.0, 2.0, 1.0], (120.0, 60.0))
+    assert places[1] is not None and places[0] is None
+
+
+def test_a_scene_label_takes_its_offset_when_free_and_the_top_priority_is_always_shown():
+    from sandbox.view import place_labels
+
+    places = place_labels([(100.0, 100.0)], [(40.0, 17.0)], [0.0], (400.0, 300.0), offsets=[(12.0, -26.0)])
+    assert places == [(112.0, 74.0)]
+    # nowhere free (the pane is covered): the top priority still shows, kept inside; the rest do not
+    cover = [(0.0, 0.0, 400.0, 300.0)]
+    places = place_labels([(100.0, 100.0), (200.0, 100.0)], [(40.0, 17.0)] * 2, [1.0, 0.0], (400.0, 300.0), cover)
+    assert places[0] is not None and places[1] is None
+    places = place_labels([(398.0, 2.0)], [(40.0, 17.0)], [0.0], (400.0, 300.0), cover)
+    assert 4.0 <= places[0][0] <= 400.0 - 44.0 and places[0][1] >= 4.0
+
+
+def test_frame_labels_draw_plates_that_do_not_overlap(demo_app):
+    from sandbox.gfx.camera import Camera2D
+    from sandbox.view import Frame
+
+    demo_app.run_frames(1)  # an ImGui context with the UI font
+    plates = []
+
+    class Recorder:  # a draw list that keeps the plates
+        def add_rect_filled(self, a, b, color, rounding):
+            plates.append((a.x, a.y, b.x, b.y))
+
+        def add_text(self, at, color, text):
+            pass
+
+    camera = Camera2D()
+    camera.fit(-1, 1, -1, 1)
+    frame = Frame((400, 300), camera, None, 0.0, 1.0, (10.0, 20.0))
+    frame.caption(Recorder(), ["a caption over the top-left corner"])
+    points = [(0.0, 0.0), (0.02, 0.01), (-0.01, 0.02), (0.5, 0.5), (float("nan"), 0.0)]
+    shown = frame.labels(Recorder(), [(p, f"label {k}", PALETTE.text, 3 - k) for k, p in enumerate(points)])
+    assert shown[0] and shown[3] and not shown[4] and len(plates) == 1 + sum(shown)
+    for i, a in enumerate(plates):
+        assert 10.0 <= a[0] and a[2] <= 410.0 and 20.0 <= a[1] and a[3] <= 320.0
+        for b in plates[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
 
 
 def test_a_narrow_strip_keeps_its_most_important_plots_in_their_order():
