@@ -12,9 +12,7 @@ from sim import nn
 
 level("schedule_free").module("schedule_free")  # imports the level's package as the game does
 from cf_level_schedule_free.schedule_free import (  # noqa: E402
-    DIVERGED_LOSS,
     LR_GRID,
-    Race,
     RiverValley,
     ScheduleFreeSGD,
     cosine_lr,
@@ -101,47 +99,8 @@ def test_tuning_is_deterministic_and_schedule_free_takes_a_far_larger_step():
 
 
 # ---------------------------------------------------------------------------------------------
-# the claims, on the landscape the level ships
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_schedule_free_x_stopped_at_half_beats_the_cosine_run_stopped_there(seed):
-    run = race_losses(T // 2, seed)
-    assert run.series("loss_cosine")[-1] > 1.5 * run.series("loss_schedule_free")[-1]
-    assert run.series("loss_constant")[-1] > 100 * run.series("loss_schedule_free")[-1]
-    # and it was ahead from early on: a good point at every stop from T/8 to T/2
-    sf, cosine = run.series("loss_schedule_free"), run.series("loss_cosine")
-    assert np.all(sf[T // 8:] < cosine[T // 8:])
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_the_cosine_run_edges_ahead_at_its_planned_end(seed):
-    run = race_losses(T, seed)
-    sf, cosine = run.series("loss_schedule_free")[-1], run.series("loss_cosine")[-1]
-    assert cosine < sf < 3 * cosine  # ahead, but not by much
-    assert run.series("lr_cosine")[-1] == pytest.approx(0.0, abs=1e-12)
-
-
-def test_after_the_planned_end_the_cosine_run_is_frozen_and_schedule_free_keeps_improving():
-    run = race_losses(T + T // 2)
-    cosine, sf = run.series("loss_cosine"), run.series("loss_schedule_free")
-    assert cosine[T + 1:].max() == pytest.approx(cosine[T + 1:].min(), rel=1e-9)
-    assert sf[-1] < 0.8 * sf[T]
-
-
-def test_the_explorer_roams_while_the_average_settles():
-    run = race_losses(T // 2)
-    assert run.series("loss_explorer")[-1] > 100 * run.series("loss_schedule_free")[-1]
-
-
-def test_boundary_on_a_plain_noisy_bowl_the_tuned_cosine_leads_at_half():
-    bowl = RiverValley(wall=3.0, depth=15.0, width=10.0, bend=0.0, start=(2.5, 3.0))  # ~quadratic
-    lrs = tuned_lr(bowl, T, 1.0)
-    race = Race(bowl, lrs, T, noise=1.0, balls=64, seed=0)
-    for _ in range(T // 2):
-        race.step()
-    losses = race.losses()
-    assert losses["cosine"] < 0.6 * losses["schedule_free"]
+# the claims, on the landscape the level ships: what the level states is checked across its range
+# by claims.py (every claim runs in the engine's tests/test_claims.py); the challenges' verdicts here
 
 
 def test_challenge_at_half_schedule_free_leads():
@@ -153,17 +112,7 @@ def test_challenge_at_the_planned_end_the_cosine_leads():
 
 
 # ---------------------------------------------------------------------------------------------
-# the small real problem, live changes, divergence
-
-
-def test_regression_every_method_learns_and_schedule_free_leads_at_half():
-    run = race_losses(T, problem="regression")
-    for name in ("schedule_free", "cosine", "constant"):
-        loss = run.series(f"loss_{name}")
-        assert loss[-1] < 0.05 * loss[0]
-    half = T // 2
-    assert run.series("loss_schedule_free")[half] < run.series("loss_cosine")[half]
-    assert run.series("loss_schedule_free")[-1] < run.series("loss_explorer")[-1]
+# live changes, divergence
 
 
 def test_step_size_scale_changes_live():
@@ -174,38 +123,6 @@ def test_step_size_scale_changes_live():
     assert run.model.race.optimizers["cosine"].lr <= run.model.tuned_lrs["cosine"]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_a_diverged_racer_stops_alone_and_the_others_run_on(seed):
-    """At 2× the tuned steps Schedule-Free overflows within ~15 steps; the race goes on without it."""
-    run = make_runner(LEVEL, {"planned_steps": T, "lr_scale": 2.0}, seed=seed)
-    run.step(T // 2)
-    assert run.steps == T // 2 and not run.diverged and run.error is None
-    race = run.model.race
-    assert race.diverged_at["schedule_free"] is not None and race.diverged_at["schedule_free"] < 30
-    assert race.diverged_at["cosine"] is None and race.diverged_at["constant"] is None
-    assert run.series("loss_schedule_free")[-1] >= DIVERGED_LOSS  # marked, not a number that could lead
-    assert run.model.measure_leader(run) != "Schedule-Free (x)"
-    for name in ("cosine", "constant"):
-        assert np.isfinite(run.series(f"loss_{name}")).all() and run.series(f"loss_{name}")[-1] < 0.1
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_a_larger_constant_step_converges_ahead_at_half_and_behind_at_the_end(seed):
-    """The constant step is tuned for the lowest loss at T: a small step with a low noise floor. From
-    1.5 to 4 times it (γ up to 0.1) it still converges, faster: ahead of the tuned step at T/2,
-    behind it at T."""
-    tuned = make_runner(LEVEL, {"planned_steps": T}, seed=seed)
-    tuned.step(T)
-    for scale in (1.5, 2.0, 4.0):
-        run = make_runner(LEVEL, {"planned_steps": T, "lr_scale": scale}, seed=seed)
-        run.step(T)
-        assert run.model.lrs["constant"] == pytest.approx(scale * tuned.model.lrs["constant"])
-        assert run.model.race.diverged_at["constant"] is None
-        loss, tuned_loss = run.series("loss_constant"), tuned.series("loss_constant")
-        assert loss[T // 2] < 0.5 * tuned_loss[T // 2]
-        assert tuned_loss[-1] < loss[-1] < 0.01
-
-
 def test_at_four_times_the_tuned_steps_only_schedule_free_diverges_and_the_race_goes_on():
     run = make_runner(LEVEL, {"planned_steps": T, "lr_scale": 4.0})
     run.step(T // 2)
@@ -214,25 +131,11 @@ def test_at_four_times_the_tuned_steps_only_schedule_free_diverges_and_the_race_
     assert run.model.measure_leader(run) == "cosine"
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
-def test_schedule_free_tolerates_smaller_steps_but_not_twice_its_tuned_one(seed):
-    """Its tuned step sits near its edge: 1.5× converges, 2× diverges within about ten steps (5 to 10
-    over 20 seeds; 1.75× already does on some); a tenth of it is as good at T/2."""
-    for scale, diverges in ((0.1, False), (1.5, False), (2.0, True)):
-        run = make_runner(LEVEL, {"planned_steps": T, "lr_scale": scale}, seed=seed)
-        run.step(T // 2)
-        stopped = run.model.race.diverged_at["schedule_free"]
-        assert (stopped is not None) == diverges
-        assert stopped is None or stopped <= 12
-        if scale == 0.1:
-            assert run.series("loss_schedule_free")[-1] < 1.5e-3
-
-
 def test_trails_are_recorded_by_the_runner_for_the_first_ball():
     run = race_losses(30)
     steps, balls = run.arrays("ball0")
     assert list(steps) == list(range(31))
-    x, z, y, cosine, constant = balls[-1]
+    x, z, y, cosine, _ = balls[-1]
     race = run.model.race
     np.testing.assert_allclose(x, race.points["schedule_free"][0])
     np.testing.assert_allclose(z, race.explorer[0])

@@ -28,6 +28,8 @@ def _loss(run, name: str) -> np.ndarray:
 
 class ScheduleFreeView(View):
     camera = "2d"
+    # the scene answers to the camera alone (pan, zoom); the race is stopped from the panel's buttons
+    controls = ()
 
     def make_camera(self):
         return Camera2D(center=(1.9, 0.0), half_height=2.7)
