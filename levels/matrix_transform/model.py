@@ -5,7 +5,7 @@ A run is an animation, one step a tick. In "map" mode the plane slides from the 
 in "SVD" mode it goes there one factor of W = U Σ Vᵀ at a time, with pauses between; in "two
 maps" mode it goes through W and then B (one pane) and through B and then W (the other); in "low
 rank" mode the matrix is rebuilt one rank-1 layer σᵢuᵢvᵢᵀ at a time until k are kept. Editing W
-while the run is over moves the plane at once. Everything shown is computed by :mod:`.maps`.
+or k once the animation is over shows the result at once. Everything shown is computed by :mod:`.maps`.
 """
 
 from __future__ import annotations
@@ -107,7 +107,13 @@ class MatrixModel(Model):
         self._record_rank()
 
     def _record_rank(self) -> None:
-        self.shown_rank = min(int(self.params["k"]), 1 + self.t // LAYER_STEPS)
+        """The rank shown: one more layer every LAYER_STEPS steps until k is reached; from then on,
+        k itself (a slider moved afterwards shows its copy at once)."""
+        k = int(self.params["k"])
+        if self.t == 0:
+            self.built = False
+        self.built = self.built or 1 + self.t // LAYER_STEPS >= k
+        self.shown_rank = k if self.built else 1 + self.t // LAYER_STEPS
 
     def set_param(self, name: str, value: Any) -> None:
         super().set_param(name, value)
@@ -144,7 +150,7 @@ class MatrixModel(Model):
         mode, to BW: W first, then B)."""
         s = self.progress
         if self.mode == "SVD":
-            return svd_path(self.W, s)
+            return svd_path(self.W, s, self.factors())
         if self.mode == "two maps":
             return compose_path(self.W, self.B, s)
         return straight_path(self.W, s)
