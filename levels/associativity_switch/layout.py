@@ -158,8 +158,8 @@ def layout(mode: str, n: int, d: int, em: float = 0.0, operator_width: Callable[
     top = chain_height + max(gap, 1.5 * em)  # the chain's titles
     if mode != "ssd":
         labels.append(((0.5 * (parens[0] + parens[1]), chain_mid + 0.5 * parens[3]),
-                       ("click φ(Q) or V to move the parentheses", "click φ(Q) or V", ""), -1.6, True, width))
-        top = max(top, chain_mid + 0.5 * parens[3] + 2.3 * em)
+                       ("click φ(Q) or V to move the parentheses", "click φ(Q) or V", ""), -2.0, True, width))
+        top = max(top, chain_mid + 0.5 * parens[3] + 2.7 * em)
     bottom = eval_mid - 0.5 * eval_height - max(gap, 2.8 * em)  # the caption and a note under the evaluation
     return {"boxes": boxes, "operators": [op for op in chain_ops + eval_ops if op[0]], "parens": parens,
             "gap": gap, "labels": labels, "caption": caption, "cursor": cursor, "width": width,

@@ -5,11 +5,14 @@ moves the parentheses. The plots: both forms' outputs, the memory each holds, th
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.kit import PALETTE, Plot, finite, fitted_y, hline, line, plot_strip, progress_bar, scatter, vlines
-from sandbox.view import View
+from sandbox.kit.plots import strip_fit
+from sandbox.view import EDGE, View
 
 from .kernels import describe_crossover
 from .layout import layout, parenthesis
@@ -23,7 +26,6 @@ MEMORY, BUDGET = PALETTE.purple, PALETTE.muted.alpha(0.6)  # the SSD's memory le
 OPERATOR_SCALE = 1.7  # operators ("·", "=") are drawn this much larger than labels
 FRAME_MARGIN = 0.03  # the camera frames the layout with this share of room around it
 TEXT_SHARE_MAX = 0.55  # the rows of text take at most this share of the pane's height
-PLOTS_EMS = 44.0  # a strip this wide (in font sizes) has room for three plots; narrower, two
 TEXT_LINES = 8.0  # lines of text the layout stacks: titles and a hint above, a row between, a caption below
 SLIDE_RATE = 9.0  # 1/s: how fast the parentheses slide to their new place
 PICTURES = {  # mode -> the model's pictures drawn, each (picture, box, "rows": faint past the cursor, "token": t's)
@@ -35,6 +37,23 @@ PICTURES = {  # mode -> the model's pictures drawn, each (picture, box, "rows": 
 }
 CHAIN = [("fq", "q", ""), ("fkT", "k", ""), ("v", "v", "")]  # the same three factors in every mode
 SIGNED = {"v", "y_quadratic", "y_recurrent", "y_ssd", "states", "ssd_states"}  # the diverging map; else viridis
+
+
+def titled(plots: list, wordings: list) -> list:
+    """The plots, each titled with the longest of its ``wordings`` that fits the width the strip
+    will give it (the strip leaves out the least important plots that have no room: the same
+    choice, made here first); a title wider than its plot would be cut."""
+    shown = [k for k, plot in enumerate(plots) if plot.when is None or plot.when()]
+    font, width = imgui.get_font_size(), imgui.get_content_region_avail().x
+    keep = [shown[k] for k in strip_fit([plots[k].weight for k in shown], [plots[k].priority for k in shown],
+                                        [plots[k].min_width * font for k in shown], width)]
+    total = sum(plots[k].weight for k in keep) or 1.0
+    out = []
+    for k, (plot, options) in enumerate(zip(plots, wordings)):
+        room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
+        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
+        out.append(dataclasses.replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
+    return out
 
 
 def human_bytes(count: float) -> str:
@@ -124,16 +143,16 @@ class SwitchView(View):
     def overlay(self, draw_list, frame) -> None:
         lay, t, latest, p = self.layout(frame), self.token, self.run.latest(), self.params
         size, big, per_px = imgui.get_font_size(), imgui.get_font_size() * OPERATOR_SCALE, 1.0 / frame.world_per_pixel()
-        taken = []  # the rectangles (x0, y0, x1, y1, window units) text already covers
 
-        def free(x0, y0, x1, y1) -> bool:
-            return all(x1 <= a or b <= x0 or y1 <= c or e <= y0 for a, c, b, e in taken)
+        def free(x0, y0, x1, y1) -> bool:  # in pane units, clear of every text drawn on the pane so far
+            return all(x1 <= a or b <= x0 or y1 <= c or e <= y0 for a, c, b, e in frame.taken)
 
         for text, x, y in lay["operators"]:  # drawn larger than the labels
             at, width = frame.to_overlay((x, y)), imgui.calc_text_size(text).x * OPERATOR_SCALE
             draw_list.add_text(imgui.get_font(), big, imgui.ImVec2(at.x - 0.5 * width, at.y - 0.5 * big),
                                PALETTE.text.u32, text)
-            taken.append((at.x - 0.5 * width, at.y - 0.5 * big, at.x + 0.5 * width, at.y + 0.5 * big))
+            x0, y0 = at.x - frame.origin[0] - 0.5 * width, at.y - frame.origin[1] - 0.5 * big
+            frame.taken.append((x0, y0, x0 + width, y0 + big))
         weights, state = human_bytes(latest["attention_bytes"]), human_bytes(latest["state_bytes"])
         caption, color = {
             "transformer": ((f"computed so far: t(t+1)/2 = {t * (t + 1) // 2} weights, {weights} at N = t",
@@ -155,12 +174,10 @@ class SwitchView(View):
             room = max(width * per_px, imgui.calc_text_size(wordings[-1]).x)  # the last wording goes in any case
             for words in wordings:  # the longest wording that has room and runs into nothing drawn, else none
                 w, h = imgui.calc_text_size(words)
-                x = min(max(at.x - frame.origin[0] - align * w, 4.0), pane_w - w - 4.0)  # kept inside the pane
-                y = min(max(at.y - frame.origin[1] + (lines - 0.5) * size, 4.0), pane_h - h - 4.0)
-                x0, y0 = x + frame.origin[0], y + frame.origin[1]
-                if words and w <= room and free(x0, y0, x0 + w, y0 + h):
-                    frame.text(draw_list, (x, y), words, color, plate=False)
-                    taken.append((x0, y0, x0 + w, y0 + h))
+                x = min(max(at.x - frame.origin[0] - align * w, EDGE), pane_w - w - EDGE)  # kept inside the pane
+                y = min(max(at.y - frame.origin[1] + (lines - 0.5) * size, EDGE), pane_h - h - EDGE)
+                if words and w <= room and free(x, y, x + w, y + h):
+                    frame.text(draw_list, (x, y), words, color, plate=False)  # which takes its place
                     break
 
     # -- input ---------------------------------------------------------------------------------
@@ -244,26 +261,19 @@ class SwitchView(View):
         ssd = self.params["mode"] == "ssd"
         gap = self.run.latest()["ssd_difference" if ssd else "form_difference"]
         idle = self.model.bench is None or not any(self.model.bench.seconds.values())
-        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # the strip's width in font sizes
-        wide = ems >= PLOTS_EMS  # room for the memory (or mask) plot as well
-
-        def title(weight: float, *wordings: str) -> str:
-            """The longest wording that fits a plot of this weight (the strip shared by three plots or two)."""
-            share = weight / ((1.0 + 0.85 + 1.25) if wide else 2.25)
-            room = imgui.get_content_region_avail().x * share - 3.0 * imgui.get_font_size()  # less the y axis
-            return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
-
-        plot_strip(self.context, [
-            Plot(title(1.0, f"y_t[0] both ways (gap {gap:.0e})", "y_t[0] both ways", "y_t[0]") + "###outputs",
-                 self._outputs_plot, x_label="token t", y_label="y"),
-            Plot(title(0.85, f"L_tj at t = {self.token}", "L_tj") + "###mask", self._mask_row_plot, x_label="token j",
-                 y_label="L_tj", y_limits=(-0.02, 1.05), weight=0.85, when=lambda: ssd and wide),
-            Plot(title(0.85, "memory at token t", "memory") + "###memory", self._memory_plot, x_label="t",
-                 y_label="bytes", x_log=True, weight=0.85, when=lambda: not ssd and wide,
-                 **fitted_y(*self.model.memory_curve()[1:])),
-            Plot(title(1.25, "benchmark: seconds against N, log-log", "benchmark: seconds vs N", "benchmark")
-                 + "###benchmark", self._benchmark_plot, x_label="N", y_label="seconds", x_log=True, y_log=True,
-                 weight=1.25, x_limits=(100, 1e5) if idle else None, y_limits=(1e-4, 10) if idle else None)])
+        plots = [
+            Plot("###outputs", self._outputs_plot, x_label="token t", y_label="y", min_width=10, priority=2),
+            Plot("###mask", self._mask_row_plot, x_label="token j", y_label="L_tj", y_limits=(-0.02, 1.05),
+                 weight=0.85, when=lambda: ssd, min_width=10, priority=1),
+            Plot("###memory", self._memory_plot, x_label="t", y_label="bytes", x_log=True, weight=0.85,
+                 when=lambda: not ssd, min_width=10, priority=1, **fitted_y(*self.model.memory_curve()[1:])),
+            Plot("###benchmark", self._benchmark_plot, x_label="N", y_label="seconds", x_log=True, y_log=True,
+                 weight=1.25, x_limits=(100, 1e5) if idle else None, y_limits=(1e-4, 10) if idle else None,
+                 priority=3)]
+        plot_strip(self.context, titled(plots, [
+            [f"y_t[0] both ways (gap {gap:.0e})", "y_t[0] both ways", "y_t[0]"], [f"L_tj at t = {self.token}", "L_tj"],
+            ["memory at token t", "memory"],
+            ["benchmark: seconds against N, log-log", "benchmark: seconds vs N", "benchmark"]]))
 
     def _outputs_plot(self, run) -> None:
         t, labels = self.token, OUTPUTS["ssd" if self.params["mode"] == "ssd" else "attention"]
@@ -288,8 +298,6 @@ class SwitchView(View):
 
     def _benchmark_plot(self, run) -> None:
         bench = self.model.bench
-        decades = [1e2, 1e3, 1e4, 1e5]  # implot's own labels of a log axis run into each other in a narrow plot
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, decades, ["100", "1k", "10k", "100k"])
         if self._crossover_open_while_choosing():
             implot.plot_text("hidden", 3e3, 3e-2)
             return

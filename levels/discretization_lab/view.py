@@ -6,6 +6,7 @@ read back from the HiPPO-LegS state against a random memory's, and the LegS stat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -13,7 +14,8 @@ from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.kit import PALETTE, Plot, decimate, finite, finite_rows, line, plot_strip, round_ticks, vlines
-from sandbox.view import View, side_by_side
+from sandbox.kit.plots import strip_fit
+from sandbox.view import EDGE, PLATE_PAD, View, side_by_side
 
 from .model import HIPPO_STEP, METHODS
 
@@ -30,7 +32,6 @@ LOCUS_POINTS = 240  # Δ values along each method's path
 PICK_PIXELS = 16.0  # how close a click must be to grab a pole
 DRAG_INTERVAL_S = 0.05  # a dragged pole re-solves the system at most this often
 STAIRS_LIMIT = 400  # fewer samples than this get markers
-PLOTS_EMS = 44.0  # a strip this wide (in font sizes) has room for the LegS state's bars beside the two plots
 
 
 def xy(z) -> np.ndarray:
@@ -47,6 +48,23 @@ def inside_pieces(z: np.ndarray, box) -> np.ndarray:
     """Segments (pairs of points) of a complex polyline that lie inside ``box``."""
     points, keep = xy(z), inside(xy(z), box)
     return np.stack([points[:-1], points[1:]], axis=1)[keep[:-1] & keep[1:]]
+
+
+def titled(plots: list, wordings: list) -> list:
+    """The plots, each titled with the longest of its ``wordings`` that fits the width the strip
+    will give it (the strip leaves out the least important plots that have no room: the same
+    choice, made here first); a title wider than its plot would be cut."""
+    shown = [k for k, plot in enumerate(plots) if plot.when is None or plot.when()]
+    font, width = imgui.get_font_size(), imgui.get_content_region_avail().x
+    keep = [shown[k] for k in strip_fit([plots[k].weight for k in shown], [plots[k].priority for k in shown],
+                                        [plots[k].min_width * font for k in shown], width)]
+    total = sum(plots[k].weight for k in keep) or 1.0
+    out = []
+    for k, (plot, options) in enumerate(zip(plots, wordings)):
+        room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
+        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
+        out.append(dataclasses.replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
+    return out
 
 
 def continuous_note(stability: str, omega: float) -> str:
@@ -99,8 +117,8 @@ class DiscretizationView(View):
         width = imgui.calc_text_size("+10i").x + 0.6 * font
         # (box, room left, right, below, above in window units): the s-plane's ω labels sit left of it, its σ
         # labels and axis name below; the z-plane's status line below; two title lines above both.
-        box, left, right, below, above = ((S_BOX, width, 0.4 * font, 2.4 * font, 2.8 * font) if frame.pane == "s"
-                                          else (Z_BOX, 0.5 * font, 0.5 * font, 1.6 * font, 2.8 * font))
+        box, left, right, below, above = ((S_BOX, width, 0.4 * font, 2.5 * font, 3.0 * font) if frame.pane == "s"
+                                          else (Z_BOX, 0.5 * font, 0.5 * font, 1.7 * font, 3.0 * font))
         x0, x1, y0, y1 = box
         pane_w, pane_h = frame.size
         scale = max((x1 - x0) / max(pane_w - left - right, 0.3 * pane_w),
@@ -138,11 +156,10 @@ class DiscretizationView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model, hidden, muted, em = self.model, self.challenge.hide_answers, PALETTE.muted, imgui.get_font_size()
-        taken = []  # the rectangles (pane units) text already covers: a label that would run into one is left out
 
         def text(point, wordings, color=PALETTE.text, dx=0.0, dy=0.0, align=0.0, plate=False):
             """The first of ``wordings`` (a string, or several longest first) that fits the pane and runs into
-            no label drawn before it; none when none does."""
+            no text drawn on it before (``frame.taken``); none when none does."""
             at = frame.to_overlay(point)
             if at is None or not np.all(np.isfinite(point)):
                 return
@@ -153,12 +170,11 @@ class DiscretizationView(View):
                 y = at.y - frame.origin[1] + dy
                 if w + 8.0 > width or not (-0.5 * w < x < width - 0.5 * w and 0.0 <= y < height):
                     continue
-                x, y = min(max(x, 4.0), width - w - 4.0), min(max(y, 4.0), height - h - 4.0)
-                pad = 4.0 if plate else 1.0
-                box = (x - pad, y - pad, x + w + pad, y + h + pad)
-                if all(box[2] <= a or c <= box[0] or box[3] <= b or d <= box[1] for a, b, c, d in taken):
-                    frame.text(draw_list, (x, y), words, color, plate)
-                    taken.append(box)
+                x, y = min(max(x, EDGE), width - w - EDGE), min(max(y, EDGE), height - h - EDGE)
+                pad = PLATE_PAD if plate else (1.0, 1.0)
+                box = (x - pad[0], y - pad[1], x + w + pad[0], y + h + pad[1])
+                if all(box[2] <= a or c <= box[0] or box[3] <= b or d <= box[1] for a, b, c, d in frame.taken):
+                    frame.text(draw_list, (x, y), words, color, plate)  # which takes its place
                     return
 
         x0, x1, y0, y1 = S_BOX if frame.pane == "s" else Z_BOX
@@ -170,7 +186,7 @@ class DiscretizationView(View):
                   if frame.pane == "s" else
                   (["poles of Ā against the unit circle", "poles of Ā", "Ā"],
                    [f"dots at {dt}; {paths[0]}", f"dots at {dt}; {paths[1]}", f"dots at {dt}", dt]))
-        for wordings, color, dy in zip(titles, (PALETTE.text, muted), (-2.6 * em, -1.4 * em)):
+        for wordings, color, dy in zip(titles, (PALETTE.text, muted), (-2.8 * em, -1.35 * em)):
             text((0.5 * (x0 + x1), y1), wordings, color, dy=dy, align=0.5)
         if frame.pane == "s":
             for omega in S_GRID[1]:
@@ -263,26 +279,19 @@ class DiscretizationView(View):
         if model.radius["euler"] > 1.0 and model.continuous_stability != "unstable":
             verdict += ", Euler blows up" if verdict else "Euler blows up"
         limits, horizon = span(np.concatenate([model.y_continuous, model.u_fine])), (0.0, p["horizon"])
-        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # the strip's width in font sizes
-        wide = ems >= PLOTS_EMS  # room for the LegS state's bars as well
-
-        def title(weight: float, *wordings: str) -> str:
-            """The longest wording that fits a plot of this weight."""
-            room = imgui.get_content_region_avail().x * weight / (3.4 if wide else 2.8) - 3.0 * imgui.get_font_size()
-            return next((w for w in wordings if w and imgui.calc_text_size(w).x <= room), wordings[-1])
-
         dt, errors = f"Δ = {p['dt']:.3g} s", f"LegS {model.hippo_error:.2f}, random {model.random_error:.2f}"
-        plot_strip(self.context, [
-            Plot(title(1.5, f"response to the {p['input']}, {dt}" + (f": {verdict}" if verdict else ""),
-                       f"{p['input']}, {dt}" + (f": {verdict}" if verdict else ""), verdict or f"{p['input']}, {dt}",
-                       "response") + "###response",
-                 lambda run: self._response(limits), x_label="t (s)", y_label="y", x_limits=horizon,
-                 y_limits=limits, weight=1.5),
-            Plot(title(1.3, f"history read back: {errors}", errors, "history read back", "history") + "###memory",
-                 self._memory, x_label="s (s)", y_label="u(s)", x_limits=horizon, y_limits=span(model.history_true),
-                 weight=1.3),
-            Plot(title(0.6, "LegS state c_n", "c_n") + "###coefficients", self._coefficients, x_label="n",
-                 y_label="c_n", legend=False, weight=0.6, when=lambda: wide)])
+        tail = f": {verdict}" if verdict else ""
+        plots = [
+            Plot("###response", lambda run: self._response(limits), x_label="t (s)", y_label="y", x_limits=horizon,
+                 y_limits=limits, weight=1.5, priority=3),
+            Plot("###memory", self._memory, x_label="s (s)", y_label="u(s)", x_limits=horizon,
+                 y_limits=span(model.history_true), weight=1.3, min_width=10, priority=2),
+            Plot("###coefficients", self._coefficients, x_label="n", y_label="c_n", legend=False, weight=0.6,
+                 min_width=8, priority=1)]
+        plot_strip(self.context, titled(plots, [
+            [f"response to the {p['input']}, {dt}{tail}", f"{p['input']}, {dt}{tail}", verdict or f"{p['input']}, {dt}",
+             "response"],
+            [f"history read back: {errors}", errors, "history read back", "history"], ["LegS state c_n", "c_n"]]))
 
     def _time_ticks(self) -> None:
         """A few round ticks on the time axis: in a narrow plot implot's own run into each other."""

@@ -12,6 +12,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.kit import PALETTE, Plot, hues, line, plot_strip, scatter
+from sandbox.kit.plots import set_ticks
 from sandbox.view import View
 
 from .layout import REGISTERS_WIDTH, SHARES_HALF, WIDTH, scan_layout
@@ -22,7 +23,6 @@ GATE_LOG_RANGE = (-4.0, 1.0)  # log10 Δ at the bottom and the top of the gate s
 SCORED_STREAMS = 12  # the score plot shows the latest streams
 TREE_NODES_MAX, TREE_VERTICALS_MAX, TREE_ALL_EDGES_MAX = 128, 256, 8192  # bigger trees: edges, current round
 ROUNDS_CHALLENGE = "parallel_steps"  # while its prediction is chosen, the tree's rounds are not drawn
-PLOTS_EMS = (24.0, 40.0)  # strip widths (in font sizes) from which the scores, then the rounds plot, have room
 
 SELECTIVE, LTI = PALETTE.green, PALETTE.orange
 GRIDS = (("selective", SELECTIVE), ("LTI", LTI))  # the register grids, top to bottom
@@ -298,20 +298,19 @@ class ScanView(View):
     def plots(self) -> None:
         model, rounds, shown = self.model, len(self.model.tree_levels), (lambda: not self.challenge.hide_answers)
         streams, selective, lti = (values[-SCORED_STREAMS:] for values in stream_scores(self.run))
-        ems = imgui.get_content_region_avail().x / imgui.get_font_size()  # room for the plots, in font sizes
         tree = ("h_t: the loop" if self._tree_hidden() else
                 f"h_t after round {model.tree_level}{f' of {rounds}' if shown() else ''}")
         plot_strip(self.context, [
             Plot("copied per stream", lambda run: self._scores(streams, selective, lti), x_label="stream",
                  x_limits=(streams[0] - 0.6, streams[0] + max(len(streams), 4) - 0.4), y_limits=(0.0, 1.15),
-                 weight=0.85, when=lambda: shown() and ems >= PLOTS_EMS[0]),
-            Plot(f"{tree}###tree", self._tree_values, x_label="t", y_label="h_t", weight=1.2),
+                 weight=0.85, when=shown, min_width=10, priority=2),
+            Plot(f"{tree}###tree", self._tree_values, x_label="t", y_label="h_t", weight=1.2, priority=3),
             Plot("rounds vs N###depth", self._depth, x_label="N", y_label="rounds", x_log=True, y_log=True,
-                 when=lambda: shown() and ems >= PLOTS_EMS[1])])
+                 when=shown, min_width=12, priority=1)])
 
     def _scores(self, streams, selective, lti) -> None:
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(s) for s in streams[:: max(1, len(streams) // 6)]])
-        implot.setup_axis_ticks(implot.ImAxis_.y1.value, [0.0, 0.5, 1.0], ["0", "50%", "100%"])
+        set_ticks([float(s) for s in streams])
+        set_ticks([0.0, 0.5, 1.0], ["0", "50%", "100%"], implot.ImAxis_.y1.value)
         for name, offset, scores, color in (("selective", -0.2, selective, SELECTIVE), ("LTI", 0.2, lti, LTI)):
             mean = self.run.latest()[f"mean_{name.lower()}_accuracy"]
             implot.plot_bars(f"{name} {mean:.0%}", streams + offset, scores, 0.38, implot.Spec(fill_color=color))
