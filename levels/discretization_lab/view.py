@@ -117,7 +117,7 @@ class DiscretizationView(View):
         width = imgui.calc_text_size("+10i").x + 0.6 * font
         # (box, room left, right, below, above in window units): the s-plane's ω labels sit left of it, its σ
         # labels and axis name below; the z-plane's status line below; two title lines above both.
-        box, left, right, below, above = ((S_BOX, width, 0.4 * font, 2.5 * font, 3.0 * font) if frame.pane == "s"
+        box, left, right, below, above = ((S_BOX, width, 0.4 * font, 2.8 * font, 3.0 * font) if frame.pane == "s"
                                           else (Z_BOX, 0.5 * font, 0.5 * font, 1.7 * font, 3.0 * font))
         x0, x1, y0, y1 = box
         pane_w, pane_h = frame.size
@@ -193,7 +193,7 @@ class DiscretizationView(View):
                 text((x0, omega), f"{omega:+d}i", muted, dx=-4.0, dy=-0.5 * em, align=1.0)
             for sigma in (*S_GRID[0], 0):
                 text((sigma, y0), f"{sigma}", muted, dy=2, align=0.5)
-            text((x0, y0), ["σ (1/s)", "σ"], muted, dy=4 + 1.1 * em)
+            text((x0, y0), ["σ (1/s)", "σ"], muted, dy=6 + 1.2 * em)
             text((x0, y1), ["stable: Re λ < 0", "stable"], PALETTE.good, dx=4, dy=4)
             disk = xy(model.euler_disk())  # named where farthest from the poles and clear of the frame
             room = disk[inside(disk, (x0, x1, 0.7 * y0, 0.7 * y1))]
