@@ -32,6 +32,7 @@ VECTOR_LIMIT = 2.0  # the parameters' range: a dragged tip stays inside ±this
 TABLE_EMS = 21.0  # the width the worked table wants, in font sizes
 LEFT_SHARE = (0.2, 0.42)  # the left column's share of the scene: at least, at most
 TITLE_LINES = 2.5  # room above each plane for its two title lines, in font sizes
+NUMBER_CELLS = ("dot", "score", "exp", "sum", "weight", "weightsum", "Asum")  # the table's numbers, on plates
 
 
 @dataclass
@@ -95,6 +96,7 @@ class AttentionView(View):
         self._pending: tuple[str, int, float, float] | None = None
         self._sent_at = -math.inf
         self._cells: list = []  # the table as last drawn (pane units), for clicks
+        self._shown: list[str] = []  # the names of its blocks that fit
         self._spectrum_aspect = 1.6
 
     # -- layout --------------------------------------------------------------------------------
@@ -257,6 +259,8 @@ class AttentionView(View):
             self._queries_and_keys(frame) if self.model.example else self._score_lanes(frame)
         elif frame.pane == "values":
             self._values(frame)
+        else:
+            self._table_scene(frame)
 
     def _axes(self, frame) -> None:
         x0, x1, y0, y1 = self._plane_box(frame.pane)
@@ -521,7 +525,8 @@ class AttentionView(View):
         return [(f"o{SUB[i]} = {terms}", f"o{SUB[i]} = Σ A{SUB[i]}ⱼ vⱼ"),
                 (f"= {out}: a weighted average, inside the triangle of the v's", f"= {out}, inside the triangle")]
 
-    def _table(self, draw_list, frame) -> None:
+    def _layout_table(self, frame) -> None:
+        """Place the table's cells for this pane (kept for the text, the clicks and the next frame)."""
         em = imgui.get_font_size()
         width, height = frame.size
         measure = lambda text: imgui.calc_text_size(text).x
@@ -535,24 +540,41 @@ class AttentionView(View):
                     break
             if needed <= set(shown):
                 break
-        self._cells = cells
+        self._cells, self._shown = cells, shown
+
+    def _table_scene(self, frame) -> None:
+        """The table's cells in GL (the atlas's picture shows them too): the attention matrix as heat,
+        the selected number filled, the numbers it came from outlined. World units are the pane's
+        window units, y pointing up."""
+        width, height = frame.size
+        frame.camera.fit(0.0, width, -height, 0.0, 0.0)
+        self._layout_table(frame)
         lineage, selected = self._lineage(), self._selected_key()
-        ox, oy = frame.origin
-        hidden = self.challenge.hide_answers
-        for cell in cells:
+        hidden, weights = self.challenge.hide_answers, self.model.worked.weights
+        heat, fills, outlines = [], [], []
+        for cell in self._cells:
             x0, y0, x1, y1 = cell.box
-            kind = cell.key[0]
-            if kind == "A" and not hidden:  # a heat cell: the weight as the token's colour
-                weight = float(self.model.worked.weights[cell.key[1], cell.key[2]])
-                draw_list.add_rect_filled(imgui.ImVec2(ox + x0, oy + y0 + 1), imgui.ImVec2(ox + x1, oy + y1 - 1),
-                                          PALETTE.sky.alpha(0.1 + 0.55 * weight).u32, 3.0)
+            box = (x0, x1, -(y1 - 1.0), -(y0 + 1.0))
+            if cell.key[0] == "A" and not hidden:
+                heat.append((box, PALETTE.sky.alpha(0.1 + 0.55 * float(weights[cell.key[1], cell.key[2]]))))
+            elif cell.key[0] in NUMBER_CELLS:  # a faint plate: the table reads as one, in a picture too
+                heat.append((box, PALETTE.grid.alpha(0.18)))
             if cell.key == selected:
-                draw_list.add_rect_filled(imgui.ImVec2(ox + x0, oy + y0 + 1), imgui.ImVec2(ox + x1, oy + y1 - 1),
-                                          ACCENT.alpha(0.3).u32, 3.0)
+                fills.append(box)
             if cell.key in lineage:
-                draw_list.add_rect(imgui.ImVec2(ox + x0, oy + y0 + 1), imgui.ImVec2(ox + x1, oy + y1 - 1),
-                                   ACCENT.u32, 3.0, 1.5)
-            self._cell_text(draw_list, frame, cell, width)
+                outlines.append(box)
+        if heat:
+            self.rects(frame, [b for b, _ in heat], [c for _, c in heat])
+        if fills:
+            self.rects(frame, fills, ACCENT.alpha(0.3))
+        if outlines:
+            self.outline(frame, outlines, ACCENT, 1.5)
+
+    def _table(self, draw_list, frame) -> None:
+        if not self._cells:
+            self._layout_table(frame)
+        for cell in self._cells:
+            self._cell_text(draw_list, frame, cell, frame.size[0])
 
     def _selected_key(self) -> tuple:
         s = self.selection
@@ -640,14 +662,16 @@ class AttentionView(View):
             imgui.pop_text_wrap_pos()
             return
         model = self.model
+        # a narrow strip keeps what the vectors on screen are about: the spectrum for the seed's, d for random ones
+        spectrum, collapse, sharpness = (3.0, 2.0, 1.0) if model.example else (2.0, 1.0, 3.0)
         plot_strip(self.context, [
             Plot("eigenvalues of A", self._spectrum_plot, x_label="Re λ", y_label="Im λ",
                  x_limits=(-1.2 * self._spectrum_aspect, 1.2 * self._spectrum_aspect), y_limits=(-1.2, 1.2),
-                 legend=False, min_width=9.0, priority=2.0, weight=0.9),
+                 legend=False, min_width=9.0, priority=spectrum, weight=0.9),
             Plot(f"rows of Aᵗ → π, t = {model.depth}###collapse", self._collapse_plot, x_label="t", y_label="L₁ distance",
-                 y_log=True, y_limits=(1e-16, 4.0), x_limits=(1.0, float(MAX_DEPTH)), min_width=11.0, priority=1.0),
+                 y_log=True, y_limits=(1e-16, 4.0), x_limits=(1.0, float(MAX_DEPTH)), min_width=11.0, priority=collapse),
             Plot("largest weight of a row against d", self._sharpness_plot, x_label="d", x_log=True,
-                 y_limits=(0.3, 1.02), min_width=11.0, priority=3.0, weight=1.2),
+                 y_limits=(0.3, 1.02), min_width=11.0, priority=sharpness, weight=1.2),
         ])
 
     def _spectrum_plot(self, run) -> None:
