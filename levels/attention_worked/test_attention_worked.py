@@ -318,7 +318,8 @@ def test_clicking_a_number_shows_where_it_came_from_and_dragging_a_tip_moves_it(
 
 
 @pytest.mark.parametrize("size, scale, params", [((960, 600), 1.0, {}), ((1280, 720), 2.0, {}),
-                                                 ((960, 600), 1.0, {"source": RANDOM, "d": 512, "scaled": False})])
+                                                 ((960, 600), 1.0, {"source": RANDOM, "d": 512, "scaled": False}),
+                                                 ((960, 600), 2.0, {"source": RANDOM, "d": 512, "scaled": False})])
 def test_no_text_runs_into_another(tmp_path, monkeypatch, size, scale, params):
     from imgui_bundle import imgui
 

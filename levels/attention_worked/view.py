@@ -45,9 +45,14 @@ class Selection:
     j: int = 1
 
 
-def fmt(x: float) -> str:
-    """A number of the table: three decimals while it is small, four significant digits beyond."""
-    return f"{x:.3f}" if abs(x) < 100 else f"{x:.4g}"
+def fmt(x: float, digits: int = 3) -> str:
+    """A number of the table: ``digits`` decimals below 10, one fewer for each further digit before the
+    point, significant digits past 1000 (a narrow table asks for fewer)."""
+    size = abs(x)
+    if size >= 1000:
+        return f"{x:.{digits + 1}g}"
+    places = digits - (2 if size >= 100 else 1 if size >= 10 else 0)
+    return f"{x:.{max(places, 0)}f}"
 
 
 def arrow_segments(tips: np.ndarray, head: float) -> np.ndarray:
@@ -387,11 +392,13 @@ class AttentionView(View):
         self._title(draw_list, frame, [[f"scores q·k/{divisor}, d = {model.d}", f"scores, d = {model.d}", "scores"],
                                        ["one line per row; band: ±1", "band: ±1"]])
         reach, em = self._reach(), imgui.get_font_size()
-        for i in range(3):  # each lane's name just above its left end
-            at = frame.to_overlay((-1.5, 2.0 - i))
-            if at is not None:
-                frame.text(draw_list, (at.x - frame.origin[0], at.y - frame.origin[1] - 1.3 * em), f"row {TOKENS[i]}",
-                           TOKEN_COLORS[i], plate=False)
+        lanes = [frame.to_overlay((-1.5, 2.0 - i)) for i in range(3)]
+        room = lanes[1].y - lanes[0].y if all(at is not None for at in lanes) else 0.0
+        top = self._title_lines(frame) * em  # the title's lines end here
+        for i, at in enumerate(lanes):  # each lane's name just above its left end, where there is room
+            y = (at.y - frame.origin[1] - 1.3 * em) if at is not None else -1.0
+            if room >= 1.5 * em and y >= top:
+                frame.text(draw_list, (at.x - frame.origin[0], y), f"row {TOKENS[i]}", TOKEN_COLORS[i], plate=False)
         left, right = frame.to_overlay((-1.5, -0.5)), frame.to_overlay((1.5, -0.5))
         if left is None or right is None:
             return
@@ -437,19 +444,21 @@ class AttentionView(View):
             under = "" if tau == 1.0 else f"{tau:g}"
         return f"A = softmax(QKᵀ/{under})" if under else "A = softmax(QKᵀ)"
 
-    def _blocks(self, derivation: list[tuple[str, ...]]) -> list[Block]:
+    def _blocks(self, derivation: list[tuple[str, ...]], digits: int = 3) -> list[Block]:
+        """The table's blocks (see :mod:`.table`), its numbers with ``digits`` decimals."""
         w, s, hidden = self.model.worked, self.selection, self.challenge.hide_answers
         i = s.i
 
         def shown(value: float, secret: bool = True) -> str:
-            return HIDDEN if secret and hidden else fmt(value)
+            return HIDDEN if secret and hidden else fmt(value, digits)
 
         shifted = w.shifts[i] != 0.0
         header = [[None] + [(("header", j), TOKENS[j]) for j in range(3)] + [(("header_sum",), "Σ")]]
         matrix = [[(("Arow", r), TOKENS[r])] + [(("A", r, j), shown(w.weights[r, j])) for j in range(3)]
                   + [(("Asum", r), shown(w.weights[r].sum()))] for r in range(3)]
-        worked = [[(("label", "dot"), "q·k")] + [(("dot", j), fmt(w.dots[i, j])) for j in range(3)] + [None],
-                  [(("label", "score"), self._divisor_label())] + [(("score", j), fmt(w.scores[i, j])) for j in range(3)]
+        worked = [[(("label", "dot"), "q·k")] + [(("dot", j), fmt(w.dots[i, j], digits)) for j in range(3)] + [None],
+                  [(("label", "score"), self._divisor_label())] + [(("score", j), fmt(w.scores[i, j], digits))
+                                                                  for j in range(3)]
                   + [None],
                   [(("label", "exp"), "exp(s−max)" if shifted else "exp")] + [(("exp", j), shown(w.exps[i, j]))
                                                                              for j in range(3)]
@@ -531,14 +540,18 @@ class AttentionView(View):
         width, height = frame.size
         measure = lambda text: imgui.calc_text_size(text).x
         derivation = self.derivation()
-        # as many steps back as fit beside the attention matrix; with no room for it, beside the rest
-        for needed in ({"matrix", "derivation"}, {"derivation"}):
-            for lines in range(len(derivation), 0, -1):  # the middle steps go first: the dot product stays
-                kept = derivation[:lines - 1] + derivation[-1:] if lines > 1 else derivation[:1]
-                cells, shown = place(self._blocks(kept), width, height, em, measure)
+        # the worked row first, with fewer decimals if it must; then as many steps back as fit beside
+        # the attention matrix, or with no room for it, beside the rest
+        for digits in (3, 2, 1):
+            for needed in ({"worked", "matrix", "derivation"}, {"worked", "derivation"}, {"worked"}):
+                for lines in range(len(derivation), 0, -1):  # the middle steps go first: the dot product stays
+                    kept = derivation[:lines - 1] + derivation[-1:] if lines > 1 else derivation[:1]
+                    cells, shown = place(self._blocks(kept, digits), width, height, em, measure)
+                    if needed <= set(shown):
+                        break
                 if needed <= set(shown):
                     break
-            if needed <= set(shown):
+            if "worked" in shown:
                 break
         self._cells, self._shown = cells, shown
 
