@@ -677,9 +677,11 @@ class AttentionView(View):
         model = self.model
         # a narrow strip keeps what the vectors on screen are about: the spectrum for the seed's, d for random ones
         spectrum, collapse, sharpness = (3.0, 2.0, 1.0) if model.example else (2.0, 1.0, 3.0)
+        aspect = self._spectrum_aspect  # the unit circle round: the longer side of the plot gets the room
+        x_reach, y_reach = 1.2 * max(aspect, 1.0), 1.2 / min(aspect, 1.0)
         plot_strip(self.context, [
             Plot("eigenvalues of A", self._spectrum_plot, x_label="Re λ", y_label="Im λ",
-                 x_limits=(-1.2 * self._spectrum_aspect, 1.2 * self._spectrum_aspect), y_limits=(-1.2, 1.2),
+                 x_limits=(-x_reach, x_reach), y_limits=(-y_reach, y_reach),
                  legend=False, min_width=9.0, priority=spectrum, weight=0.9),
             Plot(f"rows of Aᵗ → π, t = {model.depth}###collapse", self._collapse_plot, x_label="t", y_label="L₁ distance",
                  y_log=True, y_limits=(1e-16, 4.0), x_limits=(1.0, float(MAX_DEPTH)), min_width=11.0, priority=collapse),
@@ -690,7 +692,7 @@ class AttentionView(View):
     def _spectrum_plot(self, run) -> None:
         size = implot.get_plot_size()
         if size.y > 1:
-            aspect = float(np.clip(size.x / size.y, 0.5, 4.0))
+            aspect = float(np.clip(size.x / size.y, 0.1, 10.0))
             if abs(aspect - self._spectrum_aspect) > 0.02:
                 self._spectrum_aspect = aspect
                 self.context.request_frames(2)
