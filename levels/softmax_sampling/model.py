@@ -72,7 +72,7 @@ def entropy(p) -> float:
     """H(p) = −Σ p log p in nats (0 log 0 = 0)."""
     p = np.asarray(p, dtype=np.float64).ravel()
     nz = p[p > 0]
-    return float(-(nz * np.log(nz)).sum())
+    return float(-(nz * np.log(nz)).sum()) + 0.0  # + 0.0: a certain outcome has entropy 0, not −0
 
 
 def cross_entropy(p, log_q) -> float:
@@ -206,9 +206,10 @@ def picture(params: dict[str, Any]) -> Picture:
     logits = np.asarray(PROMPTS[prompt], dtype=np.float64)
     table = conditional_table(temperature)
     information = mutual_information(table / len(table))
-    # the surprise lesson's pair, reported in every lesson: data p (T = 1) against the model q
+    # the surprise lesson's pair, reported in every lesson: data p (T = 1) against the model q; the
+    # other lessons have no model to choose, and compare p with the same logits at their temperature
     log_p = log_softmax(logits)
-    log_q = model_log_q(logits, temperature, params["model"])
+    log_q = model_log_q(logits, temperature, params["model"] if lesson == "surprise" else "temperature")
     p, q = np.exp(log_p), np.exp(log_q)
     surprise = {"kl_pq": kl(p, log_p, log_q), "kl_qp": kl(q, log_q, log_p)}
     if lesson == "sampling":
@@ -295,7 +296,7 @@ class SoftmaxSampling(Model):
         """The mean of −log q over the draws (q: the lesson's scorer)."""
         drawn = self.counts > 0
         total = self.counts.sum()
-        return float(-(self.counts[drawn] * self.picture().scorer[drawn]).sum() / total) if total else 0.0
+        return float(-(self.counts[drawn] * self.picture().scorer[drawn]).sum() / total) + 0.0 if total else 0.0
 
     def histogram_error(self) -> float:
         """Total-variation distance between the draws' histogram and the distribution drawn from."""

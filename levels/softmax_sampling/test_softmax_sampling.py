@@ -205,6 +205,13 @@ def test_which_kl_is_larger_flips_with_the_models_temperature(challenge_id, larg
     assert not verdict.correct and verdict.hint
 
 
+def test_the_overconfident_models_top_token_is_1_5_times_the_datas():
+    pic = finished("kl_overconfident").runner.model.picture()
+    top = int(np.argmax(pic.full))
+    assert "only 1.5 times p" in ENTRY.manifest.challenges["kl_overconfident"].explain
+    assert round(pic.q[top] / pic.full[top], 1) == 1.5
+
+
 def test_the_hedging_explanations_token_is_one_the_model_overweights():
     run = finished("kl_hedging").runner
     pic = run.model.picture()
@@ -322,7 +329,7 @@ def test_the_top_p_setup_shows_t_1_and_its_4_tokens_and_the_run_hides_the_cut(tm
 
 
 @pytest.mark.parametrize("size, scale, least", [((960, 600), 1.0, (9, 9)), ((1280, 720), 2.0, (5, 4)),
-                                                 ((960, 600), 2.0, (3, 2))])
+                                                 ((960, 600), 2.0, (2, 2))])
 def test_scene_text_never_overlaps_and_fits_the_pane(tmp_path, monkeypatch, size, scale, least):
     """At every size and UI scale no text runs into another or out of the pane, and at least ``least``
     tokens keep a row of their own (the rest are summed in one): ``(rows, table)``, as the table's headings

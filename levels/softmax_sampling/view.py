@@ -184,29 +184,33 @@ class SoftmaxView(View):
         return rows
 
     @staticmethod
-    def _fold(rows: list[Row], fit: int, cut_after: int | None) -> tuple[list[Row], int | None]:
-        """The first ``fit - 1`` rows and one that sums the rest, when not all ``rows`` fit."""
-        if len(rows) <= fit:
-            return rows, cut_after
-        keep, rest = rows[:max(fit - 1, 1)], rows[max(fit - 1, 1):]
+    def _summed(rest: list[Row]) -> Row:
+        """One row standing for several: their bars summed, their tokens kept for the hover."""
         bars = [(sum(r.bars[k][0] for r in rest), rest[0].bars[k][1], rest[0].bars[k][2])
                 for k in range(len(rest[0].bars))]
-        cut = sum(r.right == "cut" for r in rest)
+        cut = all(r.right == "cut" for r in rest)
         total = sum(r.bars[0][0] for r in rest)
-        if cut == len(rest):
-            right = "cut"
-        elif cut:
-            right = f"{total:.3f}, {cut} cut"
-        else:
-            right = f"{total:.3f}" if rest[0].right_color != SURPRISE else ""
         ghosts = [r.ghost for r in rest if r.ghost is not None]
-        folded = Row(f"{len(rest)} more", bars, right, PALETTE.muted, CUT if cut == len(rest) else PALETTE.muted,
-                     ghost=sum(ghosts) if ghosts and cut == len(rest) else None,
-                     tick=sum(r.tick for r in rest) if rest[0].tick is not None else None,
-                     tokens=tuple(t for r in rest for t in r.tokens))
-        if cut_after is not None and cut_after > len(keep):
-            cut_after = len(keep) + 1 if cut < len(rest) else len(keep)
-        return keep + [folded], cut_after
+        right = "cut" if cut else ("" if rest[0].right_color == SURPRISE else f"{total:.3f}")
+        return Row(f"{len(rest)} more", bars, right, PALETTE.muted, CUT if cut else PALETTE.muted,
+                   ghost=sum(ghosts) if cut and ghosts else None,
+                   tick=sum(r.tick for r in rest) if rest[0].tick is not None else None,
+                   tokens=tuple(t for r in rest for t in r.tokens))
+
+    @classmethod
+    def _fold(cls, rows: list[Row], fit: int, cut_after: int | None) -> tuple[list[Row], int | None]:
+        """The first rows and one that sums the rest, when not all ``rows`` fit in ``fit``; two
+        summed rows, the kept and the cut, when the cut falls among the rest (the line between them)."""
+        if len(rows) <= fit:
+            return rows, cut_after
+        start = max(fit - 1, 1)
+        if cut_after is not None and start < cut_after < len(rows):
+            start = max(min(fit - 2, cut_after - 1), 1)
+            return rows[:start] + [cls._summed(rows[start:cut_after]), cls._summed(rows[cut_after:])], start + 1
+        keep = rows[:start]
+        if cut_after is not None and cut_after > start:
+            cut_after = None  # every row past the first ones is kept: no line to draw
+        return keep + [cls._summed(rows[start:])], cut_after
 
     # -- the scene -------------------------------------------------------------------------------
     def scene(self, frame) -> None:
@@ -535,7 +539,7 @@ class SoftmaxView(View):
             if not hidden & {"entropy", "perplexity"}:
                 plots.append(Plot("entropy vs T", lambda run: self._entropy_plot(shown), x_label="T", y_label="nats",
                                   x_log=True, x_limits=T_RANGE, margin=True, **FIRST))
-            if shown.frequencies is not None and "kept" not in hidden:
+            if shown.frequencies is not None and "kept" not in hidden and shown.pic.kept > 1:  # greedy: nothing to settle
                 plots.append(Plot("draws vs theory", self._error_plot, x_label="draws", y_label="distance",
                                   x_log=True, y_log=True, x_limits=drawn, **SECOND))
         elif lesson == "surprise":
@@ -598,8 +602,10 @@ class SoftmaxView(View):
             vlines([p["temperature"]], [f"T = {p['temperature']:.2f}"])
         else:  # the chosen model is not in the family: its three numbers as points at the right
             right = TEMPERATURES[-1]
-            scatter(p["model"], [right, right, right],
-                    [shown.pic.cross_entropy, shown.pic.kl_pq, shown.pic.kl_qp], PALETTE.white, 6.0)
+            values = [shown.pic.cross_entropy, shown.pic.kl_pq, shown.pic.kl_qp]
+            scatter(p["model"], [right] * 3, values, PALETTE.white, 6.0, legend=False)
+            implot.plot_text(f"{p['model']} q", float(right), max(values),
+                             imgui.ImVec2(-2.2 * imgui.get_font_size(), -0.8 * imgui.get_font_size()))
 
     def _surprise_plot(self, run) -> None:
         samples, surprise = run.series("samples"), run.series("mean_surprise")
