@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from imgui_bundle import imgui
+from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.gfx.draw import arrows
@@ -32,6 +32,8 @@ AREA = {1: PALETTE.sky, -1: PALETTE.purple, 0: PALETTE.muted}  # by the sign of 
 HOUSE_COLOR = PALETTE.white
 KEPT, DROPPED = PALETTE.orange, PALETTE.muted
 MIN_REACH, MAX_REACH = 1.5, 4.6  # the plane shown reaches this far from the origin, at least and at most
+MUTED = PALETTE.muted
+TALL_LINES = 14  # a pane this many lines tall has room for a second caption line
 PLOT_EMS = 13.0  # a plot of the strip needs at least this many font sizes of width to be worth showing
 LINE_REACH = 12.0  # the kept lines and singular directions are drawn this far (past any view)
 GRID_REACH = 8  # grid lines from -8 to 8: enough to fill the view when the map shrinks the plane
@@ -117,29 +119,47 @@ class MatrixView(View):
         self._dragging = None
 
     def _caption_lines(self, frame) -> list:
-        """The caption of a pane (top-left), as Frame.caption takes it."""
+        """The caption of a pane (top-left), as Frame.caption takes it: each line the longest of its
+        wordings that fits the pane, the second line only where the pane has room for it."""
         model, mode = self.shown, self.shown.mode
         if mode == "low rank":
-            k, share = model.shown_rank, model.kept_share(model.shown_rank)
+            name = "ΔW" if model.params["matrix"] == WEIGHT_UPDATE else "A"
             if frame.pane == "original":
-                name = "ΔW" if model.params["matrix"] == WEIGHT_UPDATE else "A"
-                return [f"{name}: {SIZE}×{SIZE}, all {SIZE} singular values"]
-            words = [f"A_k: top k = {k} of {SIZE}"]
-            if not self._hiding("kept_share"):
-                words.append((f"keeps {share:.1%} of ‖A‖²_F", PALETTE.muted))
-            return words
-        if mode == "two maps":
+                lines = [[f"{name}: {SIZE}×{SIZE}", name], ([f"all {SIZE} singular values", f"rank {SIZE}"], MUTED)]
+            else:
+                k, share = model.shown_rank, model.kept_share(model.shown_rank)
+                kept = ([f"keeps {share:.1%} of ‖{name}‖²_F", f"{share:.1%} kept"], MUTED)
+                lines = [[f"{name}_k: top k = {k} of {SIZE}", f"k = {k}"],
+                         (["its share: hidden until you lock in", "share hidden"], MUTED)
+                         if self._hiding("kept_share") else kept]
+        elif mode == "two maps":
             second = model.params["second"]
             if self._hiding("order"):
-                return ["W alone" if frame.pane == "first" else f"B alone: {second}",
-                        ("each map by itself: predict the two orders", PALETTE.muted)]
-            return (["W, then B:  y = B W x", (f"B = {second}", PALETTE.muted)] if frame.pane == "first" else
-                    ["B, then W:  y = W B x", (f"B = {second}", PALETTE.muted)])
-        if mode == "SVD":
-            return [STAGE_WORDS[model.stage()], ("W = U Σ Vᵀ: the circle becomes an ellipse", PALETTE.muted)]
-        first = "drag the dots: they are W's columns" if not self.challenge.locked and not self.challenge.choosing \
-            else "y = W x"
-        return [first, ("the plane moves with them", PALETTE.muted)]
+                lines = [["W alone"] if frame.pane == "first" else [f"B alone: {second}", "B alone"],
+                         (["each map by itself", "by itself"], MUTED)]
+            else:
+                lines = [["W, then B:  y = B W x", "W, then B"] if frame.pane == "first" else
+                         ["B, then W:  y = W B x", "B, then W"], ([f"B = {second}", "B"], MUTED)]
+        elif mode == "SVD":
+            lines = [[STAGE_WORDS[model.stage()], STAGE_WORDS[model.stage()].split(":")[0]],
+                     (["W = U Σ Vᵀ: the circle becomes an ellipse", "W = U Σ Vᵀ"], MUTED)]
+        elif self.challenge.choosing:
+            lines = [["the map this challenge asks about", "the map asked about"],
+                     (["its lines stay hidden until you lock in", "lines hidden"] if self._hiding("kept_lines")
+                      else ["y = W x"], MUTED)]
+        elif self._handles_active() or not self.challenge.locked:
+            lines = [["drag the dots: they are W's columns", "drag the dots", "drag"],
+                     (["the plane moves with them"], MUTED)]
+        else:
+            lines = [["y = W x"], (["the plane moves with W"], MUTED)]
+        tall = frame.size[1] >= TALL_LINES * imgui.get_text_line_height()
+        room = frame.size[0] - 28.0
+        out = []
+        for entry in lines[:2] if tall else lines[:1]:
+            wordings, color = entry if isinstance(entry, tuple) else (entry, PALETTE.text)
+            words = next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+            out.append((words, color))
+        return out
 
     def _frame_pane(self, frame) -> None:
         """Fit the pane's camera to its content, below room for its caption (measured in lines at
@@ -150,7 +170,7 @@ class MatrixView(View):
         if self._framed.get(frame.pane) == key:
             return
         self._framed[frame.pane] = key
-        lines = len(self._caption_lines(frame))
+        lines = 2 if frame.size[1] >= TALL_LINES * imgui.get_text_line_height() else 1
         above = 12.0 + lines * (imgui.get_text_line_height() + 6.0)
         width, height = frame.size
         if mode == "low rank":
@@ -274,11 +294,12 @@ class MatrixView(View):
     @staticmethod
     def _cell_colors(model, rank: int) -> np.ndarray:
         """One RGBA row per cell, rows from the top: grey levels for the picture; for a weight
-        update, orange above zero and blue below, as strong as the entry (scaled by the original's
-        largest entry, so that both panes share one scale)."""
+        update, orange above zero and blue below, as strong as the entry (full at 2.5 times the
+        original's root-mean-square entry, the same scale in both panes)."""
         A = model.matrix() if rank >= SIZE else model.approximation(rank)
         if model.params["matrix"] == WEIGHT_UPDATE:
-            t = np.clip(A / max(float(np.max(np.abs(model.matrix()))), 1e-12), -1.0, 1.0).ravel()[:, None]
+            full = 2.5 * max(float(np.sqrt(np.mean(model.matrix() ** 2))), 1e-12)
+            t = np.clip(A / full, -1.0, 1.0).ravel()[:, None]
             dark = np.array([0.08, 0.09, 0.11, 1.0])
             warm, cold = np.array(PALETTE.orange), np.array(PALETTE.blue)
             out = dark + np.maximum(t, 0) * (warm - dark) + np.maximum(-t, 0) * (cold - dark)
@@ -296,12 +317,13 @@ class MatrixView(View):
             return
         M = self._pane_matrix(frame.pane)
         if model.mode != "two maps":
-            name = "W"
+            name = "W" if model.progress >= STAGES[model.mode] else ""  # on the way, the arrows are not yet W e₁, W e₂
         elif self._hiding("order"):
             name = "W" if frame.pane == "first" else "B"
         else:
             name = "BW" if frame.pane == "first" else "WB"
-        items = [(column, f"{name} e{'₁₂'[i]}", color.lighter(0.3), 3.0) for i, (column, color) in enumerate(zip(M.T, COLUMNS))]
+        items = [(column, f"{name} e{'₁₂'[i]}".strip(), color.lighter(0.3), 3.0)
+                 for i, (column, color) in enumerate(zip(M.T, COLUMNS))]
         if model.mode == "map" and not self._hiding("kept_lines"):
             lines = model.lines()
             for angle, factor in lines or []:
@@ -313,13 +335,19 @@ class MatrixView(View):
                 words = f"v{'₁₂'[i]}" if stage <= 1 else f"σ{'₁₂'[i]} = {sigma:.3g}"
                 items.append((M @ v, words, color.lighter(0.3), 2.0))
         bottom = []
+        room = frame.size[0] - 28.0
+
+        def fit(*wordings):
+            return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+
         if not self._hiding("signed_area"):
-            det = float(np.linalg.det(M))
-            words = "area" if model.mode == "two maps" else "shaded: the unit square's image, area"
-            bottom.append((f"{words} {det:.3g}".replace("-", "−"), AREA[_signed(det)].lighter(0.4)))
+            det = f"{float(np.linalg.det(M)):.3g}".replace("-", "−")
+            bottom.append((fit(f"shaded: the unit square's image, area {det}", f"shaded square: area {det}",
+                               f"area {det}"), AREA[_signed(float(np.linalg.det(M)))].lighter(0.4)))
         if model.mode == "map" and not self._hiding("kept_lines") and model.lines() == []:
             values = model.eigenvalues()
-            bottom.append((f"no line stays put: λ = {values[0].real:.3g} ± {abs(values[0].imag):.3g}i", LINES))
+            pair = f"{values[0].real:.3g} ± {abs(values[0].imag):.3g}i"
+            bottom.append((fit(f"no line stays put: λ = {pair}", "no line stays put"), LINES))
         frame.caption(draw_list, bottom, corner="bottom-left")
         frame.labels(draw_list, items, always=3.0)
 
@@ -443,8 +471,12 @@ class MatrixView(View):
     def plots(self) -> None:
         model = self.shown
         if model.mode == "low rank":
+            sigma = model.svd()[1]
+            log = model.params["matrix"] != WEIGHT_UPDATE  # the picture's σ span decades; the update's top four read best on a linear axis
+            limits = (sigma[-1] / 2.0, sigma[0] * 2.0) if log else (0.0, sigma[0] * 1.15)
             shown = [Plot("σᵢ: the top k kept", lambda run: self._sigma_plot(model), x_label="i", y_label="σ",
-                          y_log=True, legend=False, priority=3.0, min_width=PLOT_EMS)]
+                          y_log=log, x_limits=(0.0, SIZE + 1.0), y_limits=limits, legend=False, priority=3.0,
+                          min_width=PLOT_EMS)]
             if not self._hiding("kept_share"):
                 shown += [Plot("share of ‖A‖²_F kept", lambda run: self._share_plot(model), x_label="k",
                                y_label="share", x_limits=(0.0, SIZE + 1.0), y_limits=(0.0, 1.08), legend=False,
@@ -455,15 +487,18 @@ class MatrixView(View):
             return plot_strip(self.context, shown)
         if model.mode == "two maps":
             if self._hiding("order"):
-                return plot_strip(self.context, [])
+                return self._hidden_note("The two orders' plots would answer it: lock in your prediction to see them.")
             return plot_strip(self.context, [Plot("stretch |Mx| of each unit x", lambda run: self._two_maps_plot(model),
                                                   x_label="direction of x (°)", y_label="|Mx|", margin=True)])
+        if self._hiding("kept_lines"):
+            return self._hidden_note("What W does to each direction would answer it: lock in your prediction "
+                                     "to see the plots.")
         _, _, s1, s2, _ = model.factors()
         room = 0.12 * max(s1 - s2, 0.2)
         shown = [Plot("stretch |Wx| of each unit x", lambda run: self._stretch_plot(model),
                       x_label="direction of x (°)", y_label="|Wx|", x_limits=(0.0, 180.0),
                       y_limits=(s2 - room, s1 + room), priority=2.0, min_width=PLOT_EMS)]
-        if model.mode == "map" and not self._hiding("kept_lines"):
+        if model.mode == "map":
             turn = finite(model.scan()["turn"])
             reach = float(np.clip(1.15 * np.nanmax(np.abs(turn), initial=0.0), 45.0, 190.0))
             shown.append(Plot("turn from x to Wx", lambda run: self._turn_plot(model), x_label="direction of x (°)",
@@ -471,14 +506,22 @@ class MatrixView(View):
                               min_width=PLOT_EMS))
         plot_strip(self.context, shown)
 
+    @staticmethod
+    def _hidden_note(words: str) -> None:
+        imgui.spacing()
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(MUTED, words)
+        imgui.pop_text_wrap_pos()
+
     def _stretch_plot(self, model) -> None:
         scan = model.scan()
         _, _, s1, s2, _ = model.factors()
         line("|Wx|", scan["degrees"], scan["stretch"], GRID.lighter(0.2), legend=False)
         hline(s1, SIGMAS[0], f"σ₁ = {s1:.3g}")
         hline(s2, SIGMAS[1], f"σ₂ = {s2:.3g}")
-        theta = math.degrees(model.factors()[0]) % 180.0
-        vlines([theta, (theta + 90.0) % 180.0], ["v₁", "v₂"], PALETTE.muted.alpha(0.6))
+        if s1 - s2 > 1e-9 * max(s1, 1.0):  # equal σ's: every direction is a singular one, no v₁ to mark
+            theta = math.degrees(model.factors()[0]) % 180.0
+            vlines([theta, (theta + 90.0) % 180.0], ["v₁", "v₂"], PALETTE.muted.alpha(0.6))
 
     def _turn_plot(self, model) -> None:
         scan = model.scan()
@@ -502,9 +545,12 @@ class MatrixView(View):
         index = np.arange(1, SIZE + 1, dtype=np.float64)
         k = int(model.params["k"])
         floor = np.maximum(sigma, sigma[0] * 1e-6)  # a log axis cannot show an exact zero
-        scatter(f"kept (top {k})", index[:k], floor[:k], KEPT, size=4.0)
         if k < SIZE:
             scatter("dropped", index[k:], floor[k:], DROPPED, size=3.0)
+        scatter(f"kept (top {k})", index[:k], floor[:k], KEPT, size=4.5)
+        em = imgui.get_font_size()
+        for i in range(4):  # the top four's values, to reason from: beside each point, staggered
+            implot.plot_text(f"{sigma[i]:.3g}", float(index[i]), float(floor[i]), imgui.ImVec2((1.2 + 1.6 * i) * em, 0.0))
 
     def _share_plot(self, model) -> None:
         sigma = model.svd()[1]
