@@ -260,9 +260,11 @@ class ScanView(View):
             arrived = [k for k in range(len(rows)) if np.any(model.marks[:t] == k)]  # whose token has come
             right = {k: decoded[t - 1, k] == model.targets[k] for k in arrived}
             each_row = (rows[0, 1] - rows[0, 0]) / frame.world_per_pixel() >= 1.1 * em  # a line of text per row
-            copied = f"{name}: {sum(right.values())}/{len(arrived)} copied"
-            title = name if hidden or each_row or not arrived else copied
-            text((x0 + REGISTERS_WIDTH, span[1]), title, color.lighter(), dy=-1.15 * em, align=1.0)
+            count = f"{sum(right.values())}/{len(arrived)}"
+            options = [name] if hidden or each_row or not arrived else [f"{name}: {count} copied", f"{name} {count}"]
+            room = (x0 + REGISTERS_WIDTH - WIDTH) / frame.world_per_pixel() - 6.0  # right of the stream's numbers
+            text((x0 + REGISTERS_WIDTH, span[1]), fitting(options, room) or name, color.lighter(), dy=-1.15 * em,
+                 align=1.0)
             if not each_row:  # too short for a number and a mark each: the title counts what was copied
                 continue
             for k, middle in enumerate(rows.mean(axis=1)):

@@ -39,9 +39,10 @@ def test_scene_labels_never_overlap(tmp_path, monkeypatch, size, scale):
         return text(self, draw_list, at, words, *args, **kwargs)
 
     monkeypatch.setattr(Frame, "text", record)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
+    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params={"tokens_per_step": 4},
+              progress=Progress(Path(tmp_path) / "p.db"))
     try:
-        for frames in (25, 30):  # registers filling in, the tree in different rounds
+        for frames in (15, 50):  # registers filling in, then every token in (titles counting them), the tree moving on
             app.run_frames(frames)
             boxes.clear()
             app.run_frames(1)
