@@ -508,7 +508,7 @@ class SoftmaxView(View):
         p = self.params
         imgui.separator()
         formula = {"sampling": r"p_i = \frac{e^{z_i/T}}{\sum_j e^{z_j/T}}",
-                   "surprise": r"H(p, q) = H(p) + D_{\mathrm{KL}}(p \,\Vert\, q)",
+                   "surprise": r"H(p, q) = H(p) + D_{\mathrm{KL}}(p \,||\, q)",
                    "mutual information": r"I = H(Y) - H(Y \mid X)"}[p["lesson"]]
         self.formulas.draw(formula, 20.0)
         imgui.push_text_wrap_pos(0.0)
