@@ -357,16 +357,28 @@ def test_scene_text_never_overlaps_and_fits_the_pane(tmp_path, monkeypatch, size
         app.shutdown()
 
 
-def test_hovering_a_token_names_its_logit_and_surprise(tmp_path, monkeypatch):
+def test_hovering_a_token_names_its_logit_and_surprise_within_the_pane(tmp_path, monkeypatch):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
     recorder = Recorder(monkeypatch)
-    with headless_app(LEVEL, tmp_path, size=(960, 600)) as app:
-        app.run_frames(3)
+    app = App(size=(1280, 720), headless=True, level=LEVEL, ui_scale=2.0, progress=Progress(Path(tmp_path) / "p.db"))
+    try:
         view = app.host.view
-        top, bottom, _row = next(r for r in view._rows if r[2].label == "mat")
-        monkeypatch.setattr(view, "handle_input", lambda frame: setattr(view, "_mouse", (200.0, 0.5 * (top + bottom)))
-                            or True)
-        shown = recorder.frame(app)
-        assert "mat: logit +3.00" in shown and "surprise −log p" in shown
+        for lesson, wanted in (("sampling", ["mat: logit +3.00", "z/T = +3.00", "surprise −log p"]),
+                               ("surprise", ["mat: logit +3.00", "q = 0.454", "surprise −log q"]),
+                               ("mutual information", ["mat: P(token | prompt)", "cat 0.454", "no prompt 0.153"])):
+            app.host.runner.set_param("lesson", lesson)
+            app.run_frames(4)
+            top, bottom, _ = next(r for r in view._rows if r[2].label == "mat")
+            monkeypatch.setattr(view, "handle_input",
+                                lambda frame, y=0.5 * (top + bottom): setattr(view, "_mouse", (200.0, y)) or True)
+            shown = recorder.frame(app)
+            for words in wanted:
+                assert words in shown, (lesson, words, shown)
+            assert [b[0] for b in recorder.texts if b[3] > b[5] + 0.5 or b[4] > b[6] + 0.5] == [], lesson
+    finally:
+        app.shutdown()
 
 
 def test_the_manifest_states_what_the_model_measures():

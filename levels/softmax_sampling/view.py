@@ -486,22 +486,34 @@ class SoftmaxView(View):
         pic, p = shown.pic, shown.params
         word = VOCABULARY[token]
         if p["lesson"] == "mutual information":
-            cells = " · ".join(f"{SHORT[name].rstrip('…')} {pic.table[c, token]:.3f}" for c, name in enumerate(PROMPTS))
-            words = f"{word}: P(token | prompt) {cells} · without the prompt {pic.full[token]:.3f}"
+            parts = [f"{word}: P(token | prompt)"] + [f"{SHORT[name].split()[0].rstrip('…')} {pic.table[c, token]:.3f}"
+                                                     for c, name in enumerate(PROMPTS)]
+            parts.append(f"no prompt {pic.full[token]:.3f}")
         elif p["lesson"] == "surprise":
-            words = (f"{word}: logit {pic.logits[token]:+.2f} · p = {pic.full[token]:.3f} · q = {pic.q[token]:.3f}"
-                     f" · surprise −log q = {-math.log(pic.q[token]):.2f} nats")
+            parts = [f"{word}: logit {pic.logits[token]:+.2f}", f"p = {pic.full[token]:.3f}", f"q = {pic.q[token]:.3f}",
+                     f"surprise −log q = {-math.log(pic.q[token]):.2f} nats"]
         else:
-            value = pic.drawn[token]
-            hidden_cut = "kept" in shown.hidden
-            shown_p = pic.full[token] if hidden_cut else value
+            shown_p = pic.full[token] if "kept" in shown.hidden else pic.drawn[token]
             surprise = f"{-math.log(shown_p):.2f} nats" if shown_p > 0 else "∞ (never drawn)"
-            words = (f"{word}: logit {pic.logits[token]:+.2f}, /T = {pic.logits[token] / p['temperature']:+.2f}"
-                     f" · p = {shown_p:.3f} · surprise −log p = {surprise}")
+            parts = [f"{word}: logit {pic.logits[token]:+.2f}", f"z/T = {pic.logits[token] / p['temperature']:+.2f}",
+                     f"p = {shown_p:.3f}", f"surprise −log p = {surprise}"]
         em = imgui.get_font_size()
-        width = imgui.calc_text_size(words).x
-        x = min(mx + em, frame.size[0] - width - 0.5 * em)
-        frame.text(draw_list, (max(x, 0.3 * em), my + 1.2 * em), words, PALETTE.white)
+        room = frame.size[0] - 1.0 * em
+        lines = [parts[0]]
+        for part in parts[1:]:  # as many parts a line as the pane's width holds
+            joined = f"{lines[-1]} · {part}"
+            if imgui.calc_text_size(joined).x <= room:
+                lines[-1] = joined
+            else:
+                lines.append(part)
+        step = imgui.get_text_line_height() + 6.0
+        y = my + 1.2 * em
+        if y + step * len(lines) > frame.size[1]:  # near the bottom: above the pointer
+            y = my - 0.6 * em - step * len(lines)
+        for k, words in enumerate(lines):
+            width = imgui.calc_text_size(words).x
+            x = min(mx + em, frame.size[0] - width - 0.5 * em)
+            frame.text(draw_list, (max(x, 0.3 * em), y + k * step), words, PALETTE.white)
 
     # -- panel -----------------------------------------------------------------------------------
     def panel(self) -> None:
