@@ -1,10 +1,10 @@
 """Grokking modular addition: live training with a record, or the replay of a stored run.
 
-``train``: every tick takes a few full-batch AdamW steps (two at p = 47) of a
-:class:`.grokking.GrokkingRun` (a few milliseconds, so a frame never waits long; the host's
-speed buttons fast-forward by running more ticks a frame) until the budget is spent.
-``replay``: the playhead moves one snapshot every ``REPLAY_TICKS_PER_SNAPSHOT`` ticks along the run
-stored with the level (the view may also ``seek`` anywhere).
+``train``: every tick is one full-batch AdamW step of a :class:`.grokking.GrokkingRun` (a few
+milliseconds, so a frame never waits long; the host's speed buttons fast-forward by running more
+ticks a frame) until the budget is spent. ``replay``: every tick moves the playhead one training
+step along the run stored with the level, which shows its latest snapshot (the view may also
+``seek`` anywhere). Either way the app's step counter is the training step.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sandbox.model import Model
 
 from .grokking import (
     GROKKED_ACCURACY,
-    MODULUS,
     GrokkingRun,
     Record,
     circle_projection,
@@ -29,19 +28,8 @@ from .grokking import (
     key_frequencies,
 )
 
-#: Training steps per tick at the default modulus: ~8 ms on two cores, inside the host's 12 ms
-#: budget per frame. A step costs about p², so smaller tables take more steps per tick.
-TRAIN_STEPS_PER_TICK = 2
-MAX_TRAIN_STEPS_PER_TICK = 8
-
-
-def train_steps_per_tick(p: int) -> int:
-    """Training steps per tick for modulus ``p``: about the same time per tick for every p."""
-    return max(1, min(MAX_TRAIN_STEPS_PER_TICK, round(TRAIN_STEPS_PER_TICK * (MODULUS / p) ** 2)))
-
-
-#: Replay: ticks per snapshot (40 ticks a second: the stored 4000-step run plays in 8 s at 1×).
-REPLAY_TICKS_PER_SNAPSHOT = 4
+#: One tick of the simulation is one training step, live and in replay, so the step counter the
+#: app shows is the training step (about 4 ms at p = 47 on two cores; a step costs about p²).
 #: The run stored with the level (``python levels/grokking_circle/grokking.py --record ...``).
 STORED_RUN = Path(__file__).with_name("stored_run.npz")
 #: The early moment of the key-frequency challenge: validation accuracy first above this.
@@ -119,12 +107,12 @@ class GrokkingModel(Model):
 
     def reset(self, seed: int = 0) -> None:
         self.seed = seed
-        self.replay_ticks = 0
+        self.replay_ticks = 0  # replay: the training step of the stored run the playhead is at
         if self.replaying:
             self.run = None
             self.record = Record.load(STORED_RUN)
         else:
-            self.run = GrokkingRun(p=int(self.params["modulus"]), train_fraction=float(self.params["train_fraction"]),
+            self.run = GrokkingRun(p=self.modulus, train_fraction=float(self.params["train_fraction"]),
                                    weight_decay=float(self.params["weight_decay"]), seed=seed)
             self.record = self.run.record
 
@@ -134,31 +122,33 @@ class GrokkingModel(Model):
             self.run.weight_decay = float(value)
 
     @property
+    def modulus(self) -> int:
+        """p: the manifest offers primes only (a choice, so a string)."""
+        return int(self.params["modulus"])
+
+    @property
     def finished(self) -> bool:
-        """Training has spent its budget (replay: the playhead is at the last snapshot)."""
-        if self.replaying:
-            return self.playhead >= len(self.record) - 1
-        return self.run.step_count >= int(self.params["budget"])
+        """Training has spent its budget (replay: the playhead is at the stored run's end)."""
+        return self.current_step >= self.last_step
 
     def step(self) -> None:
+        """One training step (replay: the playhead moves one training step along the stored run)."""
         if self.replaying:
-            self.replay_ticks = min(self.replay_ticks + 1, (len(self.record) - 1) * REPLAY_TICKS_PER_SNAPSHOT)
-            return
-        remaining = int(self.params["budget"]) - self.run.step_count
-        if remaining > 0:
-            self.run.train(min(train_steps_per_tick(self.run.p), remaining))
+            self.replay_ticks = min(self.replay_ticks + 1, self.last_step)
+        elif self.run.step_count < int(self.params["budget"]):
+            self.run.train(1)
 
     def work_per_step(self) -> float:
-        return 0.0 if self.replaying else float(train_steps_per_tick(self.run.p))
+        return 0.0 if self.replaying else 1.0
 
     @property
     def playhead(self) -> int:
-        """The snapshot shown in replay mode."""
-        return self.replay_ticks // REPLAY_TICKS_PER_SNAPSHOT
+        """The snapshot shown in replay mode: the last one recorded at or before the playhead's step."""
+        return max(0, int(np.searchsorted(self.record.steps, self.replay_ticks, side="right")) - 1)
 
     def seek(self, index: int) -> None:
         """Move the replay playhead to snapshot ``index`` (clamped to the record)."""
-        self.replay_ticks = int(np.clip(index, 0, len(self.record) - 1)) * REPLAY_TICKS_PER_SNAPSHOT
+        self.replay_ticks = int(self.record.steps[int(np.clip(index, 0, len(self.record) - 1))])
 
     # -- what the view draws ----------------------------------------------------------------------
 
@@ -178,8 +168,9 @@ class GrokkingModel(Model):
 
     @property
     def current_step(self) -> int:
-        """The training step of what is shown now (replay: the playhead's snapshot)."""
-        return int(self.record.steps[self.playhead]) if self.replaying else int(self.run.step_count)
+        """The training step the run is at (replay: the playhead's; the embedding shown is the
+        snapshot at or before it)."""
+        return self.replay_ticks if self.replaying else int(self.run.step_count)
 
     @property
     def last_step(self) -> int:
@@ -188,9 +179,7 @@ class GrokkingModel(Model):
 
     @property
     def progress(self) -> float:
-        if self.replaying:
-            return self.playhead / max(1, len(self.record) - 1)
-        return min(1.0, self.run.step_count / int(self.params["budget"]))
+        return min(1.0, self.current_step / max(1, self.last_step))
 
     def spectrum(self) -> np.ndarray:
         """The share of the embedding's power at each frequency 0 .. p//2."""
@@ -213,7 +202,8 @@ class GrokkingModel(Model):
         the recorded snapshot ``index`` or, if None, the embedding shown now; None if the
         embedding is not finite."""
         if index is None:
-            embedding, step = self.embedding, self.current_step
+            embedding = self.embedding
+            step = int(self.record.steps[self.playhead]) if self.replaying else self.current_step
         else:
             embedding, step = np.asarray(self.record.embeddings[index], np.float64), int(self.record.steps[index])
         if not np.all(np.isfinite(embedding)):
@@ -238,14 +228,20 @@ class GrokkingModel(Model):
                                                       for name in CURVES}
 
     def curves(self, run, last: int | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The training step and the series of :data:`CURVES` against it: every tick of the
-        recorded ``run`` while training; in replay the stored run's snapshots, all of them or up to
-        snapshot ``last``."""
+        """The training step and the series of :data:`CURVES` against it: every step of the
+        recorded ``run`` while training; in replay the stored run's snapshots. All of them, or up
+        to the step of snapshot ``last``."""
         if not self.replaying:
-            return run.series("step"), {name: run.series(name) for name in CURVES}
-        steps, series = self._stored_curves()
-        end = len(steps) if last is None else last + 1
+            steps, series = run.series_steps().astype(np.float64), {name: run.series(name) for name in CURVES}
+        else:
+            steps, series = self._stored_curves()
+        end = len(steps) if last is None else int(np.searchsorted(steps, self.record.steps[last], side="right"))
         return steps[:end], {name: values[:end] for name, values in series.items()}
+
+    def first_snapshot(self, series: str, above: float) -> int | None:
+        """The first recorded snapshot at which ``series`` exceeds ``above`` (None: not yet)."""
+        hits = np.flatnonzero(np.asarray(getattr(self.record, series)) > above)
+        return int(hits[0]) if len(hits) else None
 
     def reached(self, run, name: str, above: float) -> int | None:
         """The first step at which ``name`` exceeded ``above``, if the run shown has got there yet."""
@@ -268,11 +264,11 @@ class GrokkingModel(Model):
     def _current(self) -> dict[str, float]:
         if self.replaying:
             i = self.playhead
-            return {"step": self.record.steps[i], "train_accuracy": self.record.train_accuracy[i],
+            return {"train_accuracy": self.record.train_accuracy[i],
                     "val_accuracy": self.record.val_accuracy[i], "train_loss": self.record.train_loss[i],
                     "val_loss": self.record.val_loss[i], "weight_norm": self.record.weight_norm[i]}
         metrics = self.run.metrics
-        return {"step": self.run.step_count, "train_accuracy": metrics["train_accuracy"],
+        return {"train_accuracy": metrics["train_accuracy"],
                 "val_accuracy": metrics["val_accuracy"], "train_loss": metrics["train_loss"],
                 "val_loss": metrics["val_loss"], "weight_norm": metrics["weight_norm"]}
 
@@ -294,7 +290,7 @@ class GrokkingModel(Model):
 
     def measure_grokked(self, run) -> str:
         """"yes" if validation accuracy passed 90% within the budget (read from the recorded run)."""
-        steps, val = run.series("step"), run.series("val_accuracy")
+        steps, val = run.series_steps(), run.series("val_accuracy")
         return "yes" if np.any((val > GROKKED_ACCURACY) & (steps <= int(self.params["budget"]))) else "no"
 
     def early_peak(self, run) -> tuple[int, int] | None:
@@ -302,7 +298,7 @@ class GrokkingModel(Model):
         hits = np.flatnonzero(run.series("val_accuracy") > EARLY_VALIDATION)
         if not len(hits):
             return None
-        return int(run.series("step")[hits[0]]), int(run.series("key_frequency")[hits[0]])
+        return int(run.series_steps()[hits[0]]), int(run.series("key_frequency")[hits[0]])
 
     def measure_early_peak_kept(self, run) -> str:
         """Whether the early strongest frequency is among the key frequencies at the end of the run."""

@@ -1,5 +1,6 @@
 """Claims of the grokking level, as assertions on seeded training runs."""
 
+import math
 import runpy
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_challenge_weak_weight_decay_does_not_grok_within_the_budget():
 
 def test_too_much_weight_decay_cannot_even_fit_the_training_set():
     run = make_runner(LEVEL, {"weight_decay": 6.0, "budget": 600})
-    run.step(300)
+    run.step(600)
     assert run.model.run.step_count == 600
     assert run.series("train_accuracy").max() < 0.6  # the default decay fits 100% by step ~100
 
@@ -149,7 +150,7 @@ def test_stored_run_replays_memorisation_then_grokking():
 
 def test_record_round_trips_through_a_file(tmp_path):
     run = make_runner(LEVEL, {"budget": 500})
-    run.step(60)
+    run.step(120)
     record = run.model.record
     record.save(tmp_path / "run.npz")
     loaded = Record.load(tmp_path / "run.npz")
@@ -159,10 +160,10 @@ def test_record_round_trips_through_a_file(tmp_path):
 
 
 def test_training_stops_at_the_budget_and_weight_decay_changes_live():
-    run = make_runner(LEVEL, {"budget": 500, "modulus": 13})
+    run = make_runner(LEVEL, {"budget": 500, "modulus": "13"})
     run.set_param("weight_decay", 0.0)
     assert run.model.run.optimizer.weight_decay == 0.0
-    run.step(300)
+    run.step(520)
     assert run.model.run.step_count == 500
     assert run.model.finished and run.latest()["progress"] == 1.0 and run.model.last_step == 500
 
@@ -206,7 +207,7 @@ def test_the_spectrogram_and_the_curves_cover_the_record_or_stop_at_a_snapshot()
     assert heat.shape == (half, 11) and model.record.steps[10] < last < model.record.steps[11]
     steps, series = model.curves(run, 10)
     assert steps[-1] == model.record.steps[10] and len(series["val_accuracy"]) == 11
-    live = make_runner(LEVEL, {"budget": 500, "modulus": 13})
+    live = make_runner(LEVEL, {"budget": 500, "modulus": "13"})
     live.step(20)
     steps, series = live.model.curves(live)
     assert len(steps) == live.steps + 1 and steps[-1] == live.model.run.step_count  # every tick, not snapshots
@@ -215,6 +216,7 @@ def test_the_spectrogram_and_the_curves_cover_the_record_or_stop_at_a_snapshot()
 
 def test_the_view_hides_the_verdict_while_a_prediction_is_open(tmp_path):
     with headless_app(LEVEL, tmp_path, {"source": "replay"}, paused=True) as app:
+        app.run_frames(1)  # the Play tab drawn once (its sliders settle their values) before the run is moved
         host, view = app.host, app.host.view
         model = host.runner.model
         model.seek(len(model.record) - 1)
@@ -226,10 +228,88 @@ def test_the_view_hides_the_verdict_while_a_prediction_is_open(tmp_path):
         hidden = " ".join(text for text, _ in view.status())
         assert "grokked" not in hidden and "90% validation" not in hidden
         assert "100% training accuracy at step" in hidden  # memorising is not the question
-        model.seek(10)  # part way through the replay: the stored run's future stays out of the plots
+        model.seek(10)  # part way through the replay (step 500): the picture stops at memorisation
         app.run_frames(1)
-        assert view._known() == 10 and model.spectrogram(view._known())[0].shape[1] == 11
+        memorised = model.first_snapshot("train_accuracy", 0.999)
+        assert view._known() == memorised < 10 and model.spectrogram(view._known())[0].shape[1] == memorised + 1
+        assert view.frozen() and view._circle().step == model.record.steps[memorised]
         open_challenge(app, "early_peak_is_kept")  # about the spectrum: validation may show, the future not
         assert view.challenge.hide_answers and not view._validation_hidden() and view._known() == 10
+        model.seek(len(model.record) - 1)  # past the moment it asks about: stopped there
+        early = model.first_snapshot("val_accuracy", 0.05)
+        assert view._known() == early and view._circle().step == model.record.steps[early]
+        assert model.record.steps[early] < model.record.first_step("val_accuracy", GROKKED_ACCURACY)
         open_challenge(app, None)
-        assert not view.challenge.hide_answers and view._known() is None
+        assert not view.challenge.hide_answers and view._known() is None and not view.frozen()
+
+
+def test_every_modulus_offered_is_prime():
+    """The circle circuit needs gcd(k, p) = 1 for its frequencies: a composite p (49 = 7²) folds the
+    tokens of k = 7 onto 7 angles. The level offers primes only."""
+    param = level(LEVEL).manifest.params["modulus"]
+    values = [int(v) for v in param.choices] if param.type == "choice" else list(range(int(param.min), int(param.max) + 1))
+    composite = [p for p in values if any(p % d == 0 for d in range(2, int(p**0.5) + 1))]
+    assert values and not composite, composite
+    assert int(param.default) == 47
+
+
+@pytest.mark.parametrize("p, seed", [(47, 0), (47, 1), (47, 2), (23, 0)])
+def test_held_out_accuracy_falls_below_chance_because_the_memoriser_answers_with_sums_taught_for_a_or_b(p, seed):
+    """Memorised (step 200), the network gets almost no held-out sum right: far below chance, 1/p.
+    It answers (a, b) with a sum that a training pair of row a or column b taught it, and each sum
+    appears once per row and column, so the right one, at (a, b) itself, is never among those: it
+    is pushed down like every untaught sum."""
+    run = make_runner(LEVEL, {"modulus": str(p)}, seed=seed)
+    run.step(200)
+    training = run.model.run
+    assert training.metrics["train_accuracy"] > 0.999
+    pairs, answers = training.pairs[training.val_index], training.answers[training.val_index]
+    logits = training.net.forward(pairs).astype(np.float64)
+    assert np.mean(logits.argmax(1) == answers) < 0.2 / p  # chance is 1/p
+    rows, columns = np.zeros((p, p), bool), np.zeros((p, p), bool)  # [a, c]: a training pair of row a has sum c
+    a, b = training.pairs[training.train_index].T
+    rows[a, training.answers[training.train_index]] = True
+    columns[b, training.answers[training.train_index]] = True
+    taught = rows[pairs[:, 0]] | columns[pairs[:, 1]]  # per held-out pair: the sums row a or column b taught
+    assert not taught[np.arange(len(answers)), answers].any()  # the right sum: never taught by its row or column
+    predicted = logits.argmax(1)
+    assert np.mean(taught[np.arange(len(answers)), predicted]) > 0.97  # the memoriser answers with a taught sum
+    rank = logits.argsort(1).argsort(1) / (p - 1)  # 0: the lowest logit, 1: the highest
+    right = rank[np.arange(len(answers)), answers].mean()
+    untaught = rank[~taught & (np.arange(p)[None] != answers[:, None])].mean()
+    assert right < 0.4 and abs(right - untaught) < 0.08 and rank[taught].mean() > 0.55
+
+
+def test_the_levels_words_say_held_out_accuracy_falls_below_chance():
+    """The texts once said held-out accuracy 'stays near chance': it falls to about 0, 20 to 70
+    times below 1/p (the test above). No text of the level may say it stays near chance."""
+    manifest = level(LEVEL).manifest
+    texts = [manifest.summary, (HERE / "README.md").read_text()] + [
+        text for c in manifest.challenges.values() for text in (c.explain, c.question, *c.hints.values())] + [
+        o.help for o in manifest.observables.values()]
+    for text in texts:
+        assert "near chance" not in " ".join(text.split()), text
+    assert "below chance" in " ".join((HERE / "README.md").read_text().replace("*", "").split())
+
+
+def test_one_simulation_step_is_one_training_step_so_the_app_has_one_step_counter(tmp_path):
+    """The app counts simulation steps; the level counts training steps: they are the same number,
+    live and in replay, and the app pauses (its counter stops) on the frame that ends training."""
+    live = make_runner(LEVEL, {"budget": 500, "modulus": "13"})
+    live.step(37)
+    assert live.model.run.step_count == live.model.current_step == live.steps == 37
+    replay = make_runner(LEVEL, {"source": "replay"})
+    replay.step(37)
+    assert replay.model.current_step == replay.steps == 37 and replay.model.circle().step == 0  # snapshot of step 0
+    replay.step(30)
+    assert replay.model.circle().step == 50 and replay.model.current_step == 67
+    with headless_app(LEVEL, tmp_path, {"budget": 500, "modulus": "13"}) as app:
+        app.host.speed_index = len(app.host.SPEEDS) - 1  # fastest: 16 × 80 steps a second
+        for _ in range(400):
+            app.run_frames(1)
+            if app.host.paused:
+                break
+        host = app.host
+        # the view pauses on the frame that reaches the budget: the counter stops within that frame's steps
+        per_frame = math.ceil(host.SPEEDS[-1] * host.manifest.steps_per_second / 60)
+        assert host.paused and host.runner.model.run.step_count == 500 <= host.runner.steps <= 500 + per_frame

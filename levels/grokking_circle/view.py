@@ -5,6 +5,8 @@ open, validation (when the challenge asks about generalising) and a replay's fut
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from imgui_bundle import imgui, implot
 
@@ -13,7 +15,7 @@ from sandbox.kit import PALETTE, Color, Plot, bars, hline, hues, line, plot_stri
 from sandbox.view import View
 
 from .grokking import GROKKED_ACCURACY
-from .model import MEMORISED_ACCURACY
+from .model import EARLY_VALIDATION, MEMORISED_ACCURACY
 
 TRAIN, VALIDATION, NORM = PALETTE.sky, PALETTE.orange, PALETTE.muted
 KEY, OTHER, CHOSEN = PALETTE.yellow, PALETTE.muted.fade(0.8), PALETTE.green
@@ -42,12 +44,40 @@ class GrokkingView(View):
         live = self.model.replaying or self.look_back is None or self.look_back >= len(self.model.record) - 1
         return None if live else self.look_back
 
+    def _known(self) -> int | None:
+        """The last snapshot the view may show while the open challenge's answer must stay hidden
+        (None: all of it). A replay's record knows its future; a question about generalising stops
+        the picture at memorisation (the circle and the spectrum would answer it); the question
+        about the early peak stops it when validation first passes 5%, the moment it asks about."""
+        model, challenge = self.model, self.challenge.open
+        if not self.challenge.hide_answers or challenge is None:
+            return None
+        limits = [model.playhead] if model.replaying else []
+        if challenge.measure == "grokked":
+            limits.append(model.first_snapshot("train_accuracy", MEMORISED_ACCURACY))
+        elif challenge.measure == "early_peak_kept":
+            limits.append(model.first_snapshot("val_accuracy", EARLY_VALIDATION))
+        limits = [limit for limit in limits if limit is not None]
+        return min(limits) if limits else None
+
     def _snapshot(self) -> int | None:
-        """The recorded snapshot on screen, marked in the plots (None: the live network)."""
-        return self.model.playhead if self.model.replaying else self._looking_back()
+        """The recorded snapshot on screen, marked in the plots (None: the live network): the
+        replay's playhead or a look back, stopped at :meth:`_known`."""
+        model, known = self.model, self._known()
+        shown = model.playhead if model.replaying else self._looking_back()
+        if known is None:
+            return shown
+        if shown is None:  # live training: frozen once it passes the snapshot the challenge allows
+            return known if model.current_step > model.record.steps[known] else None
+        return min(shown, known)
+
+    def frozen(self) -> bool:
+        """The picture stops before the run on screen, to keep the open challenge's answer."""
+        known = self._known()
+        return known is not None and self.model.current_step > self.model.record.steps[known]
 
     def _circle(self):
-        return self.model.circle(self._looking_back(), self.k)  # None: the embedding is not finite
+        return self.model.circle(self._snapshot(), self.k)  # None: the embedding is not finite
 
     def _show_snapshot(self, index: int) -> None:
         if self.model.replaying:
@@ -57,6 +87,8 @@ class GrokkingView(View):
 
     # -- scene -------------------------------------------------------------------------------------
     def scene(self, frame) -> None:
+        if self.model.finished and not self.transport.paused and not self.challenge.playing:
+            self.transport.pause()  # the end of training (or of the replay): the app's step counter stops there too
         self.gl.disable(self.gl.DEPTH_TEST)  # a flat picture: later strokes go on top
         self.lines(frame, RING, PALETTE.muted.alpha(0.5), 1.5, strip=True)
         circle = self._circle()
@@ -72,21 +104,50 @@ class GrokkingView(View):
         circle = self._circle()
         if circle is None:
             return
-        for token, (at, rgba) in enumerate(zip(circle.labels, hues(circle.places))):
+        for token, at, rgba in self.token_labels(circle, frame):
             size = imgui.calc_text_size(str(token))
             frame.label(draw_list, at, str(token), Color(*rgba).lighter(), (-size.x / 2, -size.y / 2), plate=False)
-        p, k = self.model.p, circle.k
-        frame.caption(draw_list, [
-            f"step {circle.step}: the {p} tokens on the plane of frequency k = {k} "
-            f"({'chosen' if self.k is not None else 'the strongest'}, {circle.spectrum[k]:.0%} of the power)",
-            (f"circularity {circle.circularity:.2f}.  Colour and the faint dots: where token a belongs, "
-             f"at angle 2π·{k}·a/{p}", PALETTE.muted)])
+        p, k, model = self.model.p, circle.k, self.model
+        when = f"step {circle.step}" if circle.step == model.current_step else f"snapshot of step {circle.step}"
+        which = "chosen" if self.k is not None else "the strongest"
+        fit = frame.size[0] - 24.0  # the caption's plates inside the pane: the long line, else a short one
+        first = f"{when}: the {p} tokens on the plane of frequency k = {k} ({which}, {circle.spectrum[k]:.0%} of the power)"
+        second = (f"circularity {circle.circularity:.2f}.  Colour and the faint dots: where token a belongs, "
+                  f"at angle 2π·{k}·a/{p}")
+        if imgui.calc_text_size(first).x > fit:
+            first = f"{when}: frequency k = {k} ({circle.spectrum[k]:.0%})"
+        if imgui.calc_text_size(second).x > fit:
+            second = f"circularity {circle.circularity:.2f}"
+        frame.caption(draw_list, [first, (second, PALETTE.muted)])
+        if self.frozen():  # below the circle, where no token is
+            note = "The picture waits here until the verdict: what comes next would answer it."
+            note = note if imgui.calc_text_size(note).x < fit else "Waits here until the verdict."
+            frame.caption(draw_list, [(note, PALETTE.accent)], corner="bottom-left")
+
+    @staticmethod
+    def token_labels(circle, frame) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(token, where, colour) of the token numbers that fit: in token order, a number that would
+        overlap one already placed is left out (a scatter, a small pane, a large UI scale)."""
+        placed, shown = [], []
+        height = imgui.get_text_line_height()
+        for token, (at, rgba) in enumerate(zip(circle.labels, hues(circle.places))):
+            pixel = frame.to_overlay(at)
+            if pixel is None:
+                continue
+            half = 0.5 * imgui.calc_text_size(str(token)).x + 1.0
+            box = (pixel.x - half, pixel.y - 0.5 * height, pixel.x + half, pixel.y + 0.5 * height)
+            if any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                continue
+            placed.append(box)
+            shown.append((token, at, rgba))
+        return shown
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
         model, transport = self.model, self.transport
         imgui.push_text_wrap_pos(0.0)
         imgui.separator()
+        # the step counter above is this step: one tick is one training step
         progress_bar(model.progress, f"{'replay: ' if model.replaying else ''}step {model.current_step} of "
                                      f"{model.last_step}")
         if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
@@ -119,8 +180,11 @@ class GrokkingView(View):
             now = (f"memorising: training accuracy {train:.0%}", PALETTE.accent)
         elif hidden:
             now = (f"memorised: training accuracy {train:.0%}. Validation shows after the verdict.", PALETTE.accent)
+        elif val < 1.0 / model.p:
+            now = (f"memorised, and worse than guessing on the rest: validation {val:.1%} (chance {1 / model.p:.1%}). "
+                   "It answers with sums it was taught for a or for b; neither ever taught it the right one.", PALETTE.bad)
         elif val < 0.1:
-            now = (f"memorised, but clueless on the rest: validation {val:.1%} (chance {1 / model.p:.1%})", PALETTE.bad)
+            now = (f"memorised, and clueless on the rest: validation {val:.1%} (chance {1 / model.p:.1%})", PALETTE.bad)
         elif val < GROKKED_ACCURACY:
             now = (f"grokking: validation {val:.0%} and rising", PALETTE.accent)
         else:
@@ -141,14 +205,13 @@ class GrokkingView(View):
             return
         current = last if index is None else index
         imgui.set_next_item_width(-1)
-        changed, current = imgui.slider_int("##scrub", current, 0, last, 
-                                            f"snapshot at step {model.record.steps[current]}")
+        changed, current = imgui.slider_int("##scrub", current, 0, last, f"snapshot of step {model.record.steps[current]}")
         if changed:
             self._show_snapshot(current)
         if model.replaying:
             imgui.text_colored(PALETTE.muted, "Scrub the stored run here or in the plots; Play moves the playhead, "
                                               "− and + set its speed.")
-        elif index is None:
+        elif index is None or self.frozen():
             imgui.text_colored(PALETTE.muted, "Drag to look back at a snapshot; training goes on.")
         elif imgui.button("Back to live"):
             self.look_back = None
@@ -179,15 +242,10 @@ class GrokkingView(View):
         plot_strip(self.context, [
             Plot("accuracy", self._accuracy_plot, y_label="accuracy", x_limits=(0.0, span), y_limits=(-0.02, 1.05),
                  weight=1.4),
-            Plot("spectrum now", self._spectrum_plot, x_label="frequency k", y_label="share of power",
+            Plot("spectrum", self._spectrum_plot, x_label="frequency k", y_label="share of power",
                  x_limits=(0.3, half + 0.7), y_limits=(0.0, top), legend=False),  # the key threshold stays in view
-            Plot("spectrum by step", self._spectrogram_plot, y_label="frequency k", x_limits=(0.0, span),
+            Plot("by step", self._spectrogram_plot, y_label="frequency k", x_limits=(0.0, span),
                  y_limits=(0.5, half + 0.5), legend=False)])
-
-    def _known(self) -> int | None:
-        """The last snapshot the plots may show: a replay's record knows its future, which stays
-        hidden while a prediction is open (None: all of it)."""
-        return self.model.playhead if self.model.replaying and self.challenge.hide_answers else None
 
     def _drag_playhead(self, plot_id: int) -> None:
         """A draggable vertical line at the snapshot on screen; dragging it scrubs."""
@@ -202,15 +260,21 @@ class GrokkingView(View):
         implot.setup_axis(implot.ImAxis_.y2.value, "‖θ‖",
                           implot.AxisFlags_.auto_fit.value | implot.AxisFlags_.opposite.value)
         hline(1.0 / self.model.p)  # chance
-        line("training", steps, series["train_accuracy"], TRAIN)
-        if self._validation_hidden():
-            implot.plot_text("validation: after the verdict", 0.5 * implot.get_plot_limits().x.max, 0.5)
-        else:
-            line("validation", steps, series["val_accuracy"], VALIDATION)
+        names = ("training", "validation") if self.roomy() else ("train", "held out")  # the legend above fits
+        line(names[0], steps, series["train_accuracy"], TRAIN)
+        if self._validation_hidden() and self.roomy():  # (too narrow for it: the legend has no validation)
+            implot.plot_text(f"{names[1]}:\nafter the verdict", 0.5 * implot.get_plot_limits().x.max, 0.5)
+        elif not self._validation_hidden():
+            line(names[1], steps, series["val_accuracy"], VALIDATION)
         implot.set_axes(implot.ImAxis_.x1.value, implot.ImAxis_.y2.value)  # the weight norm on the right axis
-        line("‖θ‖", steps, series["weight_norm"], NORM, weight=1.0)
+        line("‖θ‖", steps, series["weight_norm"], NORM, weight=1.0, legend=False)  # its axis is named ‖θ‖
         implot.set_axes(implot.ImAxis_.x1.value, implot.ImAxis_.y1.value)
         self._drag_playhead(1)
+        self.accuracy_width = implot.get_plot_size().x
+
+    def roomy(self) -> bool:
+        """Whether the accuracy plot was wide enough last frame for the long names in its legend."""
+        return getattr(self, "accuracy_width", math.inf) > 14 * imgui.get_font_size()
 
     def _spectrum_plot(self, run) -> None:
         circle = self._circle()
@@ -225,7 +289,10 @@ class GrokkingView(View):
         implot.plot_stairs("step 0", ks - 0.5, np.asarray(self.model.record.spectra[0], np.float64)[1:],
                            implot.Spec(line_color=PALETTE.white.alpha(0.45)))
         hline(2.0 / len(shares), KEY.alpha(0.5))  # the key threshold
-        implot.plot_text(f"k = {k}", float(k), float(shares[k - 1]) + 0.06 * implot.get_plot_limits().y.max)
+        label = f"k = {k}"  # nudged inward at the ends of the axis, where it would be cut off
+        inward = 0.5 * imgui.calc_text_size(label).x * (1 if k <= 2 else -1 if k >= len(shares) - 1 else 0)
+        implot.plot_text(label, float(k), float(shares[k - 1]) + 0.06 * implot.get_plot_limits().y.max,
+                         imgui.ImVec2(inward, 0.0))
 
     def _spectrogram_plot(self, run) -> None:
         """Every recorded snapshot's spectrum: frequency against step, brighter for more power."""
