@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import sandbox.view
 from sandbox.testing import headless_app, level, make_runner, measured_outcome, open_challenge
 from sim import backends
 from sim.mixture import PRESETS, GaussianMixture, preset, sliced_wasserstein
@@ -287,17 +288,20 @@ def test_while_a_prediction_is_open_the_view_hides_the_marker_arrow_the_masses_a
         assert view.marker_arrow() is not None and set(view.cloud_fractions()) == {"sde", "ode"}
         asked = []
         monkeypatch.setattr(type(view.model), "twins", lambda self, run: asked.append(run) or (1.0, 2.0))
+        assert view.arrows_shown()
         for challenge in ("which_way", "langevin_weights"):
             open_challenge(app, challenge)
             assert view.challenge.choosing and view.challenge.hide_answers
             assert view.marker_arrow() is None and view.cloud_fractions() == {}
+            # the score arrows point the way the flow goes: out only while that is the question
+            assert view.arrows_shown() == (challenge != "which_way")
         drawn = []
         monkeypatch.setattr(sys.modules[type(view).__module__], "line", lambda label, *a, **k: drawn.append(label))
         open_challenge(app, "five_steps")
         drawn.clear()
         app.run_frames(1)
         assert drawn.count("SDE") == 1 and "noise floor" in drawn, "only the tortuosity: the distances answer it"
-        host.challenges.lock(host.manifest.challenges["same_landing"])
+        assert host.challenges.lock(host.manifest.challenges["same_landing"], "the same points")
         host.requested_tab = "Play"  # the panel that shows the twins, while the challenge runs
         asked.clear()
         app.run_frames(3)
@@ -329,3 +333,16 @@ def test_the_brush_paints_a_blob_and_the_marker_follows_a_drag(tmp_path):
         assert host.runner.params["marker_x"] == pytest.approx(1.0, abs=0.1)
         assert host.runner.params["marker_y"] == pytest.approx(-1.0, abs=0.1)
         assert host.runner.model.mixture.n_components == 3
+
+
+def test_the_blob_numbers_sit_on_plates_over_the_particles(tmp_path, monkeypatch):
+    """A blob's number is drawn where its particles gather most densely: on a dark plate, or the
+    density image swallows it."""
+    with headless_app(LEVEL, tmp_path, {**SMALL, "preset": "pair"}) as app:
+        app.run_frames(2)
+        view, labels = app.host.view, []
+        monkeypatch.setattr(sandbox.view.Frame, "text",
+                            lambda self, draw_list, at, text, color=None, plate=True: labels.append((text, plate)))
+        app.run_frames(1)
+        numbers = [plate for text, plate in labels if text in ("1", "2")]
+        assert len(numbers) == 2 * len(view.panes()) and all(numbers), labels

@@ -66,7 +66,7 @@ class ShepherdView(View):
             self._loop_if_done()
         under, over = Batch(), Batch()  # a software renderer pays per draw call: one per layer
         under.segments(box_segments(*EXTENT), PALETTE.grid)
-        if self.show["score arrows"]:
+        if self.arrows_shown():
             points, vectors, strength = model.score_arrows(FIELD_GRID)
             under.arrows(points, vectors, ARROW, opacity=0.25 + 0.5 * strength)
         if self.show["target blobs"]:
@@ -117,6 +117,12 @@ class ShepherdView(View):
         batch.points(paths[-1], PALETTE.shadow, 9.0)
         batch.points(paths[-1], TRACER_COLORS, 7.0)
 
+    def arrows_shown(self) -> bool:
+        """The score arrows, unless the open challenge asks which way the flow goes (they would say)."""
+        challenge = self.challenge.open
+        asks_the_way = challenge is not None and challenge.measure == "marker_direction"
+        return self.show["score arrows"] and not (asks_the_way and self.challenge.hide_answers)
+
     def marker_arrow(self) -> np.ndarray | None:
         """Which way the ODE moves a particle at the marker (a fixed length: the direction matters,
         not the speed, which grows like 1/σ² at low t); None while it would answer a challenge."""
@@ -137,10 +143,13 @@ class ShepherdView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model, name, marker = self.model, frame.pane, self._marker(frame.pane)
-        frame.label(draw_list, (EXTENT[0], EXTENT[3]), TITLES[name], SERIES[name], (2.0, -22.0), plate=False)
+        title = TITLES[name] if imgui.calc_text_size(TITLES[name]).x < frame.size[0] - 8 else NAMES[name]  # narrow
+        frame.label(draw_list, (EXTENT[0], EXTENT[3]), title, SERIES[name], (2.0, -4.0 - imgui.get_text_line_height()),
+                    plate=False)
         if self.show["target blobs"] and model.mixture.n_components <= MASS_LIMIT:  # names for the mass plot
             for i, (mean, cov) in enumerate(zip(model.mixture.means, model.mixture.covariances)):
-                frame.label(draw_list, mean + [0.0, 2.0 * math.sqrt(cov[1, 1])], str(i + 1), BLOB, (-4.0, -20.0), False)
+                # on a plate: the cloud's brightest particles gather exactly there
+                frame.label(draw_list, mean + [0.0, 2.0 * math.sqrt(cov[1, 1])], str(i + 1), BLOB, (-4.0, -20.0))
         if marker is not None:
             frame.label(draw_list, marker, f"ODE at t = {self.params['marker_t']:.2f}", MARKER, (8.0, 6.0))
         if name == next(iter(model.systems)):
