@@ -67,6 +67,9 @@ def token_x(count: int) -> np.ndarray:
 
 
 class ScanView(View):
+    controls = (("drag a gate bar up or down",
+                 "sets Δ for its kind of token: a marked token's bar Δ on every marked token, a noise bar Δ on noise"),)
+
     def __init__(self, context):
         super().__init__(context)
         self.ranges = {name: (p.min, p.max) for name, p in context.manifest.params.items() if p.type != "choice"}
