@@ -282,7 +282,8 @@ def test_big_clouds_are_sliced_by_particle_counts_so_runs_repeat_exactly():
 
 
 def test_while_a_prediction_is_open_the_view_hides_the_marker_arrow_the_masses_and_the_twins(tmp_path, monkeypatch):
-    with headless_app(LEVEL, tmp_path, {**SMALL, "preset": "pair"}) as app:
+    # a window wide enough for all four plots (a narrow one keeps only distance and mass)
+    with headless_app(LEVEL, tmp_path, {**SMALL, "preset": "pair"}, size=(1280, 720)) as app:
         host, view = app.host, app.host.view
         app.run_frames(12)
         assert view.marker_arrow() is not None and set(view.cloud_fractions()) == {"sde", "ode"}

@@ -143,7 +143,16 @@ class ShepherdView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model, name, marker = self.model, frame.pane, self._marker(frame.pane)
+        first = name == next(iter(model.systems))
+        clock = (f"t_L = {model.t:.3f}   σ = {model.sigma:.3f}   (fixed)" if model.langevin
+                 else f"t = {model.t:.3f}   σ_t = {model.sigma:.3f}   α_t = {model.alpha:.3f}")
+        # the clock is a caption above the first pane's title where there is room (large text: in the title)
+        top = frame.to_overlay((EXTENT[0], EXTENT[3]))
+        room = 0.0 if top is None else top.y - frame.origin[1]
+        captioned = room > 2 * (imgui.get_text_line_height() + 6.0) + 4.0
         title = TITLES[name] if imgui.calc_text_size(TITLES[name]).x < frame.size[0] - 8 else NAMES[name]  # narrow
+        if first and not captioned:
+            title = f"{NAMES[name]}   {clock.split('   ')[0]}"
         frame.label(draw_list, (EXTENT[0], EXTENT[3]), title, SERIES[name], (2.0, -4.0 - imgui.get_text_line_height()),
                     plate=False)
         if self.show["target blobs"] and model.mixture.n_components <= MASS_LIMIT:  # names for the mass plot
@@ -152,9 +161,8 @@ class ShepherdView(View):
                 frame.label(draw_list, mean + [0.0, 2.0 * math.sqrt(cov[1, 1])], str(i + 1), BLOB, (-4.0, -20.0))
         if marker is not None:
             frame.label(draw_list, marker, f"ODE at t = {self.params['marker_t']:.2f}", MARKER, (8.0, 6.0))
-        if name == next(iter(model.systems)):
-            frame.caption(draw_list, [f"t_L = {model.t:.3f}   σ = {model.sigma:.3f}   (fixed)" if model.langevin
-                                      else f"t = {model.t:.3f}   σ_t = {model.sigma:.3f}   α_t = {model.alpha:.3f}"])
+        if first and captioned:
+            frame.caption(draw_list, [clock])
 
     # -- panels ----------------------------------------------------------------------------------
     def panel(self) -> None:
@@ -213,13 +221,15 @@ class ShepherdView(View):
         # the legends inside (four plots leave no room beside them), where falling curves are not
         along = dict(x_label="step" if self.model.langevin else "t (noise → data)", x_invert=not self.model.langevin,
                      legend_at="south_west")
+        # four plots need room: a narrow strip (a small window, large text) keeps the two the challenges read
+        roomy = imgui.get_content_region_avail().x > 36 * imgui.get_font_size()
         plot_strip(self.context, [
             Plot("distance to target", lambda run: self._curves(run, "distance", floor=True), y_label="sliced W₂",
-                 **self._y("distance", "distance_floor"), **along),
+                 legend=roomy, **self._y("distance", "distance_floor"), **along),  # narrow: the panes' titles say
             Plot("likelihood gap", lambda run: self._curves(run, "likelihood_gap"), y_label="nats / point",
-                 margin=True, **along),
+                 margin=True, when=lambda: roomy, **along),
             Plot("path tortuosity", lambda run: self._curves(run, "tortuosity"), y_label="length / displacement",
-                 **self._y("tortuosity"), **dict(along, legend_at="east")),  # the SDE's climbs to the top
+                 when=lambda: roomy, **self._y("tortuosity"), **dict(along, legend_at="east")),  # the SDE's climbs
             Plot("mass per blob", self._mass_plot, x_label="blob  (grey: target)", y_label="fraction",
                  y_limits=(0.0, 1.0), legend=False, when=lambda: self.model.mixture.n_components <= MASS_LIMIT)])
 
