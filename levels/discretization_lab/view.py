@@ -88,6 +88,9 @@ def span(values) -> tuple[float, float]:
 
 
 class DiscretizationView(View):
+    controls = (("drag a pole in the s-plane (left)",
+                 "moves it and its conjugate: each Ā's poles, the responses and Euler's limit follow"),)
+
     def __init__(self, context):
         super().__init__(context)
         self.z_cam = Camera2D()  # each plane in its own units (self.cam: the s-plane's), axes equal
