@@ -43,3 +43,15 @@ def test_a_tap_switches_every_tab(make_app):
         app.inject("tap", x + w / 2, y + h / 2)
         app.run_frames(4)
         assert app.host.tab == name
+
+
+def test_drawing_the_play_tab_changes_no_parameter(make_app):
+    """A slider that nobody touched hands back its value through float32 (0.4 as 0.40000000596):
+    that must not count as a change, or a parameter that restarts the run would restart it."""
+    app = make_app(level="grokking_circle", backend="numpy")
+    app.run_frames(2)
+    run = app.host.runner
+    before = dict(run.params)
+    generation = run.generation
+    app.run_frames(4)
+    assert run.params == before and run.generation == generation

@@ -45,8 +45,11 @@ def param_control(param: Param, value):
             new = float(value) * (hi / lo) ** (steps / ARROW_STEPS)
         else:
             new = float(value) + steps * (hi - lo) / ARROW_STEPS
-    new = clamp_to_range(param, new)
-    return changed or new != float(value), new
+    elif not changed:
+        # untouched: ImGui's float32 round trip (0.4 comes back as 0.4000000059604645) is no
+        # change, and must not restart a run whose parameter restarts it
+        return False, value
+    return True, clamp_to_range(param, new)
 
 
 def clamp_to_range(param: Param, value: float) -> float:
