@@ -62,6 +62,10 @@ def human_bytes(count: float) -> str:
 
 
 class SwitchView(View):
+    controls = (("click φ(Q) or V in the chain",
+                 ("moves the parentheses: (φ(Q)φ(K)ᵀ)V builds the N×N weights, φ(Q)(φ(K)ᵀV) rolls a d×d state "
+                  "(not in SSD mode)")),)
+
     def __init__(self, context):
         super().__init__(context)
         self.matrix_program = self.program("matrix.glsl")

@@ -7,6 +7,7 @@ from sandbox.testing import level
 
 LEVEL = "associativity_switch"
 kernels = level(LEVEL).module("kernels")
+claims = level(LEVEL).module("claims")
 SIZES = [128 * 2 ** i for i in range(8)]  # 128 ... 16384, the crossover challenge's sizes
 
 
@@ -27,13 +28,10 @@ def test_a_quadratic_form_slower_at_every_size_is_not_reported_as_crossing_at_th
     assert "below N = 128" in kernels.describe_crossover(report)
 
 
-@pytest.mark.parametrize("a, b, expected", [(1e-9, 3e-6, 3000.0), (2e-9, 1e-6, 500.0), (1e-8, 1.5e-6, 150.0)])
-def test_a_crossover_between_two_timed_sizes_is_interpolated_there(a, b, expected):
-    bench = benchmark(lambda n: a * n * n, lambda n: b * n)
-    assert bench.crossover() == pytest.approx(expected)
-    report = bench.crossover_report()
-    assert report.where == "measured" and report.n == pytest.approx(expected)
-    assert f"N ≈ {expected:.0f}" in kernels.describe_crossover(report)
+@pytest.mark.parametrize("expected", [3000.0, 500.0, 150.0])
+def test_a_crossover_between_two_timed_sizes_is_interpolated_there(expected):
+    measured = claims.check_crossover_is_measured_or_a_bound(crossing=expected)  # the level's claim, here
+    assert measured["first report"] == "measured" and f"N ≈ {expected:.0f}" in measured["the panel says"]
 
 
 def test_a_quadratic_form_faster_at_every_size_puts_the_crossover_beyond_the_largest_once_done():
@@ -56,26 +54,14 @@ def test_timing_below_the_smallest_size_finds_a_crossover_there():
     assert report.where == "measured" and report.n == pytest.approx(10.0)
 
 
-# Seconds per size as the quadratic form takes them: a part that grows as N² (the weights) and a part that
-# grows only as N (φ over the inputs, each tile's setup, the masked diagonal tiles), which makes a small N
-# dearer per weight. On one core here: 27 ns a weight at N = 128, 3.1 ns at N = 65 536.
-def tiled(n, per_weight=3.1e-9, per_token=1.5e-6):
-    return per_weight * n * (n + 1) / 2 + per_token * n
+tiled = claims.tiled_seconds  # seconds per size as the tiled quadratic form takes them: an N² part and an N part
 
 
 @pytest.mark.parametrize("per_token", [5e-7, 1.5e-6, 3e-6])
 @pytest.mark.parametrize("largest", [8192, 16384, 32768, 65536])
 def test_the_quadratic_slope_is_fitted_over_the_largest_sizes_where_it_nears_two(per_token, largest):
-    sizes = [n for n in [128 * 2 ** i for i in range(10)] if n <= largest]
-    bench = benchmark(lambda n: tiled(n, per_token=per_token), lambda n: 2e-6 * n, sizes)
-    every = kernels.loglog_fit(*zip(*[(n, t) for n, t in sorted(bench.seconds["quadratic"].items()) if n >= 1000]))
-    slope = bench.slope("quadratic")
-    low, high = bench.fit_span("quadratic")
-    assert high == largest and low == largest // 4  # the three largest sizes timed
-    assert 1.55 < every[0] < slope < 2.0  # the tail is nearer 2 than a fit over every N ≥ 1000
-    if per_token * low / tiled(low, per_token=per_token) <= 0.2:  # the N part: under a fifth at the tail's start
-        assert slope > 1.85
-    assert bench.slope("linear") == pytest.approx(1.0)
+    measured = claims.check_slope_fitted_over_the_largest_sizes(per_token=per_token, largest=largest)
+    assert measured["fitted over N"] == f"{largest // 4} … {largest}"
 
 
 def test_small_n_costs_more_per_weight_than_large_n_in_the_stated_model():
