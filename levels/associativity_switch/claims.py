@@ -145,16 +145,21 @@ def check_matrix_grows_state_does_not(seq_len: int, d: int) -> dict:
 
 
 def check_counts_cross_near_2d(d: int) -> dict:
-    """The panel's multiply-adds for all N tokens, both parentheses, at the slider's ends and at every
-    N from 2d − 1 to 2d + 3 that it allows: which form does more."""
+    """The panel's multiply-adds, per token (the first, the middle and the last) and for all N tokens,
+    both parentheses, at the slider's ends and at every N from 2d − 1 to 2d + 3 that it allows: which
+    form does more."""
     run = _run(d=d)
     counts = {}
     for n in sorted({8, 256, *range(2 * d - 1, 2 * d + 4)} & set(range(8, 257))):
         run.set_param("seq_len", n)
         run.set_param("mode", "transformer")
         quadratic = run.model.multiply_adds(n)[1]
+        reads = [run.model.multiply_adds(t)[0] for t in (1, n // 2, n)]  # token t's share: it reads t keys
         run.set_param("mode", "rnn")
         counts[n] = (quadratic, run.model.multiply_adds(n)[1])
+        updates = {run.model.multiply_adds(t)[0] for t in (1, n // 2, n)}  # the same at every token
+        assert reads == [2 * t * d for t in (1, n // 2, n)], f"N = {n}: a token's reads cost {reads}, not 2td"
+        assert updates == {2 * d * d + 2 * d}, f"N = {n}: a token's update costs {updates}, not 2d² + 2d"
     more = [n for n, (quadratic, linear) in counts.items() if quadratic > linear]
     measured = {"2d + 1": 2 * d + 1, **{f"N = {n}": f"{q:,} against {lin:,}" for n, (q, lin) in counts.items()}}
     for n, (quadratic, linear) in counts.items():
