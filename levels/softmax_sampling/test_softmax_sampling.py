@@ -121,8 +121,9 @@ def test_the_mutual_information_lesson_scores_each_token_given_its_prompt():
 
 
 def test_the_estimates_kept_for_the_plot_stay_bounded(monkeypatch):
-    monkeypatch.setattr(model_module, "ESTIMATES_KEPT", 64)
     run = make_runner(LEVEL, {"lesson": "mutual information", "draws": 1})
+    # the module the run's model came from (the level may have been imported again by another test)
+    monkeypatch.setattr(sys.modules[type(run.model).__module__], "ESTIMATES_KEPT", 64)
     run.step(300)
     estimates = run.model.estimates()
     assert len(estimates) <= 64 and estimates[-1, 0] == run.model.samples
