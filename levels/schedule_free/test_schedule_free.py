@@ -1,5 +1,6 @@
 """Claims of the Schedule-Free level, as assertions on seeded races."""
 
+import itertools
 import runpy
 import sys
 from pathlib import Path
@@ -200,16 +201,17 @@ def test_while_a_prediction_is_chosen_the_scene_shows_the_start_not_the_race(tmp
     from sandbox.view import Frame
 
     labels = []
-    label = Frame.label
-    monkeypatch.setattr(Frame, "label", lambda self, draw_list, point, text, *a, **k: (
-        labels.append(text), label(self, draw_list, point, text, *a, **k))[1])
+    text = Frame.text  # every label and caption line goes through it
+    monkeypatch.setattr(Frame, "text", lambda self, draw_list, at, words, *a, **k: (
+        labels.append(words), text(self, draw_list, at, words, *a, **k))[1])
+    race = {"x: what you ship", "z explores", "y: gradient here", "cosine", "constant step", "start"}
     with headless_app(LEVEL, tmp_path) as app:
         app.run_frames(60)
         open_challenge(app, "ahead_at_half")
         labels.clear()
         app.run_frames(2)
         assert app.host.view.challenge.choosing
-        assert set(labels) == {"start: every run begins here"}
+        assert "start: every run begins here" in labels and not race & set(labels)
         open_challenge(app, None)
         app.host.requested_tab = "Play"
         app.run_frames(2)
@@ -231,6 +233,74 @@ def test_a_diverged_racer_is_named_in_the_scene_and_not_drawn(tmp_path, monkeypa
         assert race.running == ("cosine", "constant") and not app.host.runner.diverged
         texts = [line if isinstance(line, str) else line[0] for line in captions[-1]]
         assert f"Schedule-Free x diverged at step {race.diverged_at['schedule_free']}" in " ".join(texts)
+
+
+def overlaps(boxes, slack=1.0):
+    """Pairs of (text, x0, y0, x1, y1, ...) boxes that overlap by more than ``slack``."""
+    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2)
+            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack]
+
+
+@pytest.mark.parametrize("size, scale, params", [((960, 600), 2.0, {}), ((1280, 720), 1.0, {}),
+                                                 ((960, 600), 2.0, {"lr_scale": 2.0})])  # (Schedule-Free diverges)
+def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale, params):
+    """The clouds meet the trio near the minimum and the caption is wide at a large UI scale: every
+    label and caption line keeps clear of the others and whole inside the scene; x is always named. Also while a prediction is chosen, and with a diverged run named in the caption."""
+    from imgui_bundle import imgui
+
+    from sandbox.app import App
+    from sandbox.progress import Progress
+    from sandbox.view import Frame
+
+    boxes = []
+    text = Frame.text
+
+    def record(self, draw_list, at, words, *args, **kwargs):  # where Frame.text puts it, kept inside the pane
+        width, height = self.size
+        w, h = imgui.calc_text_size(words)
+        x, y = max(min(at[0], width - w - 4.0), 4.0), max(min(at[1], height - h - 4.0), 4.0)
+        boxes.append((words, x, y, x + w, y + h, x >= 0 and y >= 0 and x + w <= width and y + h <= height))
+        return text(self, draw_list, at, words, *args, **kwargs)
+
+    monkeypatch.setattr(Frame, "text", record)
+    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params=params,
+              progress=Progress(tmp_path / "p.db"))
+    try:
+        for phase in ("early", "later", "choosing"):  # the trio close together, then apart
+            if phase == "choosing":
+                open_challenge(app, "ahead_at_half")
+            else:
+                app.run_frames(15 if phase == "early" else 45)
+            boxes.clear()
+            app.run_frames(1)
+            assert app.host.error is None, app.host.error
+            texts = [box[0] for box in boxes]
+            assert len(boxes) >= 3 and overlaps(boxes) == [], overlaps(boxes)
+            assert [box[0] for box in boxes if not box[5]] == []
+            if phase != "choosing" and not params:
+                assert "x: what you ship" in texts
+            if phase == "later" and params:  # (at step 10)
+                assert any("Schedule-Free x diverged" in words for words in texts), texts
+    finally:
+        app.shutdown()
+
+
+def test_a_narrow_strip_lets_the_ratio_go_first_then_the_step_sizes(tmp_path, monkeypatch):
+    """51 font sizes wide (1280 pixels at UI scale 1) the strip has the loss, the ratio and the step
+    sizes; 32 (960 pixels) the loss and the step sizes; 20 (UI scale 2) the loss alone."""
+    from sandbox.kit.plots import strip_fit
+
+    with headless_app(LEVEL, tmp_path) as app:
+        strips = []
+        view_module = sys.modules[type(app.host.view).__module__]
+        monkeypatch.setattr(view_module, "plot_strip", lambda context, plots: strips.append(plots))
+        app.run_frames(2)
+        plots = [plot for plot in strips[-1] if plot.when is None or plot.when()]
+    kept = {width: [plots[k].title.split()[0] for k in strip_fit([p.weight for p in plots],
+                                                                 [p.priority for p in plots],
+                                                                 [p.min_width for p in plots], width)]
+            for width in (51, 32, 20)}
+    assert kept == {51: ["loss", "÷", "step"], 32: ["loss", "step"], 20: ["loss"]}
 
 
 def test_the_witness_runs():

@@ -5,7 +5,7 @@ with the planned end T marked, the step sizes, and who is ahead at T/2 and at T.
 from __future__ import annotations
 
 import numpy as np
-from imgui_bundle import imgui
+from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.kit import PALETTE, Plot, finite, finite_rows, hline, line, plot_strip, scatter, vlines
@@ -18,6 +18,8 @@ X, Z, Y = PALETTE.orange, PALETTE.vermillion, PALETTE.yellow
 RUNS = (("schedule_free", "Schedule-Free x", X), ("cosine", "cosine", PALETTE.sky),
         ("constant", "constant step", PALETTE.white))
 TRAILS = {"schedule_free": 0, "cosine": 3, "constant": 4}  # rows of the ball0 observable
+#: the loss plot's legend, by width: the full names, then shorter ones for a narrow plot
+LEGENDS = (tuple(label for _, label, _ in RUNS), ("Schedule-Free", "cosine", "constant"), ("free x", "cosine", "const."))
 EXPLORER_TRAIL = 60  # steps of z drawn: its path is a scribble, only the recent part reads
 
 
@@ -30,6 +32,7 @@ class ScheduleFreeView(View):
     camera = "2d"
     # the scene answers to the camera alone (pan, zoom); the race is stopped from the panel's buttons
     controls = ()
+    _loss_width = np.inf  # the loss plot's width last frame (its legend's room)
 
     def make_camera(self):
         return Camera2D(center=(1.9, 0.0), half_height=2.7)
@@ -98,36 +101,48 @@ class ScheduleFreeView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model = self.model
+        room = frame.size[0] - 14.0  # a caption line starts 10 in and keeps 4 from the right edge
+        T = model.planned_steps
         if self._race_hidden:
-            frame.label(draw_list, model.plane(model.problem.start), "start: every run begins here",
-                        PALETTE.white, (14.0, -22.0))
-            frame.caption(draw_list, [f"the planned horizon T = {model.planned_steps};  × marks the minimum",
-                                      ("the race is hidden while you predict: lock in to watch it", PALETTE.muted)])
+            frame.caption(draw_list, [
+                _fitting((f"the planned horizon T = {T};  × marks the minimum", f"T = {T};  × the minimum"), room),
+                (_fitting(("the race is hidden while you predict: lock in to watch it",
+                           "the race is hidden until you lock in", "hidden until you lock in"), room), PALETTE.muted)])
+            frame.labels(draw_list, [(model.plane(model.problem.start), "start: every run begins here", PALETTE.white,
+                                      3, (14.0, -22.0))])
             return
-        placer = _LabelPlacer(frame, draw_list)  # the clouds meet the trio near the minimum: no label covers another
+        t = self.run.steps
+        where = ((f"→ along the valley floor, ↑ across it; {model.race.balls} balls per method, the trio of one",
+                  "→ along the valley floor, ↑ across it", "→ along the valley, ↑ across")
+                 if model.landscape else
+                 ("the first two of 32 weights (the strongest features); contours of the loss in this plane",
+                  "the first two of 32 weights; contours of the loss", "weights 1 and 2; loss contours"))
+        lines = [_fitting((f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  × marks the minimum",
+                           f"step {t} of T = {T}  (t/T = {t / T:.2f});  × the minimum",
+                           f"step {t} of T = {T}  (t/T = {t / T:.2f})"), room),
+                 (_fitting(where, room), PALETTE.muted)]
+        for name, label, color in RUNS:
+            stopped = model.race.diverged_at[name]
+            if stopped is not None:
+                wordings = (f"{label} diverged at step {stopped} (its step is too large): it stopped, the others race on",
+                            f"{label} diverged at step {stopped}: it stopped", f"{label} diverged at step {stopped}")
+                lines.append((_fitting(wordings, room), PALETTE.bad))
+        frame.caption(draw_list, lines)  # first: the labels keep clear of it
+        # the clouds meet the trio near the minimum: the trio's labels matter most, the start's least
+        items = []
         trio = self._trio()
         if trio is not None:
             texts = ("x: what you ship", "z explores", "y: gradient here")
             left_of_y = -16.0 - imgui.calc_text_size(texts[2]).x  # y sits between z and x: its label goes aside
-            for point, text, color, offset in zip(trio[[2, 0, 1]], texts, (X, Z, Y),
-                                                  ((12.0, -26.0), (12.0, -8.0), (left_of_y, -8.0))):
-                placer.label(point, text, color, offset)
+            # x is always named; z and y, close to it early in the race, where there is room
+            items += [(point, text, color, rank, offset) for point, text, color, rank, offset in zip(
+                trio[[2, 0, 1]], texts, (X, Z, Y), (3, 2.5, 2.5), ((12.0, -26.0), (12.0, -8.0), (left_of_y, -8.0)))]
         for name, label, color in RUNS[1:]:
             cloud = finite_rows(model.plane(model.race.points[name]))
             if len(cloud) and name in model.race.running:
-                placer.label(np.median(cloud, axis=0), label, color, (12.0, 8.0))
-        placer.label(model.plane(model.problem.start), "start", PALETTE.white.alpha(0.8), (8.0, 8.0))
-        t, T = self.run.steps, model.planned_steps
-        where = (f"→ along the valley floor, ↑ across it; {model.race.balls} balls per method, the trio of one"
-                 if model.landscape else
-                 "the first two of 32 weights (the strongest features); contours of the loss in this plane")
-        lines = [f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  × marks the minimum", (where, PALETTE.muted)]
-        for name, label, color in RUNS:
-            stopped = model.race.diverged_at[name]
-            if stopped is not None:
-                text = f"{label} diverged at step {stopped} (its step is too large): it stopped, the others race on"
-                lines.append((text, PALETTE.bad))
-        frame.caption(draw_list, lines)
+                items.append((np.median(cloud, axis=0), label, color, 2, (12.0, 8.0)))
+        items.append((model.plane(model.problem.start), "start", PALETTE.white.alpha(0.8), 1, (8.0, 8.0)))
+        frame.labels(draw_list, items, always=3)  # the clouds' labels too make way once the trio is gone
 
     # -- panel -------------------------------------------------------------------------------------
     def panel(self) -> None:
@@ -184,19 +199,20 @@ class ScheduleFreeView(View):
         limits = (0.0, max(1.08 * T, self.run.steps + 1.0))  # the planned end T always in view
         per_weight = shown and not self.model.landscape  # the regression's 32 weights do not fit the scene
         lrs = [v for v in self.model.lrs.values() if v > 0]
-        # the strip's width in lines of text (so a larger UI scale counts as narrower; 51 at 1280 wide,
-        # 32 at 960, 20 at a UI scale of 2): below 45 the ratio plot goes, below 25 the step sizes too,
-        # and the loss keeps room for its legend
-        room = imgui.get_content_region_avail().x / max(imgui.get_text_line_height(), 1.0)
+        # a narrow strip (widths in font sizes: a larger UI scale counts as narrower) lets the ratio go
+        # below about 45 font sizes, the step sizes (or the loss per weight) below about 25; the loss
+        # keeps room for its legend
         plot_strip(self.context, [
             Plot("loss (faint red: explorer z)", self._loss_plot, y_label="loss", y_log=True, x_limits=limits,
-                 weight=2.0, when=lambda: shown),
+                 weight=2.0, priority=3, when=lambda: shown),
             Plot("÷ Schedule-Free's loss", self._ratio_plot, y_label="loss ratio", y_log=True, x_limits=limits,
-                 legend=False, when=lambda: shown and room >= 45 and "schedule_free" in self.model.race.running),
+                 legend=False, min_width=11.25, priority=1,
+                 when=lambda: shown and "schedule_free" in self.model.race.running),
             Plot("step sizes γ", self._lr_plot, y_label="γ", y_log=True, x_limits=limits, legend=False,
-                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), when=lambda: not per_weight and (room >= 25 or not shown)),
+                 y_limits=(0.1 * min(lrs), 3.0 * max(lrs)), min_width=8.4, priority=2, when=lambda: not per_weight),
             Plot("loss per weight, now", self._weights_plot, x_label="weight i (strongest first)",
-                 y_label="½λᵢ(wᵢ − wᵢ*)²", y_log=True, legend=False, when=lambda: per_weight),
+                 y_label="½λᵢ(wᵢ − wᵢ*)²", y_log=True, legend=False, min_width=8.4, priority=2,
+                 when=lambda: per_weight),
         ])
 
     def _marks(self) -> None:
@@ -207,8 +223,14 @@ class ScheduleFreeView(View):
         self._marks()
         steps = np.arange(run.steps + 1, dtype=np.float64)
         line("explorer z", steps, _loss(run, "loss_explorer"), Z.alpha(0.45), weight=1.0, legend=False)
-        for name, label, color in RUNS:
+        # the legend above the plot is one row as wide as the plot (last frame's width): shorter names
+        # where the full ones would be cut
+        font, width = imgui.get_font_size(), self._loss_width
+        names = next((names for names in LEGENDS if sum(imgui.calc_text_size(n).x + 1.6 * font for n in names)
+                      + font <= width), LEGENDS[-1])
+        for (name, _, color), label in zip(RUNS, names):
             line(label, steps, _loss(run, f"loss_{name}"), color)
+        self._loss_width = implot.get_plot_size().x
 
     def _ratio_plot(self, run) -> None:
         """Each run's loss over Schedule-Free's: above 1 Schedule-Free is ahead."""
@@ -239,30 +261,9 @@ class ScheduleFreeView(View):
             scatter(label, index, values, color, size=2.5, legend=False)
 
 
-class _LabelPlacer:
-    """The labels of one overlay, placed so that none covers another: a label that would overlap
-    one already placed moves up or down by whole lines, as little as it can."""
-
-    GAP = 6.0
-
-    def __init__(self, frame, draw_list):
-        self.frame, self.draw_list, self.boxes = frame, draw_list, []
-
-    def _free(self, x: float, y: float, size) -> bool:
-        gap = self.GAP
-        return not any(x < b[2] + gap and b[0] < x + size.x + gap and y < b[3] + gap and b[1] < y + size.y + gap
-                       for b in self.boxes)
-
-    def label(self, point, text: str, color, offset: tuple[float, float]) -> None:
-        at = self.frame.to_overlay(point) if np.all(np.isfinite(point)) else None
-        if at is None:
-            return
-        size = imgui.calc_text_size(text)
-        x, y = at.x + offset[0], at.y + offset[1]
-        line = size.y + self.GAP
-        y = next((y + k * line for k in (0, 1, -1, 2, -2, 3, -3) if self._free(x, y + k * line, size)), y)
-        self.boxes.append((x, y, x + size.x, y + size.y))
-        self.frame.label(self.draw_list, point, text, color, (x - at.x, y - at.y))
+def _fitting(wordings, room: float) -> str:
+    """The first of ``wordings`` (longest first) whose text is at most ``room`` wide, else the last."""
+    return next((words for words in wordings if imgui.calc_text_size(words).x <= room), wordings[-1])
 
 
 def _fading(color, count: int, start: float, end: float) -> np.ndarray:
