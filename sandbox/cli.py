@@ -196,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, default=(1280, 720))
     p.add_argument("--set", action="append", metavar="NAME=VALUE")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--memory", action="store_true",
+                   help="measure memory growth instead: resident memory over --cycles opens, reloads and closes "
+                        "of the level, and over --steps model steps")
+    p.add_argument("--cycles", type=_integer(0, MAX_FRAMES), default=100, help="with --memory (default 100)")
+    p.add_argument("--steps", type=_integer(0, MAX_STEPS), default=1_000_000, help="with --memory (default 1000000)")
     return parser
 
 
@@ -471,11 +476,11 @@ def cmd_goldens(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import bench_level
+    from .bench import bench_level, memory_level
 
     _, entry = _entry(args)
     params = _params(entry, args)
-    result = bench_level(entry, args, params)
+    result = (memory_level if args.memory else bench_level)(entry, args, params)
     if args.json:
         print(json.dumps(result, default=_json_safe))
     else:

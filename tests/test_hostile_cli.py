@@ -75,6 +75,11 @@ def stand_ins(monkeypatch, registry, tmp_path):
         assert isinstance(args.frames, int) and 1 <= args.frames <= cli.MAX_FRAMES
         return {"level": entry.id, "frames": args.frames, "frame_median_ms": 1.0}
 
+    def memory_level(entry, args, params):
+        assert isinstance(args.cycles, int) and 0 <= args.cycles <= cli.MAX_FRAMES
+        assert isinstance(args.steps, int) and 0 <= args.steps <= cli.MAX_STEPS
+        return {"level": entry.id, "cycles": args.cycles, "steps": args.steps}
+
     def validate_level(folder, frames=120, backend=None):
         assert folder.is_dir() and 1 <= frames <= cli.MAX_FRAMES
         return []
@@ -82,6 +87,7 @@ def stand_ins(monkeypatch, registry, tmp_path):
     step = sandbox.runner.Runner.step
     monkeypatch.setattr(sandbox.shots, "render_shot", render_shot)
     monkeypatch.setattr(sandbox.bench, "bench_level", bench_level)
+    monkeypatch.setattr(sandbox.bench, "memory_level", memory_level)
     monkeypatch.setattr(sandbox.validate, "validate_level", validate_level)
     monkeypatch.setattr(sandbox.goldens, "render", lambda shot, out, registry=None, progress=None: None)
     monkeypatch.setattr(sandbox.goldens, "compare", lambda actual, expected, diff_out=None: 0.0)
@@ -119,6 +125,7 @@ def _pools(tmp):
     (tmp / "folder").mkdir(exist_ok=True)
     valid = {
         "--frames": ["1", "120", str(cli.MAX_FRAMES)],
+        "--cycles": ["0", "1", "100", str(cli.MAX_FRAMES)],
         "--steps": ["0", "1", "5", str(cli.MAX_STEPS)],
         "--seed": ["0", "7", str(cli.MAX_SEED)],
         "--confidence": ["0.5", "0.7", "1", "1.0"],
@@ -136,6 +143,7 @@ def _pools(tmp):
     }
     edge = {
         "--frames": [str(cli.MAX_FRAMES + 1), "0", "-5"],
+        "--cycles": [str(cli.MAX_FRAMES + 1), "-1", "1.5"],
         "--steps": [str(cli.MAX_STEPS + 1), "-1", "2" * 20],
         "--seed": [str(cli.MAX_SEED + 1), "-1", "2" * 25],
         "--confidence": ["0", "0.49999", "1.0000001", "-0.5", "1e-300"],
@@ -167,7 +175,7 @@ COMMANDS = {
     "run": (["level"], ["--set", "--steps", "--seed", "--history", "--backend"], ["--json"]),
     "challenge": (["level", "challenge", "--answer"], ["--confidence", "--backend"], ["--json"]),
     "shot": (["level"], ["--out", "--frames", "--size", "--seed", "--set", "--tab", "--backend"], []),
-    "bench": (["level"], ["--frames", "--size", "--set", "--backend"], ["--json"]),
+    "bench": (["level"], ["--frames", "--size", "--set", "--backend", "--cycles", "--steps"], ["--json", "--memory"]),
     "validate": (["dir"], ["--frames", "--backend"], []),
     "new-level": (["id"], ["--dir"], []),
     "goldens": (["level"], [], []),
