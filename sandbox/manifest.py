@@ -194,7 +194,8 @@ class Observable:
     image) is recorded every ``every`` steps, and at most ``keep`` snapshots are kept: when the
     store is full every other snapshot goes and the spacing doubles, so memory stays bounded
     while the snapshots still span the whole run. ``color`` names a palette colour for plots.
-    ``format`` says how a scalar is shown (one of :data:`OBSERVABLE_FORMATS`).
+    ``format`` says how a scalar is shown (one of :data:`OBSERVABLE_FORMATS`); ``when`` limits
+    its readout to some parameter values, as for parameters.
     """
 
     name: str
@@ -206,6 +207,11 @@ class Observable:
     keep: int = 256
     color: str = ""
     format: str = "number"
+    when: tuple[tuple[str, tuple], ...] = ()  # shown in the readouts only while parameters have these values
+
+    def applies(self, values: dict[str, Any]) -> bool:
+        """Whether the readout means something for these parameter values (its ``when`` holds)."""
+        return all(values.get(name) in allowed for name, allowed in self.when)
 
 
 @dataclass(frozen=True)
@@ -605,10 +611,10 @@ def _parse_param(name: str, data: Any, path: Path) -> Param:
     return Param(**{**param.__dict__, "default": default})
 
 
-_OBSERVABLE_KEYS = ("label", "unit", "help", "kind", "every", "keep", "color", "format")
+_OBSERVABLE_KEYS = ("label", "unit", "help", "kind", "every", "keep", "color", "format", "when")
 
 
-def _parse_observable(name: str, data: Any, path: Path) -> Observable:
+def _parse_observable(name: str, data: Any, path: Path, params: dict[str, Param]) -> Observable:
     t = _Table(data, path, f"observables.{name}", _OBSERVABLE_KEYS)
     kind = t.choice("kind", OBSERVABLE_KINDS, "scalar", noun="valid kinds")
     every = t.int("every", 1, 1, MAX_EVERY)
@@ -622,7 +628,7 @@ def _parse_observable(name: str, data: Any, path: Path) -> Observable:
     if t.has("format") and kind != "scalar":
         raise t.fail("format", "applies to scalar observables only")
     return Observable(name, t.str("label", name), t.str("unit", ""), t.str("help", ""), kind, every, keep,
-                      color, fmt)
+                      color, fmt, _parse_when(t, params))
 
 
 _PLOT_KEYS = ("title", "series", "y_label", "y_log", "when")
@@ -814,7 +820,7 @@ def _parse(data: Any, folder: Path) -> Manifest:
         if any(other == name for other, _ in when):
             raise ManifestError(path, f"params.{name}.when: a parameter cannot depend on itself")
         params[name] = Param(**{**params[name].__dict__, "when": when})
-    observables = {name: _parse_observable(name, t, path)
+    observables = {name: _parse_observable(name, t, path, params)
                    for name, t in _named_tables(data, "observables", path).items()}
     plots = {name: _parse_plot(name, t, observables, params, path)
              for name, t in _named_tables(data, "plots", path).items()}

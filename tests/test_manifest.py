@@ -225,3 +225,19 @@ def test_a_manifest_that_is_not_a_regular_file_or_links_outside_is_refused(tmp_p
     (folder / "level.toml").symlink_to(tmp_path / "elsewhere.toml")
     with pytest.raises(ManifestError, match="links outside its level folder"):
         load_manifest(folder)
+
+
+def test_an_observable_readout_can_depend_on_the_parameters(tmp_path):
+    from sandbox.manifest import ManifestError, parse_manifest
+
+    folder = tmp_path / "lvl"
+    folder.mkdir()
+    data = {"id": "lvl", "title": "L", "pillar": "foundations", "summary": "s",
+            "params": {"mode": {"type": "choice", "choices": ["a", "b"], "default": "a"}},
+            "observables": {"x": {"when": {"mode": "b"}}, "y": {}}}
+    manifest = parse_manifest(data, folder)
+    assert not manifest.observables["x"].applies({"mode": "a"}) and manifest.observables["x"].applies({"mode": "b"})
+    assert manifest.observables["y"].applies({"mode": "a"})
+    data["observables"]["x"]["when"] = {"mode": "c"}
+    with pytest.raises(ManifestError, match="observables.x.when"):
+        parse_manifest(data, folder)

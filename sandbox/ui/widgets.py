@@ -153,7 +153,7 @@ def observables_table(manifest: Manifest, runner: Runner, hidden=frozenset()) ->
         imgui.table_setup_column("name", imgui.TableColumnFlags_.width_stretch.value, 1.2)
         imgui.table_setup_column("value", imgui.TableColumnFlags_.width_stretch.value, 1.0)
         for name, obs in manifest.observables.items():
-            if obs.kind != "scalar":
+            if obs.kind != "scalar" or not obs.applies(runner.params):
                 continue
             imgui.table_next_row()
             imgui.table_next_column()
