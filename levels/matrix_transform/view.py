@@ -166,7 +166,9 @@ class MatrixView(View):
         the scale shown), so that captions never cover the plane's middle."""
         font = imgui.get_font_size()
         mode = self.shown.mode
-        key = (round(frame.size[0]), round(frame.size[1]), font, mode)
+        # refitted for another size, scale, mode or challenge, and on a reset or a preset: never while
+        # a column is dragged (the plane would slide away under the pointer)
+        key = (round(frame.size[0]), round(frame.size[1]), font, mode, id(self.shown))
         if self._framed.get(frame.pane) == key:
             return
         self._framed[frame.pane] = key
@@ -446,6 +448,7 @@ class MatrixView(View):
             if imgui.button(name):
                 for (row, col), value in np.ndenumerate(matrix):
                     self.context.set_param(f"w{row + 1}{col + 1}", float(value))
+                self._framed.clear()  # frame the new map
             if imgui.is_item_hovered():
                 imgui.set_tooltip(tip)
 
