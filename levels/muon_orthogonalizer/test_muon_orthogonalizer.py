@@ -1,5 +1,6 @@
 """Claims of the Newton-Schulz / Muon level, as assertions on the simulation."""
 
+import itertools
 import runpy
 import sys
 from pathlib import Path
@@ -162,9 +163,6 @@ def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start
     module = sys.modules[view_class.__module__]
     drawn, strips = [], []
     monkeypatch.setattr(module, "implot", mock.MagicMock())
-    wide = mock.MagicMock()  # a strip wide enough for every plot, without a frame being drawn
-    wide.get_content_region_avail.return_value.x, wide.get_text_line_height.return_value = 2000.0, 17.0
-    monkeypatch.setattr(module, "imgui", wide)
     monkeypatch.setattr(module, "plot_strip", lambda context, plots: strips.append(plots))
     for name in ("line", "scatter", "hline", "vlines"):
         monkeypatch.setattr(module, name, lambda label, *args, **kwargs: drawn.append(label))
@@ -176,8 +174,88 @@ def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start
         view.plots()
         histogram = next(plot for plot in strips[-1] if plot.title.endswith("###histogram"))
         histogram.draw(run)
-        share = any(plot.title == "n×n in band" for plot in strips[-1])
+        share = any(plot.title == "n×n in band" and plot.when() for plot in strips[-1])
         assert ("now" in drawn, "rug" in drawn, share) == (not hidden,) * 3
+
+
+def overlaps(boxes, slack=1.0):
+    """Pairs of (text, x0, y0, x1, y1, ...) boxes that overlap by more than ``slack``."""
+    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2)
+            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack]
+
+
+NEARLY_SINGULAR = {"m00": 1.0, "m01": 0.9, "m10": 0.5, "m11": 0.46}  # the columns, and their handles, side by side
+
+
+@pytest.mark.parametrize("size, scale, params", [((960, 600), 2.0, {}), ((1280, 720), 1.0, {}),
+                                                 ((960, 600), 2.0, NEARLY_SINGULAR)])
+def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale, params):
+    """The caption takes much of a small pane at a large UI scale, and UVᵀ's corner sits by A e₂'s
+    handle: every label and caption line keeps clear of the others and whole inside the scene, and
+    both handles are always named. The colours' key is in the caption, or in a short pane (where
+    it would cover the handles) in the panel."""
+    from imgui_bundle import imgui
+
+    from sandbox.app import App
+    from sandbox.progress import Progress
+    from sandbox.view import Frame
+
+    boxes = []
+    text = Frame.text
+
+    def record(self, draw_list, at, words, *args, **kwargs):  # where Frame.text puts it, kept inside the pane
+        width, height = self.size
+        w, h = imgui.calc_text_size(words)
+        x, y = max(min(at[0], width - w - 4.0), 4.0), max(min(at[1], height - h - 4.0), 4.0)
+        boxes.append((words, x, y, x + w, y + h, x >= 0 and y >= 0 and x + w <= width and y + h <= height))
+        return text(self, draw_list, at, words, *args, **kwargs)
+
+    panel = []
+    text_colored = imgui.text_colored
+    monkeypatch.setattr(Frame, "text", record)
+    monkeypatch.setattr(imgui, "text_colored", lambda color, words: (panel.append(words), text_colored(color, words)))
+    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params=params,
+              progress=Progress(tmp_path / "p.db"))
+    try:
+        for frames in (10, 50):  # the iteration under way, then settled
+            app.run_frames(frames)
+            boxes.clear()
+            panel.clear()
+            app.run_frames(1)
+            assert app.host.error is None, app.host.error
+            texts = [box[0] for box in boxes]
+            assert overlaps(boxes) == [], overlaps(boxes)
+            assert [box[0] for box in boxes if not box[5]] == []
+            assert {"A e₁ (drag)", "A e₂ (drag)"} <= set(texts), texts
+            in_caption = any(words.startswith("blue:") for words in texts)
+            assert in_caption == (scale == 1.0) and ("blue: the iterate X" in panel) == (not in_caption)
+    finally:
+        app.shutdown()
+
+
+def test_a_narrow_strip_keeps_the_map_then_the_histogram_then_the_race_left_to_right_from_the_grid(monkeypatch):
+    """About 9.5 font sizes a plot: 51 wide (1280 pixels at UI scale 1) the strip has four plots, the
+    grid's σ first; 32 (960 pixels) three, without it; 20 (UI scale 2) the map and the histogram."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from sandbox.kit.plots import strip_fit
+
+    run = make_runner(LEVEL, {"race": True})
+    module = sys.modules[level(LEVEL).view_class().__module__]
+    strips = []
+    monkeypatch.setattr(module, "plot_strip", lambda context, plots: strips.append(plots))
+    context = SimpleNamespace(run=run, painter=None, gl=None, formulas=None, transport=None,
+                              challenge=SimpleNamespace(hide_answers=False, locked=False))
+    with mock.patch.object(module, "implot", mock.MagicMock()):
+        level(LEVEL).view_class()(context).plots()
+    plots = [plot for plot in strips[-1] if plot.when is None or plot.when()]
+    kept = {width: [plots[k].title for k in strip_fit([p.weight for p in plots], [p.priority for p in plots],
+                                                      [p.min_width for p in plots], width)]
+            for width in (51, 32, 20)}
+    assert kept == {51: ["grid: σ₁, σ₂", "σ → p(σ)", "n×n: σ###histogram", "race: loss"],
+                    32: ["σ → p(σ)", "n×n: σ###histogram", "race: loss"],
+                    20: ["σ → p(σ)", "n×n: σ###histogram"]}
 
 
 def test_after_the_verdict_the_share_plot_marks_the_iteration_the_challenge_measured(monkeypatch):

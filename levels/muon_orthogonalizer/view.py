@@ -18,6 +18,9 @@ ITERATE, INPUT, TARGET, ELLIPSE = PALETTE.sky, PALETTE.muted.alpha(0.35), PALETT
 #: The images of e₁ and e₂ (the matrix's columns), for the handles and the iterate alike; σ₁ and σ₂.
 COLUMNS = (PALETTE.vermillion, PALETTE.yellow)
 SIGMAS = (PALETTE.orange, PALETTE.purple)
+#: what the scene's colours are, for the panel when the scene's pane is too short for them
+KEY = (("blue: the iterate X", ITERATE), ("grey: the input A", PALETTE.muted),
+       ("green: where it heads", TARGET), ("orange: X (unit circle)", ELLIPSE))
 RACE = {"sgd": ("SGD + momentum", PALETTE.muted), "adam": ("Adam", PALETTE.blue), "muon": ("Muon", PALETTE.orange)}
 HANDLE_PIXELS = 16.0  # how close the mouse must be to a handle to pick it up
 ENTRY_LIMIT = 2.0  # the manifest's range of every matrix entry
@@ -38,6 +41,7 @@ class OrthogonalizerView(View):
     controls = (("drag a dot at the tip of A e₁ or A e₂",
                  "moves that column of the matrix; the iteration starts over from it (locked while a challenge runs)"),)
 
+    _key_in_caption = True  # whether the scene's caption had room for the colours' key (else: the panel)
     _dragging: int | None = None  # the column being dragged (0 or 1): its handle sits at its tip, A eᵢ
     _hovered: int | None = None
 
@@ -70,22 +74,32 @@ class OrthogonalizerView(View):
 
     def overlay(self, draw_list, frame) -> None:
         model = self.model
+        a, b, c = model.coefficients
+        room = frame.size[0] - 14.0  # a caption line starts 10 in and keeps 4 from the right edge
+        lines = [f"Newton-Schulz iteration {model.iteration}  ({model.params['method']})",
+                 (f"p(σ) = {a:.4g}σ {b:+.4g}σ³ {c:+.4g}σ⁵", PALETTE.muted)]
+        # the colours' key makes four lines: in a short pane (a large UI scale) they would cover the
+        # handles, so the key goes to the panel
+        self._key_in_caption = 8.0 + 4 * (imgui.get_text_line_height() + 6.0) <= frame.size[1] / 3.0
+        if self._key_in_caption:
+            key = (("blue: the iterate X   grey: the input A", "blue: X   grey: A"),
+                   ("green: where it heads   orange: image of the unit circle",
+                    "green: where it heads   orange: X (unit circle)", "green: UVᵀ   orange: X (circle)"))
+            lines += [(_fitting(wordings, room), PALETTE.muted) for wordings in key]
+        frame.caption(draw_list, lines)  # first: the labels keep clear of it
+        # the handles say what to drag and are always named; UVᵀ where there is room, then the σ
         hint = "" if self.challenge.locked else " (drag)"
-        for i, (handle, color) in enumerate(zip(model.grid_input.T, COLUMNS)):  # apart when the columns meet
-            frame.label(draw_list, handle, f"A e{'₁₂'[i]}{hint}", color, (12.0, (4.0, -22.0)[i]))
-        frame.label(draw_list, model.grid_polar.sum(axis=1), "UVᵀ (by SVD)", TARGET)
+        items = [(handle, f"A e{'₁₂'[i]}{hint}", color, 3, (12.0, (4.0, -22.0)[i]))  # apart when the columns meet
+                 for i, (handle, color) in enumerate(zip(model.grid_input.T, COLUMNS))]
+        items.append((model.grid_polar.sum(axis=1), "UVᵀ (by SVD)", TARGET, 2))
         grid, u, sigma = model.shown_grid()
         if np.all(np.isfinite(sigma)):
             centre = grid @ np.array([0.5, 0.5])
             for i in range(2):
                 tip = u[:, i] * sigma[i]
                 tip = tip if np.dot(tip, centre) < 0 else -tip  # the end away from the grid: room for a label
-                frame.label(draw_list, tip, f"σ{'₁₂'[i]} = {sigma[i]:.3f}", ELLIPSE, (6.0, -6.0))
-        a, b, c = model.coefficients
-        frame.caption(draw_list, [f"Newton-Schulz iteration {model.iteration}  ({model.params['method']})",
-                                  (f"p(σ) = {a:.4g}σ {b:+.4g}σ³ {c:+.4g}σ⁵", PALETTE.muted),
-                                  ("blue: the iterate X   grey: the input A", PALETTE.muted),
-                                  ("green: where it heads   orange: image of the unit circle", PALETTE.muted)])
+                items.append((tip, f"σ{'₁₂'[i]} = {sigma[i]:.3f}", ELLIPSE, 1, (6.0, -6.0)))
+        frame.labels(draw_list, items)
 
     def handle_input(self, frame) -> bool:
         """Drag a handle to edit that column of the matrix (the iteration restarts from it)."""
@@ -110,6 +124,12 @@ class OrthogonalizerView(View):
     def panel(self) -> None:
         model = self.model
         a, b, c = model.coefficients
+        if not self._key_in_caption:  # the scene's pane is too short for it
+            imgui.separator()
+            for k, (text, color) in enumerate(KEY):
+                if k % 2:
+                    imgui.same_line()
+                imgui.text_colored(color, text)
         imgui.separator()
         self.formulas.draw(r"p(\sigma) = a\sigma + b\sigma^3 + c\sigma^5", 20.0)
         imgui.push_text_wrap_pos(0.0)
@@ -158,25 +178,22 @@ class OrthogonalizerView(View):
         model = self.model
         top = float(np.clip(np.nanmax(np.append(finite(model.cobweb()[0]), 1.0)) * 1.15, 1.3, 4.5))
         spectrum, hidden = model.spectrum(), self.challenge.hide_answers
-        plots = [  # most important first: a narrow strip keeps the first few
+        # left to right: the grid's σ, then the maps; a narrow strip (about 9.5 font sizes a plot keep
+        # its ticks and legend apart) keeps the most important: the map, the histogram, the race or
+        # the share in the band, then the grid's σ
+        plot_strip(self.context, [
+            Plot("grid: σ₁, σ₂", self._grid_sigma_plot, x_label="iteration", y_label="σ",
+                 x_limits=(-0.3, max(8.0, model.iteration + 0.3)), min_width=9.5, priority=1),
             Plot("σ → p(σ)", lambda run: self._map_plot(top), x_label="σ", y_label="p(σ)", x_limits=(0.0, top),
-                 y_limits=(-0.2, top), legend=False),
+                 y_limits=(-0.2, top), legend=False, min_width=9.5, priority=5),
             Plot("n×n: σ###histogram", self._histogram_plot, x_label="σ", y_label="count", x_log=True,
-                 x_limits=(spectrum["low"], spectrum["high"]), y_limits=(0.0, max(4.0, 0.6 * model.params["size"]))),
-            Plot("race: loss", self._race_plot, x_label="step", y_label="loss", y_log=True,
+                 x_limits=(spectrum["low"], spectrum["high"]), y_limits=(0.0, max(4.0, 0.6 * model.params["size"])),
+                 min_width=9.5, priority=4),
+            Plot("race: loss", self._race_plot, x_label="step", y_label="loss", y_log=True, min_width=9.5, priority=3,
                  when=lambda: bool(model.params["race"])),
             Plot("n×n in band", self._band_share_plot, x_label="iteration", y_label="share",
                  x_limits=(-0.3, max(8.0, model.iteration + 0.3)), y_limits=(0.0, 1.15), legend=False,
-                 when=lambda: not model.params["race"] and not hidden),
-            Plot("grid: σ₁, σ₂", self._grid_sigma_plot, x_label="iteration", y_label="σ",
-                 x_limits=(-0.3, max(8.0, model.iteration + 0.3)))]
-        plots = [plot for plot in plots if plot.when is None or plot.when()]
-        # the strip's width in lines of text (a larger UI scale counts as narrower; 51 at 1280 wide, 32 at
-        # 960, 20 at a UI scale of 2): about 10 lines a plot keep its ticks and legend apart
-        room = imgui.get_content_region_avail().x / max(imgui.get_text_line_height(), 1.0)
-        keep = max(1, min(len(plots), int(room / 9.5)))
-        order = sorted(plots[:keep], key=lambda plot: _STRIP_ORDER.index(plot.title))  # the grid's σ first
-        plot_strip(self.context, order)
+                 min_width=9.5, priority=2, when=lambda: not model.params["race"] and not hidden)])
 
     def _grid_sigma_plot(self, run) -> None:
         model = self.model
@@ -237,8 +254,9 @@ class OrthogonalizerView(View):
             line(label.split()[0], steps, run.series(f"loss_{name}"), color)  # short legend: SGD, Adam, Muon
 
 
-#: The strip's left-to-right order (what is kept when it is narrow is decided by importance).
-_STRIP_ORDER = ("grid: σ₁, σ₂", "σ → p(σ)", "n×n: σ###histogram", "race: loss", "n×n in band")
+def _fitting(wordings, room: float) -> str:
+    """The first of ``wordings`` (longest first) whose text is at most ``room`` wide, else the last."""
+    return next((words for words in wordings if imgui.calc_text_size(words).x <= room), wordings[-1])
 
 
 def _band(limits: tuple[float, float], vertical: bool) -> None:
