@@ -434,26 +434,41 @@ class LevelHost:
         self.reset(seed)
 
     def _controls(self, run: Runner) -> None:
-        """The transport: run / pause, one step, reset, speed, and the step counter."""
-        for label, key_help, action in (
-                ("Run" if self.paused else "Pause", "Space", lambda: setattr(self, "paused", not self.paused)),
-                ("Step", "N: one step, then paused", self.single_step),
-                ("Reset", "R: start the run again", self.reset_active),
-                ("-", "-: slower", lambda: self.change_speed(-1))):
-            if imgui.button(label):
-                action()
+        """The transport: run / pause, one step, reset, speed, and the step counter, flowing onto
+        a second line where the panel is narrow or the text large."""
+        style = imgui.get_style()
+        first = True
+
+        def place(width: float) -> None:
+            nonlocal first
+            if not first:
+                imgui.same_line()
+                if imgui.get_content_region_avail().x < width:
+                    imgui.new_line()
+            first = False
+
+        def button(label: str, tip: str) -> bool:
+            place(imgui.calc_text_size(label).x + 2 * style.frame_padding.x)
+            pressed = imgui.button(label)
             if imgui.is_item_hovered():
-                imgui.set_tooltip(key_help)
-            imgui.same_line()
-        imgui.text(f"{self.speed:g}x")
-        imgui.same_line()
-        if imgui.button("+"):
+                imgui.set_tooltip(tip)
+            return pressed
+
+        if button("Run" if self.paused else "Pause", "Space"):
+            self.paused = not self.paused
+        if button("Step", "N: one step, then paused"):
+            self.single_step()
+        if button("Reset", "R: start the run again"):
+            self.reset_active()
+        if button("-", "-: slower"):
+            self.change_speed(-1)
+        speed = f"{self.speed:g}x"
+        place(imgui.calc_text_size(speed).x)
+        imgui.text(speed)
+        if button("+", "+: faster"):
             self.change_speed(1)
-        if imgui.is_item_hovered():
-            imgui.set_tooltip("+: faster")
         counter = f"step {run.steps}" + (" of the challenge's run" if self.challenges.playing else "")
-        if imgui.get_content_region_avail().x - imgui.get_item_rect_max().x > imgui.calc_text_size(counter).x + 20:
-            imgui.same_line()
+        place(imgui.calc_text_size(counter).x + style.item_spacing.x)
         imgui.text_colored(MUTED, counter)
 
     def _math_card(self) -> None:

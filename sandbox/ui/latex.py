@@ -667,8 +667,10 @@ class Formulas:
         image = self.image(tex, size * imgui.get_style().font_scale_main, display)
         if image is None:
             imgui.text_wrapped(plain_text(tex))
-        else:
-            imgui.image(imgui.ImTextureRef(image.texture.glo), imgui.ImVec2(image.width, image.height))
+            return
+        # a formula wider than the panel is shown smaller, whole, rather than cut at the edge
+        shrink = min(1.0, max(imgui.get_content_region_avail().x, 1.0) / max(image.width, 1.0))
+        imgui.image(imgui.ImTextureRef(image.texture.glo), imgui.ImVec2(image.width * shrink, image.height * shrink))
 
     def release(self) -> None:
         """Free every texture made so far (they are made again when next drawn)."""

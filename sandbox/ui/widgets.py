@@ -101,20 +101,21 @@ def params_panel(manifest: Manifest, runner: Runner, locked: bool = False, on_er
     first = [item for item in shown if not item[1].more]
     more = [item for item in shown if item[1].more]
     # the few settings that matter come first; the rest wait under "more settings"
-    if more and not imgui.collapsing_header(f"more settings ({len(more)})"):
-        more = []
-    for name, param in first + more:
-        changed, value = param_control(param, runner.params[name])
-        if param.help and imgui.is_item_hovered(imgui.HoveredFlags_.allow_when_disabled.value):
-            imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
-        if changed:
-            try:
-                runner.set_param(name, value)
-            except Exception as exc:  # noqa: BLE001 - a refused value is a message, not a crash
-                if on_error is not None:
-                    on_error(f"{param.label}: {exc}")
-                continue
-            changed_names.append(name)
+    for group in (first, more):
+        if group is more and (not more or not imgui.collapsing_header(f"more settings ({len(more)})")):
+            break
+        for name, param in group:
+            changed, value = param_control(param, runner.params[name])
+            if param.help and imgui.is_item_hovered(imgui.HoveredFlags_.allow_when_disabled.value):
+                imgui.set_tooltip(param.help + (" (restarts the run)" if param.resets else ""))
+            if changed:
+                try:
+                    runner.set_param(name, value)
+                except Exception as exc:  # noqa: BLE001 - a refused value is a message, not a crash
+                    if on_error is not None:
+                        on_error(f"{param.label}: {exc}")
+                    continue
+                changed_names.append(name)
     imgui.pop_item_width()
     imgui.end_disabled()
     return changed_names
