@@ -10,7 +10,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.draw import Batch, box_segments, ellipse_segments
-from sandbox.kit import PALETTE, Plot, bars, finite, fitted_y, hline, line, plot_strip, progress_bar, round_ticks
+from sandbox.kit import PALETTE, Plot, bars, finite, fitted_y, hline, line, plot_strip, progress_bar, round_ticks, set_ticks
 from sandbox.view import View, side_by_side
 
 from .model import EXTENT, GRID, MANY_STEPS, QUALITY_BAR, STEP_COUNTS
@@ -250,9 +250,9 @@ class StraightenerView(View):
         ratios = self.ratios()
         steps = np.array(STEP_COUNTS, dtype=np.float64)
         ticks = [n for n in STEP_COUNTS if n != 3] if self.roomy("quality") else [1, 10, STEP_COUNTS[-1]]
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(n) for n in ticks], [str(n) for n in ticks])
+        set_ticks(ticks)
         # the floor (what a perfect sampler scores) and the bar (the challenges' "good enough") named on the axis
-        implot.setup_axis_ticks(implot.ImAxis_.y1.value, [1.0, QUALITY_BAR, 10.0], ["floor", "bar", "10×"])
+        set_ticks([1.0, QUALITY_BAR, 10.0], ["floor", "bar", "10×"], axis=implot.ImAxis_.y1.value)
         implot.plot_shaded("##good enough", steps[[0, -1]], np.ones(2), np.full(2, QUALITY_BAR),
                            implot.Spec(fill_color=PALETTE.good, fill_alpha=0.3))
         hline(QUALITY_BAR, PALETTE.good.alpha(0.8))
@@ -278,7 +278,7 @@ class StraightenerView(View):
     def _straightness_plot(self, run) -> None:
         """The straightness S of every evaluated round (log scale: reflow drops it by orders)."""
         rounds = self.rounds()
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, list(map(float, range(rounds))), list(map(str, range(rounds))))
+        set_ticks(range(rounds))
         values = self.measured()[:, 0]
         for k, value in enumerate(values):
             bars(f"S{k}", k, value, 0.6, ROUND_COLORS[k], legend=False)
