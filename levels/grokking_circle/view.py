@@ -25,6 +25,9 @@ RING = np.stack([np.cos(np.linspace(0.0, 2 * np.pi, 181)), np.sin(np.linspace(0.
 
 
 class GrokkingView(View):
+    controls = (("drag the white line in the accuracy or spectrogram plot",
+                 "shows that snapshot of the run: the replay's playhead, or a look back while training"),)
+
     def __init__(self, context):
         super().__init__(context)
         self.k: int | None = None  # the frequency whose plane is shown (None: the strongest)
