@@ -11,7 +11,7 @@ from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.gfx.draw import Batch, arrows, box_segments, ellipse_segments
-from sandbox.kit import PALETTE, Plot, bars, fitted_y, line, plot_strip, progress_bar, round_ticks
+from sandbox.kit import PALETTE, Plot, bars, fitted_y, line, plot_strip, progress_bar, round_ticks, set_ticks
 from sandbox.view import View, side_by_side
 from sim.mixture import MAX_COMPONENTS
 
@@ -32,6 +32,10 @@ LOOK_S = 2.0  # with 'loop', how long a finished run stays on screen before it s
 
 
 class ShepherdView(View):
+    controls = (("left-drag on empty space", "paints a stroke of blobs into the target; the particles follow"),
+                ("drag a blob's centre", "moves the blob"),
+                ("Ctrl+click a blob", "erases it (never the last one)"),
+                ("drag the green marker (ODE pane)", "moves the point whose probability-flow velocity the arrow shows"))
 
     def __init__(self, context):
         super().__init__(context)
@@ -262,7 +266,7 @@ class ShepherdView(View):
         """Each cloud's fraction per blob beside the blob's weight (grey); the other plots name the colours."""
         weights, fractions = self.model.mixture.weights, self.cloud_fractions()
         k, width = len(weights), 0.8 / (len(fractions) + 1)
-        implot.setup_axis_ticks(implot.ImAxis_.x1.value, [float(i) for i in range(k)], [str(i + 1) for i in range(k)])
+        set_ticks(range(k), [str(i + 1) for i in range(k)])
         groups = [("target", weights, PALETTE.muted)] + [(NAMES[n], f, SERIES[n]) for n, f in fractions.items()]
         for i, (label, values, color) in enumerate(groups):
             bars(label, np.arange(k) - 0.4 + (i + 0.5) * width, values, width, color)
