@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kiosk", type=_real(0.0, MAX_KIOSK_S, low_open=True), metavar="SECONDS", default=None,
                         help="unattended kiosk: fullscreen, progress kept only for the session, and back to "
                              "the atlas after SECONDS without input")
+    parser.add_argument("--kiosk-packs", default=None, metavar="NAME,...",
+                        help="with --kiosk: the installed level packs allowed to load (default: none, "
+                             "only the built-in levels and --levels-dir folders)")
     sub = parser.add_subparsers(dest="command")
 
     def backend_option(p):  # accepted after the command too; SUPPRESS keeps a global value
@@ -207,7 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
 def _registry(args):
     from .registry import Registry
 
-    return Registry(args.levels_dir)
+    return Registry(args.levels_dir, packs=_packs(args))
+
+
+def _packs(args):
+    """Which installed level packs load: all of them, or in a kiosk only those it allows."""
+    if getattr(args, "kiosk", None) is None:
+        if getattr(args, "kiosk_packs", None):
+            raise UsageError("--kiosk-packs applies with --kiosk SECONDS")
+        return None
+    allowed = [name.strip() for name in (args.kiosk_packs or "").split(",") if name.strip()]
+    return allowed or False
 
 
 def _is(test, path: Path) -> bool:
@@ -291,7 +304,7 @@ def _open_app(args, headless: bool, level: str | None = None, size=(1280, 720), 
     try:
         # the backend is chosen inside the app, once its GL context exists (kernels share it)
         kiosk = getattr(args, "kiosk", None)
-        return App(size=size, headless=headless, level=level, levels_dirs=args.levels_dir, backend=args.backend,
+        return App(size=size, headless=headless, level=level, registry=_registry(args), backend=args.backend,
                    params=params, seed=seed, fullscreen=args.fullscreen or bool(kiosk and not headless),
                    ui_scale=args.ui_scale, idle_reset_s=kiosk,
                    progress=Progress(":memory:") if kiosk else None)

@@ -84,3 +84,16 @@ def test_outside_a_kiosk_the_keys_work(make_app):
     tap_key(app, imgui.Key.r, imgui.Key.mod_ctrl)
     assert app.host.runner is not None and app.toast and "reloaded" in app.toast[0]
     assert host is app.host
+
+
+def test_a_kiosk_loads_only_the_packs_it_allows():
+    from sandbox.cli import UsageError, _packs, build_parser
+
+    parse = build_parser().parse_args
+    assert _packs(parse(["list"])) is None, "outside a kiosk every installed pack loads"
+    assert _packs(parse(["--kiosk", "60", "list"])) is False, "a kiosk loads no pack unless allowed"
+    assert _packs(parse(["--kiosk", "60", "--kiosk-packs", "museum, physics", "list"])) == ["museum", "physics"]
+    import pytest
+
+    with pytest.raises(UsageError, match="--kiosk"):
+        _packs(parse(["--kiosk-packs", "museum", "list"]))
