@@ -81,6 +81,10 @@ class _NotOurs(Exception):
     """The file is a readable database, but its tables are not the ones this store writes."""
 
 
+class _Damaged(Exception):
+    """SQLite reads the file, but its integrity check fails."""
+
+
 class _Newer(Exception):
     """The file was written by a newer version of the app (its schema version is higher)."""
 
@@ -170,6 +174,7 @@ class Progress:
 
     # -- messages ------------------------------------------------------------------------------
     def _say(self, message: str) -> None:
+        message = " ".join(message.split())  # one line: SQLite's reports can run over several
         log.warning("%s", message)
         self.notice = message
         self._pending.append(message)
@@ -202,6 +207,9 @@ class Progress:
         except _NotOurs as exc:
             self._close(db)
             return self._set_aside(f"its tables are not the ones this version writes: {exc}")
+        except _Damaged as exc:
+            self._close(db)
+            return self._set_aside(str(exc))
         except _Newer as exc:
             return self._fall_back(db, f"The progress file {self.path} was written by a newer version of "
                                        f"Continuous Function ({exc}); {MEMORY_ONLY}")
@@ -221,9 +229,10 @@ class Progress:
     def _prepare(self, db: sqlite3.Connection) -> None:
         """Check the file (integrity, then that its tables are ours), then create or migrate the
         schema in one write transaction, which also proves the file can be written."""
-        row = db.execute("PRAGMA quick_check").fetchone()
+        row = db.execute("PRAGMA integrity_check(1)").fetchone()
         if row is None or row[0] != "ok":
-            raise sqlite3.DatabaseError(f"integrity check failed: {row[0] if row else 'no answer'}")
+            found = " ".join(str(row[0]).split()) if row else "no answer"
+            raise _Damaged(f"integrity check failed: {found[:160]}")
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise _Newer(f"schema version {version}; this version reads {SCHEMA_VERSION}")
@@ -286,7 +295,7 @@ class Progress:
         try:
             db = self._connect()
             self._prepare(db)
-        except (sqlite3.Error, _NotOurs, _Newer) as exc:
+        except (sqlite3.Error, _NotOurs, _Damaged, _Newer) as exc:
             self._close(db)
             self._say(f"The progress file could not be read ({reason}); it was moved to {aside}, and a fresh one "
                       f"could not be started ({exc}); {MEMORY_ONLY}.")
