@@ -249,7 +249,7 @@ class OrthogonalizerView(View):
             vlines([full], [f"{full:.0f}"], TARGET)
 
     def _race_plot(self, run) -> None:
-        steps = np.arange(run.steps + 1, dtype=np.float64)
+        steps = run.series_steps().astype(np.float64)
         for name, (label, color) in RACE.items():
             line(label.split()[0], steps, run.series(f"loss_{name}"), color)  # short legend: SGD, Adam, Muon
 

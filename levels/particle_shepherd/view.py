@@ -248,7 +248,7 @@ class ShepherdView(View):
 
     def _curves(self, run, observable: str, floor: bool = False) -> None:
         """One observable of every cloud against reverse time (or the step, for Langevin)."""
-        xs = np.arange(run.steps + 1, dtype=np.float64) if self.model.langevin else run.series("t")
+        xs = run.series_steps().astype(np.float64) if self.model.langevin else run.series("t")
         round_ticks(float(xs.min()), float(xs.max()))
         for name, series in self._series(observable).items():
             line(NAMES[name], xs, run.series(series), SERIES[name])

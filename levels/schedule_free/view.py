@@ -167,7 +167,7 @@ class ScheduleFreeView(View):
                 imgui.table_setup_column(label)
             imgui.table_headers_row()
             columns = [None if step > t or (hide and label != "now") else
-                       {name: float(run.series(f"loss_{name}")[step]) for name, _, _ in RUNS}
+                       {name: float(run.series(f"loss_{name}")[_index(run, step)]) for name, _, _ in RUNS}
                        for label, step in marks.items()]
             for name, label, color in RUNS:
                 imgui.table_next_row()
@@ -221,7 +221,7 @@ class ScheduleFreeView(View):
 
     def _loss_plot(self, run) -> None:
         self._marks()
-        steps = np.arange(run.steps + 1, dtype=np.float64)
+        steps = run.series_steps().astype(np.float64)
         line("explorer z", steps, _loss(run, "loss_explorer"), Z.alpha(0.45), weight=1.0, legend=False)
         # the legend above the plot is one row as wide as the plot (last frame's width): shorter names
         # where the full ones would be cut
@@ -235,7 +235,7 @@ class ScheduleFreeView(View):
     def _ratio_plot(self, run) -> None:
         """Each run's loss over Schedule-Free's: above 1 Schedule-Free is ahead."""
         self._marks()
-        steps, reference = np.arange(run.steps + 1, dtype=np.float64), _loss(run, "loss_schedule_free")
+        steps, reference = run.series_steps().astype(np.float64), _loss(run, "loss_schedule_free")
         with np.errstate(all="ignore"):
             for name, label, color in RUNS[1:]:
                 line(label, steps, _loss(run, f"loss_{name}") / reference, color)
@@ -282,3 +282,9 @@ def _loss_cell(column: dict | None, name: str, best: bool) -> None:
         imgui.text_colored(PALETTE.good, f"{value:.3g}")
     else:
         imgui.text(f"{value:.3g}")
+
+
+def _index(run, step: int) -> int:
+    """Where the recorded series hold ``step`` (after a long run the older history is thinned)."""
+    steps = run.series_steps()
+    return min(int(np.searchsorted(steps, step)), len(steps) - 1)

@@ -584,13 +584,12 @@ def _draw_plot(run, plot: Plot, hidden) -> None:
     _fit_axes(plot)
     try:
         if plot.series:
-            steps = np.arange(run.steps + 1, dtype=np.float64)
+            steps = run.series_steps().astype(np.float64)  # one value per step until the history thins
             observables = run.manifest.observables
             for k, name in enumerate(plot.series):
                 if name in hidden:
                     continue
-                values = run.series(name)
-                line(observables[name].label, steps[: len(values)], values, plot.colors.get(name, PALETTE.pick(k)))
+                line(observables[name].label, steps, run.series(name), plot.colors.get(name, PALETTE.pick(k)))
         if plot.draw is not None:
             plot.draw(run)
         _note_custom_ticks()
