@@ -88,3 +88,44 @@ def open_challenge(app, challenge_id: str | None) -> None:
         host.challenges.select(host.manifest.challenges[challenge_id])
         host.requested_tab = "Challenges"
     app.run_frames(2)  # a tab asked for is selected on the next frame
+
+
+def record_scene_text(monkeypatch) -> list[tuple]:
+    """Record every text a view draws on its panes through ``Frame.text`` (labels, captions):
+    a list that fills with ``(text, x0, y0, x1, y1, pane, pane_width, pane_height)`` boxes, where
+    the text lands once kept inside its pane. Check them with :func:`overlapping_text` and
+    :func:`cut_off_text`::
+
+        boxes = record_scene_text(monkeypatch)
+        app.run_frames(3)
+        assert not overlapping_text(boxes) and not cut_off_text(boxes)
+    """
+    from imgui_bundle import imgui
+
+    from .view import Frame
+
+    boxes: list[tuple] = []
+    text = Frame.text
+
+    def record(self, draw_list, at, words, *args, **kwargs):
+        width, height = self.size
+        w, h = imgui.calc_text_size(words)
+        x, y = max(min(at[0], width - w - 4.0), 4.0), max(min(at[1], height - h - 4.0), 4.0)
+        boxes.append((words, x, y, x + w, y + h, self.pane, width, height))
+        return text(self, draw_list, at, words, *args, **kwargs)
+
+    monkeypatch.setattr(Frame, "text", record)
+    return boxes
+
+
+def overlapping_text(boxes, slack: float = 1.0) -> list[tuple[str, str]]:
+    """Pairs of recorded texts in one pane that overlap by more than ``slack`` pixels."""
+    import itertools
+
+    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2) if a[5] == b[5]
+            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack]
+
+
+def cut_off_text(boxes) -> list[str]:
+    """The recorded texts that do not fit their pane (its clip rectangle cuts them)."""
+    return [box[0] for box in boxes if box[3] > box[6] + 0.5 or box[4] > box[7] + 0.5]
