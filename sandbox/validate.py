@@ -213,6 +213,21 @@ def _child(folder: Path, frames: int, backend: str | None, reporter: _Reporter) 
     reporter.stage("frames", lambda: _check_frames(entry, registry, frames, backend))
     for challenge in manifest.challenges.values():
         reporter.stage(f"challenge {challenge.id}", lambda c=challenge: _check_challenge(entry, c))
+    reporter.stage("claims", lambda: _check_claims(entry))
+
+
+def _check_claims(entry) -> list[str]:
+    """Every declared claim has its check: a claim without one is a statement no one can test.
+    (The checks themselves run in the tests and from the About tab; they can take a while.)"""
+    from . import claims
+
+    problems = []
+    for claim in entry.manifest.claims.values():
+        try:
+            claims.check_function(entry, claim)
+        except Exception as exc:  # noqa: BLE001 - a missing claims.py or function is this check's finding
+            problems.append(f"claim {claim.id!r} has no check: {exc}")
+    return problems
 
 
 def _child_main(argv: list[str]) -> int:

@@ -95,3 +95,12 @@ def test_the_about_tab_lists_the_claims_and_checks_them(make_app, demo):
     panel._child.wait()
     app.run_frames(2)
     assert panel.results["stable_below_two"].passed
+
+
+def test_validate_fails_a_claim_without_its_check(demo):
+    from sandbox.validate import validate_level
+
+    assert not [p for p in validate_level(demo, frames=5) if "claim" in p]
+    (demo / "claims.py").write_text('"""No checks."""\n')
+    problems = validate_level(demo, frames=5)
+    assert any("claim 'stable_below_two' has no check" in p for p in problems), problems
