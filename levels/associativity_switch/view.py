@@ -5,13 +5,12 @@ moves the parentheses. The plots: both forms' outputs, the memory each holds, th
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.kit import PALETTE, Plot, finite, fitted_y, hline, line, plot_strip, progress_bar, scatter, vlines
-from sandbox.kit.plots import strip_fit
+from sandbox.kit.plots import titled
 from sandbox.view import EDGE, View
 
 from .kernels import describe_crossover
@@ -37,23 +36,6 @@ PICTURES = {  # mode -> the model's pictures drawn, each (picture, box, "rows": 
 }
 CHAIN = [("fq", "q", ""), ("fkT", "k", ""), ("v", "v", "")]  # the same three factors in every mode
 SIGNED = {"v", "y_quadratic", "y_recurrent", "y_ssd", "states", "ssd_states"}  # the diverging map; else viridis
-
-
-def titled(plots: list, wordings: list) -> list:
-    """The plots, each titled with the longest of its ``wordings`` that fits the width the strip
-    will give it (the strip leaves out the least important plots that have no room: the same
-    choice, made here first); a title wider than its plot would be cut."""
-    shown = [k for k, plot in enumerate(plots) if plot.when is None or plot.when()]
-    font, width = imgui.get_font_size(), imgui.get_content_region_avail().x
-    keep = [shown[k] for k in strip_fit([plots[k].weight for k in shown], [plots[k].priority for k in shown],
-                                        [plots[k].min_width * font for k in shown], width)]
-    total = sum(plots[k].weight for k in keep) or 1.0
-    out = []
-    for k, (plot, options) in enumerate(zip(plots, wordings)):
-        room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
-        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
-        out.append(dataclasses.replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
-    return out
 
 
 def human_bytes(count: float) -> str:

@@ -6,7 +6,6 @@ read back from the HiPPO-LegS state against a random memory's, and the LegS stat
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -14,7 +13,7 @@ from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.kit import PALETTE, Plot, decimate, finite, finite_rows, line, plot_strip, round_ticks, vlines
-from sandbox.kit.plots import strip_fit
+from sandbox.kit.plots import titled
 from sandbox.view import EDGE, PLATE_PAD, View, side_by_side
 
 from .model import HIPPO_STEP, METHODS
@@ -48,23 +47,6 @@ def inside_pieces(z: np.ndarray, box) -> np.ndarray:
     """Segments (pairs of points) of a complex polyline that lie inside ``box``."""
     points, keep = xy(z), inside(xy(z), box)
     return np.stack([points[:-1], points[1:]], axis=1)[keep[:-1] & keep[1:]]
-
-
-def titled(plots: list, wordings: list) -> list:
-    """The plots, each titled with the longest of its ``wordings`` that fits the width the strip
-    will give it (the strip leaves out the least important plots that have no room: the same
-    choice, made here first); a title wider than its plot would be cut."""
-    shown = [k for k, plot in enumerate(plots) if plot.when is None or plot.when()]
-    font, width = imgui.get_font_size(), imgui.get_content_region_avail().x
-    keep = [shown[k] for k in strip_fit([plots[k].weight for k in shown], [plots[k].priority for k in shown],
-                                        [plots[k].min_width * font for k in shown], width)]
-    total = sum(plots[k].weight for k in keep) or 1.0
-    out = []
-    for k, (plot, options) in enumerate(zip(plots, wordings)):
-        room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
-        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
-        out.append(dataclasses.replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
-    return out
 
 
 def continuous_note(stability: str, omega: float) -> str:

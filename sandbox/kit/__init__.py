@@ -16,10 +16,10 @@ from .color import PALETTE, Color, hues
 from .context import ChallengeState, Transport, ViewContext
 from .memo import Cache, derived, forget_derived
 from .plots import (Plot, bars, decimate, finite, finite_rows, fit_ticks, fitted_y, hline, line, plot_strip, round_ticks,
-                    scatter, set_ticks, strip_fit, tick_label, vlines)
+                    scatter, set_ticks, strip_fit, tick_label, titled, vlines)
 from .widgets import progress_bar
 
 __all__ = ["PALETTE", "Color", "hues", "ChallengeState", "Transport", "ViewContext", "Cache", "derived",
            "forget_derived", "Plot", "bars", "decimate", "finite", "finite_rows", "fitted_y", "hline", "line",
-           "plot_strip", "round_ticks", "scatter", "set_ticks", "fit_ticks", "strip_fit", "tick_label", "vlines",
+           "plot_strip", "round_ticks", "scatter", "set_ticks", "fit_ticks", "strip_fit", "tick_label", "titled", "vlines",
            "progress_bar"]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from imgui_bundle import imgui, implot
@@ -596,3 +596,20 @@ def _draw_plot(run, plot: Plot, hidden) -> None:
     finally:
         _NOW.clear()
     implot.end_plot()
+
+
+def titled(plots: list, wordings: list) -> list:
+    """The plots, each titled with the longest of its ``wordings`` that fits the width the strip
+    will give it (the strip leaves out the least important plots that have no room: the same
+    choice, made here first); a title wider than its plot would be cut."""
+    shown = [k for k, plot in enumerate(plots) if plot.when is None or plot.when()]
+    font, width = imgui.get_font_size(), imgui.get_content_region_avail().x
+    keep = [shown[k] for k in strip_fit([plots[k].weight for k in shown], [plots[k].priority for k in shown],
+                                        [plots[k].min_width * font for k in shown], width)]
+    total = sum(plots[k].weight for k in keep) or 1.0
+    out = []
+    for k, (plot, options) in enumerate(zip(plots, wordings)):
+        room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
+        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
+        out.append(replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
+    return out
