@@ -1,6 +1,5 @@
 """Claims of the Newton-Schulz / Muon level, as assertions on the simulation."""
 
-import itertools
 import runpy
 import sys
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import level, make_runner, measured_outcome
+from sandbox.testing import cut_off_text, level, make_runner, measured_outcome, overlapping_text, record_scene_text
 from sim import backends
 
 level("muon_orthogonalizer").module("kernels")  # imports the level's package as the game does
@@ -178,10 +177,6 @@ def test_while_a_challenge_asks_about_the_spectrum_the_view_keeps_only_its_start
         assert ("now" in drawn, "rug" in drawn, share) == (not hidden,) * 3
 
 
-def overlaps(boxes, slack=1.0):
-    """Pairs of (text, x0, y0, x1, y1, ...) boxes that overlap by more than ``slack``."""
-    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2)
-            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack]
 
 
 NEARLY_SINGULAR = {"m00": 1.0, "m01": 0.9, "m10": 0.5, "m11": 0.46}  # the columns, and their handles, side by side
@@ -198,21 +193,10 @@ def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, si
 
     from sandbox.app import App
     from sandbox.progress import Progress
-    from sandbox.view import Frame
-
-    boxes = []
-    text = Frame.text
-
-    def record(self, draw_list, at, words, *args, **kwargs):  # where Frame.text puts it, kept inside the pane
-        width, height = self.size
-        w, h = imgui.calc_text_size(words)
-        x, y = max(min(at[0], width - w - 4.0), 4.0), max(min(at[1], height - h - 4.0), 4.0)
-        boxes.append((words, x, y, x + w, y + h, x >= 0 and y >= 0 and x + w <= width and y + h <= height))
-        return text(self, draw_list, at, words, *args, **kwargs)
 
     panel = []
     text_colored = imgui.text_colored
-    monkeypatch.setattr(Frame, "text", record)
+    boxes = record_scene_text(monkeypatch)
     monkeypatch.setattr(imgui, "text_colored", lambda color, words: (panel.append(words), text_colored(color, words)))
     app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params=params,
               progress=Progress(tmp_path / "p.db"))
@@ -224,8 +208,8 @@ def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, si
             app.run_frames(1)
             assert app.host.error is None, app.host.error
             texts = [box[0] for box in boxes]
-            assert overlaps(boxes) == [], overlaps(boxes)
-            assert [box[0] for box in boxes if not box[5]] == []
+            assert overlapping_text(boxes) == [], overlapping_text(boxes)
+            assert cut_off_text(boxes) == []
             assert {"A e₁ (drag)", "A e₂ (drag)"} <= set(texts), texts
             in_caption = any(words.startswith("blue:") for words in texts)
             assert in_caption == (scale == 1.0) and ("blue: the iterate X" in panel) == (not in_caption)

@@ -1,6 +1,5 @@
 """Claims of the Schedule-Free level, as assertions on seeded races."""
 
-import itertools
 import runpy
 import sys
 from pathlib import Path
@@ -8,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sandbox.testing import headless_app, level, make_runner, measured_outcome, open_challenge
+from sandbox.testing import cut_off_text, headless_app, level, make_runner, measured_outcome, overlapping_text, record_scene_text, open_challenge
 from sim import nn
 
 level("schedule_free").module("schedule_free")  # imports the level's package as the game does
@@ -235,10 +234,6 @@ def test_a_diverged_racer_is_named_in_the_scene_and_not_drawn(tmp_path, monkeypa
         assert f"Schedule-Free x diverged at step {race.diverged_at['schedule_free']}" in " ".join(texts)
 
 
-def overlaps(boxes, slack=1.0):
-    """Pairs of (text, x0, y0, x1, y1, ...) boxes that overlap by more than ``slack``."""
-    return [(a[0], b[0]) for a, b in itertools.combinations(boxes, 2)
-            if min(a[3], b[3]) - max(a[1], b[1]) > slack and min(a[4], b[4]) - max(a[2], b[2]) > slack]
 
 
 @pytest.mark.parametrize("size, scale, params", [((960, 600), 2.0, {}), ((1280, 720), 1.0, {}),
@@ -246,23 +241,11 @@ def overlaps(boxes, slack=1.0):
 def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale, params):
     """The clouds meet the trio near the minimum and the caption is wide at a large UI scale: every
     label and caption line keeps clear of the others and whole inside the scene; x is always named. Also while a prediction is chosen, and with a diverged run named in the caption."""
-    from imgui_bundle import imgui
 
     from sandbox.app import App
     from sandbox.progress import Progress
-    from sandbox.view import Frame
 
-    boxes = []
-    text = Frame.text
-
-    def record(self, draw_list, at, words, *args, **kwargs):  # where Frame.text puts it, kept inside the pane
-        width, height = self.size
-        w, h = imgui.calc_text_size(words)
-        x, y = max(min(at[0], width - w - 4.0), 4.0), max(min(at[1], height - h - 4.0), 4.0)
-        boxes.append((words, x, y, x + w, y + h, x >= 0 and y >= 0 and x + w <= width and y + h <= height))
-        return text(self, draw_list, at, words, *args, **kwargs)
-
-    monkeypatch.setattr(Frame, "text", record)
+    boxes = record_scene_text(monkeypatch)
     app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params=params,
               progress=Progress(tmp_path / "p.db"))
     try:
@@ -275,8 +258,8 @@ def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, si
             app.run_frames(1)
             assert app.host.error is None, app.host.error
             texts = [box[0] for box in boxes]
-            assert len(boxes) >= 3 and overlaps(boxes) == [], overlaps(boxes)
-            assert [box[0] for box in boxes if not box[5]] == []
+            assert len(boxes) >= 3 and overlapping_text(boxes) == [], overlapping_text(boxes)
+            assert cut_off_text(boxes) == []
             if phase != "choosing" and not params:
                 assert "x: what you ship" in texts
             if phase == "later" and params:  # (at step 10)
