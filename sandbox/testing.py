@@ -44,14 +44,22 @@ def run_challenge(level_id: str, challenge_id: str, answer: Any, confidence: flo
     return attempt.finish()
 
 
-def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy",
-                     levels_dir: str | Path | None = None) -> Any:
-    """What the simulation gives for a challenge (whatever the prediction)."""
+def finished_challenge(level_id: str, challenge_id: str, backend: str = "numpy",
+                       levels_dir: str | Path | None = None) -> ChallengeRun:
+    """A challenge's run played to its verdict (whatever the prediction): its ``runner`` holds the
+    run the answer was measured from, its ``verdict`` the measurement."""
     entry = level(level_id, levels_dir)
     challenge = entry.manifest.challenges[challenge_id]
     attempt = ChallengeRun(entry, challenge, backend=backend)
     attempt.lock(challenge.choices[0] if challenge.kind == "choice" else ("0,0" if challenge.kind == "region" else 0.0))
-    return attempt.finish().measured
+    attempt.finish()
+    return attempt
+
+
+def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy",
+                     levels_dir: str | Path | None = None) -> Any:
+    """What the simulation gives for a challenge (whatever the prediction)."""
+    return finished_challenge(level_id, challenge_id, backend, levels_dir).verdict.measured
 
 
 @contextlib.contextmanager

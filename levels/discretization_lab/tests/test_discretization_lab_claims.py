@@ -5,19 +5,11 @@ import re
 
 import pytest
 
-from sandbox.challenges import ChallengeRun
-from sandbox.testing import level, make_runner
+from sandbox.testing import finished_challenge, level, make_runner
 
 LEVEL = "discretization_lab"
 
 
-def finished(challenge_id: str) -> ChallengeRun:
-    entry = level(LEVEL)
-    challenge = entry.manifest.challenges[challenge_id]
-    attempt = ChallengeRun(entry, challenge)
-    attempt.lock(challenge.choices[0] if challenge.kind == "choice" else 0.0)
-    attempt.finish()
-    return attempt
 
 
 def numbers_after(text: str, words: str) -> float:
@@ -28,7 +20,7 @@ def numbers_after(text: str, words: str) -> float:
 
 
 def test_the_exact_for_step_explanation_says_what_its_own_run_shows():
-    attempt = finished("exact_for_step")
+    attempt = finished_challenge(LEVEL, "exact_for_step")
     model, explain = attempt.runner.model, attempt.challenge.explain
     assert attempt.verdict.measured == "zoh" and model.errors["zoh"] < 1e-12
     # At the challenge's own step, Euler is unstable: its error is not O(Δ), it grows without bound.

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sandbox.challenges import ChallengeRun
-from sandbox.testing import level, make_runner
+from sandbox.testing import finished_challenge, level, make_runner
 from sim.scan import TREE_KINDS, tree_depth
 
 LEVEL = "selective_scan"
@@ -47,24 +46,17 @@ def test_the_math_card_and_the_readme_give_the_exact_count():
     assert r"\lfloor\log_2 N\rfloor + \lfloor\log_2\tfrac{2N}{3}\rfloor" in readme
 
 
-def finished(challenge_id: str) -> ChallengeRun:
-    entry = level(LEVEL)
-    challenge = entry.manifest.challenges[challenge_id]
-    attempt = ChallengeRun(entry, challenge)
-    attempt.lock(challenge.choices[0] if challenge.kind == "choice" else 0.0)
-    attempt.finish()
-    return attempt
 
 
 def test_the_rounds_challenge_ends_on_the_trees_last_round():
-    attempt = finished("parallel_steps")
+    attempt = finished_challenge(LEVEL, "parallel_steps")
     model = attempt.runner.model
     assert model.tree_level == len(model.tree_levels) == attempt.verdict.measured == 19
     assert attempt.runner.steps >= 2 * len(model.tree_levels)  # every round is on screen for a while
 
 
 def test_the_burst_challenge_ends_on_the_last_token_of_the_stream_it_asks_about():
-    attempt = finished("after_burst")
+    attempt = finished_challenge(LEVEL, "after_burst")
     model, params = attempt.runner.model, attempt.runner.params
     assert model.round == 0 and model.position == params["stream_len"]
     marked = int(model.marks.tolist().index(0))
