@@ -119,10 +119,19 @@ def results_from(child: Child, claims) -> list[ClaimResult]:
 
 def describe_range(claim) -> str:
     """``over`` in words: "lr ∈ {0.01, 0.02}, seed ∈ {0, 1, 2}" (empty when the claim has none)."""
-    return ", ".join(f"{name} ∈ {{{', '.join(_short(v) for v in values)}}}" for name, values in claim.over)
+    return ", ".join(f"{name} ∈ {{{', '.join(short_value(v) for v in values)}}}" for name, values in claim.over)
 
 
-def _short(value: Any) -> str:
+def describe_point(point: PointResult) -> tuple[str, str]:
+    """A checked point in words: where it was ("lr = 0.02, seed = 1", or "as set") and what was
+    measured there (or, where the claim failed without numbers, why)."""
+    where = ", ".join(f"{k} = {short_value(v)}" for k, v in point.point.items()) or "as set"
+    numbers = ", ".join(f"{k} = {short_value(v)}" for k, v in point.measured.items())
+    return where, (numbers if point.passed or not point.error else point.error)
+
+
+def short_value(value: Any) -> str:
+    """A point's argument or a measured number as shown beside a claim: floats to 4 digits."""
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -178,9 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         for result in results:
             print(f"{'holds' if result.passed else 'FAILS'}  {result.id}: {result.statement}")
             for point in result.points:
-                measured = ", ".join(f"{k} = {_short(v)}" for k, v in point.measured.items())
-                where = ", ".join(f"{k} = {_short(v)}" for k, v in point.point.items()) or "as set"
-                print(f"    {'ok ' if point.passed else 'no '} at {where}: {measured or point.error}")
+                where, measured = describe_point(point)
+                print(f"    {'ok ' if point.passed else 'no '} at {where}: {measured}")
             if result.error:
                 print(f"    {result.error}")
     return 0 if all(r.passed for r in results) else 1

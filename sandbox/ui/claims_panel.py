@@ -5,12 +5,8 @@ from __future__ import annotations
 
 from imgui_bundle import imgui
 
-from ..claims import ClaimResult, check_in_child, describe_range, results_from
+from ..claims import ClaimResult, check_in_child, describe_point, describe_range, results_from
 from .widgets import BAD, GOOD, MUTED
-
-
-def _short(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 class ClaimsPanel:
@@ -95,10 +91,9 @@ class ClaimsPanel:
             imgui.text_colored(BAD, f"does NOT hold at {len(points) - held} of {len(points)} point(s)")
         if points and imgui.tree_node(f"measured##{claim.id}"):
             for point in points:
-                where = ", ".join(f"{k} = {_short(v)}" for k, v in point.point.items()) or "as set"
-                numbers = ", ".join(f"{k} = {_short(v)}" for k, v in point.measured.items())
+                where, numbers = describe_point(point)
                 imgui.text_colored(GOOD if point.passed else BAD, f"{'holds' if point.passed else 'fails'} at {where}")
                 imgui.indent()
-                imgui.text_wrapped(numbers if point.passed or not point.error else point.error)
+                imgui.text_wrapped(numbers)
                 imgui.unindent()
             imgui.tree_pop()
