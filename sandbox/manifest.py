@@ -45,6 +45,27 @@ SECTIONS: dict[str, str] = {
     "serving": "From attention to serving",
 }
 
+#: The domains of the learning map (seed 004): the atlas groups levels by them and shows the ones
+#: no level covers yet. A level names the domains it teaches, most central first.
+DOMAINS: dict[str, str] = {
+    "linear-algebra": "Linear algebra",
+    "calculus": "Calculus",
+    "optimization": "Optimization",
+    "machine-learning": "Machine learning",
+    "probability": "Probability",
+    "information-theory": "Information theory",
+    "transformers": "Transformers",
+    "representations": "Representation geometry",
+    "generative-models": "Generative models",
+    "scaling": "Scaling",
+    "alignment": "Alignment",
+    "efficiency": "Efficient ML",
+    "inference": "Serving and inference",
+    "interpretability": "Interpretability",
+    "dynamics": "Dynamical systems",
+    "mlops": "ML operations",
+}
+
 PARAM_TYPES = ("float", "int", "bool", "choice")
 CHALLENGE_KINDS = ("choice", "number", "region")
 
@@ -353,6 +374,7 @@ class Manifest:
     summary: str
     folder: Path
     prerequisites: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()  # keys of DOMAINS, most central first
     model: str = "model:Model"
     view: str = "view:View"
     steps_per_second: float = 60.0
@@ -775,7 +797,7 @@ def _parse_challenge(index: int, data: Any, params: dict[str, Param], observable
     )
 
 
-_TOP_KEYS = ("id", "title", "pillar", "summary", "prerequisites", "model", "view", "steps_per_second", "params",
+_TOP_KEYS = ("id", "title", "pillar", "summary", "prerequisites", "domains", "model", "view", "steps_per_second", "params",
              "observables", "plots", "goldens", "math", "challenges", "claims")
 _CLAIM_KEYS = ("id", "statement", "boundary", "over", "check")
 MAX_CLAIM_POINTS = 64  # the points a claim's range may have: every one is checked
@@ -848,6 +870,10 @@ def _parse(data: Any, folder: Path) -> Manifest:
             raise ManifestError(path, f"claim id {claim.id!r} appears twice")
         claims[claim.id] = claim
     prerequisites = top.str_list("prerequisites", [], names=True, what="a list of level ids")
+    domains = top.str_list("domains", [], what="a list of domain names")
+    for domain in domains:
+        if domain not in DOMAINS:
+            raise top.fail("domains", f"has {_show(domain)}; the domains are {', '.join(DOMAINS)}")
     code = {}
     for key, default in (("model", "model:Model"), ("view", "view:View")):
         code[key] = top.str(key, default)
@@ -860,6 +886,7 @@ def _parse(data: Any, folder: Path) -> Manifest:
         summary=top.str("summary"),
         folder=folder,
         prerequisites=prerequisites,
+        domains=tuple(domains),
         model=code["model"],
         view=code["view"],
         steps_per_second=top.number("steps_per_second", 60.0, 0.0, MAX_STEPS_PER_SECOND, above=0.0),
