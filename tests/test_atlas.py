@@ -150,7 +150,7 @@ def test_the_card_shows_each_challenge_by_title_with_its_progress(make_app, tmp_
     assert app.atlas.status("eos_canyon", set()) == ("1/5 solved", atlas_module.MUTED)
     # a level with something solved is no longer marked as a place to start; the other roots are
     starts = start_levels(app.registry, app.atlas.solved)
-    assert "eos_canyon" not in starts and {"associativity_switch", "particle_shepherd"} <= starts
+    assert "eos_canyon" not in starts and {"matrix_transform", "particle_shepherd"} <= starts
     assert all(not app.registry.entries[i].manifest.prerequisites for i in starts)
     app.atlas.hovered = "eos_canyon"
     app.run_frames(1)  # the card draws with these records
