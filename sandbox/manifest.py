@@ -333,6 +333,9 @@ class Challenge:
     explain: str = ""
     hides: tuple[str, ...] = ()  # observables that would give the answer away while it is open
     title: str = ""  # the short human name shown instead of the id; empty: made from the id
+    #: what to repair after a wrong answer: the level (``"level_id"``) or the claim of a level
+    #: (``"level_id:claim_id"``) its hints rest on; empty: none named
+    repair: str = ""
 
     def __post_init__(self):
         if not self.title:
@@ -385,6 +388,7 @@ class Manifest:
     goldens: dict[str, GoldenSpec] = field(default_factory=dict)
     math: tuple[tuple[str, str], ...] = ()  # the math card: (LaTeX, caption) pairs, in order
     claims: dict[str, Claim] = field(default_factory=dict)  # what the level states, each checkable
+    papers: tuple[Paper, ...] = ()  # the sources it rests on
 
     @property
     def path(self) -> Path:
@@ -705,7 +709,7 @@ def _parse_math(items: Any, path: Path) -> tuple[tuple[str, str], ...]:
 
 
 _CHALLENGE_KEYS = ("id", "title", "kind", "question", "measure", "set", "steps", "seed", "choices", "tolerance",
-                   "relative", "unit", "plot", "axis", "hints", "explain", "hides")
+                   "relative", "unit", "plot", "axis", "hints", "explain", "hides", "repair")
 _KIND_KEYS = {"choices": ("choice",), "tolerance": ("number", "region"), "relative": ("number",),
               "axis": ("region",)}
 _HINT_KEYS = {"number": ("too_low", "too_high", "wrong"), "region": ("too_low", "too_high", "too_wide", "wrong")}
@@ -794,11 +798,56 @@ def _parse_challenge(index: int, data: Any, params: dict[str, Param], observable
         explain=t.str("explain", ""),
         hides=hides,
         title=title.strip(),
+        repair=_parse_repair(t),
     )
 
 
+_REPAIR = re.compile(r"[a-z_][a-z0-9_]{0,63}(?::[A-Za-z_][A-Za-z0-9_]{0,63})?")
+
+
+def _parse_repair(t: _Table) -> str:
+    """``repair = "level_id"`` or ``"level_id:claim_id"``: checked for its form only here (the
+    level may come from another folder or pack); the atlas and the challenge panel look it up."""
+    repair = t.str("repair", "")
+    if repair and not _REPAIR.fullmatch(repair):
+        raise t.fail("repair", f"must be a level id or level_id:claim_id, got {_show(repair)}")
+    return repair
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A source a level rests on (``[[papers]]``): the search finds the level by its title,
+    authors or arXiv id."""
+
+    title: str
+    authors: str = ""
+    year: int = 0
+    arxiv: str = ""  # e.g. "2103.00065"
+    url: str = ""
+    note: str = ""  # what the level takes from it
+
+
+_PAPER_KEYS = ("title", "authors", "year", "arxiv", "url", "note")
+_ARXIV = re.compile(r"(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?")
+
+
+def _parse_papers(data: Any, path: Path) -> tuple[Paper, ...]:
+    if not isinstance(data, list):
+        raise ManifestError(path, "papers must be an array of tables ([[papers]])")
+    out = []
+    for i, item in enumerate(data):
+        t = _Table(item, path, f"papers[{i}]", _PAPER_KEYS)
+        arxiv = t.str("arxiv", "").strip()
+        if arxiv and not _ARXIV.fullmatch(arxiv):
+            raise t.fail("arxiv", f"must be an arXiv id such as 2103.00065, got {_show(arxiv)}")
+        out.append(Paper(title=t.str("title", nonempty=True, one_line=True), authors=t.str("authors", ""),
+                         year=t.int("year", 0, 0, 3000), arxiv=arxiv, url=t.str("url", "", one_line=True),
+                         note=t.str("note", "")))
+    return tuple(out)
+
+
 _TOP_KEYS = ("id", "title", "pillar", "summary", "prerequisites", "domains", "model", "view", "steps_per_second", "params",
-             "observables", "plots", "goldens", "math", "challenges", "claims")
+             "observables", "plots", "goldens", "math", "challenges", "claims", "papers")
 _CLAIM_KEYS = ("id", "statement", "boundary", "over", "check")
 MAX_CLAIM_POINTS = 64  # the points a claim's range may have: every one is checked
 
@@ -897,6 +946,7 @@ def _parse(data: Any, folder: Path) -> Manifest:
         goldens=goldens,
         math=math_card,
         claims=claims,
+        papers=_parse_papers(data.get("papers", []), path),
     )
 
 

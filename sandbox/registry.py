@@ -367,6 +367,9 @@ class Registry:
         to load only those: the kiosk's allow-list; a name that is not installed is reported."""
         self.entries: dict[str, LevelEntry] = {}
         self.problems: list[LevelEntry] = []
+        #: the folders of levels that were read, with their source: a folder may also hold the
+        #: routes through its levels (``routes.toml``, see sandbox.routes)
+        self.directories: list[tuple[Path, str]] = []
         sources: list[tuple[Path, str]] = []
         if builtin:
             sources.append((LEVELS_DIR, "builtin"))
@@ -388,6 +391,7 @@ class Registry:
             if not is_dir:
                 self.problems.append(LevelEntry(folder=Path(directory), source=source, error=_one_line(reason)))
                 continue
+            self.directories.append((Path(directory), source))
             for entry in _scan(Path(directory), source):
                 if entry.error:
                     self.problems.append(entry)
