@@ -222,3 +222,180 @@ def test_power_iteration_warm_start_converges_at_once():
     exact_value, exact_vectors = np.linalg.eigh(hessian)
     value, _ = nn.top_hessian_eigenvalue(net, nn.mse_loss, x, y, iters=1, v0=exact_vectors[:, -1])
     assert value == pytest.approx(exact_value[-1], rel=1e-7)
+
+
+# --- transformers --------------------------------------------------------------------------
+
+
+def test_layer_norm_gradient_and_input_gradient():
+    rng = np.random.default_rng(20)
+    net = nn.Sequential(nn.Dense(4, 5, rng), nn.LayerNorm(5), nn.Dense(5, 3, rng))
+    net.layers[1].gain[:] = rng.standard_normal(5)
+    net.layers[1].bias[:] = rng.standard_normal(5)
+    x = rng.standard_normal((2, 3, 4))
+    y = rng.standard_normal((2, 3, 3))
+    assert nn.gradient_check(net, nn.mse_loss, x, y) < 1e-6
+    plain = nn.LayerNorm(5).forward(rng.standard_normal((3, 5)) * 4.0 + 2.0)
+    np.testing.assert_allclose(plain.mean(axis=-1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(plain.std(axis=-1), 1.0, rtol=1e-4)
+
+
+def _check(model, loss_fn, tokens, labels, eps=1e-5):
+    """Backward's gradient against central differences, every entry: the largest error is
+    below 1e-7 of the largest gradient entry (a wrong term shows as an error of order one).
+    Entrywise relative errors would flag round-off on entries near zero in these deeper maps."""
+    _, analytic = nn.loss_and_gradient(model, loss_fn, tokens, labels)
+    theta = model.parameters_vector()
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        values = []
+        for sign in (1.0, -1.0):
+            probe = theta.copy()
+            probe[i] += sign * eps
+            model.set_parameters_vector(probe)
+            values.append(loss_fn(model.forward(tokens), labels)[0])
+        numeric[i] = (values[0] - values[1]) / (2.0 * eps)
+    model.set_parameters_vector(theta)
+    return np.max(np.abs(analytic - numeric)) < 1e-7 * np.max(np.abs(analytic))
+
+
+def _tiny(positions, **kw):
+    rng = np.random.default_rng(21)
+    model = nn.Transformer(vocab=7, d_model=8, n_layers=2, n_heads=2, rng=rng, max_len=8, positions=positions, **kw)
+    tokens = rng.integers(0, 7, size=(2, 5))
+    labels = rng.integers(0, 7, size=(2, 5))
+    return model, tokens, labels
+
+
+@pytest.mark.parametrize("positions", nn.POSITIONS)
+def test_attention_only_transformer_has_exact_gradients(positions):
+    model, tokens, labels = _tiny(positions)
+    assert _check(model, nn.sequence_cross_entropy, tokens, labels)
+
+
+def test_transformer_with_mlp_and_layer_norm_has_exact_gradients():
+    model, tokens, labels = _tiny("absolute", d_mlp=5, layer_norm=True)
+    for p in model.params:  # move norms off their initial gain 1 / bias 0
+        p += 0.1 * np.random.default_rng(22).standard_normal(p.shape)
+    assert _check(model, nn.sequence_cross_entropy, tokens, labels)
+
+
+@pytest.mark.parametrize("cut", [{"k"}, {"q"}, {"v"}, {"q", "k", "v"}])
+@pytest.mark.parametrize("layer_norm", [False, True])
+def test_cut_composition_paths_have_exact_gradients(cut, layer_norm):
+    model, tokens, labels = _tiny("shortformer", layer_norm=layer_norm)
+    model.cut[1] = set(cut)
+    model.blocks[0].attn.head_mask[1] = 0.0
+    model.steer[1] = np.random.default_rng(23).standard_normal(8)
+    assert _check(model, nn.sequence_cross_entropy, tokens, labels)
+
+
+def test_weighted_sequence_cross_entropy_gradient_and_token_losses():
+    rng = np.random.default_rng(24)
+    model, tokens, labels = _tiny("rotary")
+    w = (rng.random(labels.shape) < 0.5).astype(float)
+    w[0, 0] = 1.0
+    loss_fn = lambda z, y: nn.sequence_cross_entropy(z, y, w)
+    assert _check(model, loss_fn, tokens, labels)
+    logits = model.forward(tokens)
+    per_token = nn.token_losses(logits, labels)
+    assert nn.sequence_cross_entropy(logits, labels, w)[0] == pytest.approx((per_token * w).sum() / w.sum())
+    assert nn.sequence_cross_entropy(logits, labels)[0] == pytest.approx(nn.softmax_cross_entropy(logits, labels)[0])
+    with pytest.raises(ValueError):
+        nn.sequence_cross_entropy(logits, labels, np.zeros_like(w))
+
+
+def test_attention_is_causal_and_patterns_are_distributions():
+    model, tokens, _ = _tiny("shortformer")
+    logits = model.forward(tokens)
+    for a in model.patterns:
+        assert a.shape == (2, 2, 5, 5)
+        np.testing.assert_allclose(a.sum(axis=-1), 1.0)
+        assert np.all(np.triu(a[0, 0], 1) == 0.0)
+    changed = tokens.copy()
+    changed[:, -1] = (changed[:, -1] + 1) % 7  # the future never changes the past
+    np.testing.assert_allclose(model.forward(changed)[:, :-1], logits[:, :-1])
+
+
+def test_shortformer_positions_stay_out_of_the_residual_stream():
+    model, tokens, _ = _tiny("shortformer")
+    model.forward(tokens)
+    np.testing.assert_array_equal(model.resid[0], model.embed.W[tokens])
+    model_abs, _, _ = _tiny("absolute")
+    model_abs.forward(tokens)
+    np.testing.assert_allclose(model_abs.resid[0], model_abs.embed.W[tokens] + model_abs.pos[:5])
+
+
+def test_rotary_scores_depend_on_relative_position_only():
+    rng = np.random.default_rng(25)
+    cos, sin = nn.rotary_tables(12, 4)
+    q, k = rng.standard_normal(4), rng.standard_normal(4)
+    def score(t, s):
+        return nn._rotate(q[None], cos[t:t + 1], sin[t:t + 1]) @ nn._rotate(k[None], cos[s:s + 1], sin[s:s + 1]).T
+    assert score(5, 2)[0, 0] == pytest.approx(score(9, 6)[0, 0])
+    with pytest.raises(ValueError):
+        nn.rotary_tables(4, 3)
+
+
+def test_ablations_remove_exactly_what_they_name():
+    model, tokens, _ = _tiny("shortformer")
+    model.blocks[0].attn.keep_head_outputs = True
+    model.forward(tokens)
+    heads = model.blocks[0].attn.head_out
+    model.blocks[0].attn.head_mask[0] = 0.0
+    model.forward(tokens)
+    np.testing.assert_allclose(model.resid[1] - model.resid[0], heads[:, 1])  # only head 1 writes
+    model.clear_interventions()
+    model.ablate_layer(0)
+    model.forward(tokens)
+    np.testing.assert_array_equal(model.resid[1], model.resid[0])
+    model.clear_interventions()
+    # cutting K-composition: layer 1's keys see the embeddings, so its pattern is the one it
+    # would have without layer 0, while its queries still read layer 0's output
+    model.cut[1] = {"k"}
+    model.forward(tokens)
+    cut_pattern = model.patterns[1].copy()
+    model.clear_interventions()
+    model.forward(tokens)
+    assert not np.allclose(cut_pattern, model.patterns[1])
+
+
+def test_flat_vectors_state_dict_and_task_arithmetic():
+    model, _, _ = _tiny("shortformer", d_mlp=4, layer_norm=True)
+    theta = model.parameters_vector()
+    assert theta.size == model.num_parameters() == sum(p.size for p in model.state_dict().values())
+    assert len(set(model.names)) == len(model.names) == len(model.params)
+    state = model.state_dict()
+    model.set_parameters_vector(theta + 1.0)
+    assert model.params[0] is model.embed.W  # in place: optimizers keep their references
+    model.load_state_dict(state)
+    np.testing.assert_array_equal(model.parameters_vector(), theta)
+    with pytest.raises(ValueError):
+        model.load_state_dict({k: v for k, v in state.items() if k != "pos"})
+    with pytest.raises(ValueError):
+        model.load_state_dict({**state, "pos": state["pos"][:2]})
+
+
+def test_transformer_rejects_bad_input_with_a_message():
+    model, _, _ = _tiny("none")
+    with pytest.raises(ValueError, match="longer"):
+        model.forward(np.zeros((1, 9), dtype=int))
+    with pytest.raises(ValueError, match="tokens"):
+        model.forward(np.array([[0, 7]]))
+    with pytest.raises(ValueError, match="positions"):
+        nn.Transformer(5, 4, 1, 1, np.random.default_rng(0), positions="learned")
+
+
+def test_a_two_layer_model_learns_to_copy_with_adam_and_generates():
+    # the next token is always the current one: one head attending to itself suffices
+    rng = np.random.default_rng(26)
+    model = nn.Transformer(vocab=5, d_model=8, n_layers=1, n_heads=1, rng=rng, max_len=6)
+    opt = nn.Adam(model.params, lr=0.03)
+    for _ in range(150):
+        tokens = rng.integers(0, 5, size=(16, 6))
+        model.zero_grad()
+        loss, grad = nn.sequence_cross_entropy(model.forward(tokens), tokens)
+        model.backward(grad)
+        opt.step(model.grads)
+    assert loss < 0.1
+    np.testing.assert_array_equal(model.generate(np.array([3]), 3), [3, 3, 3, 3])
