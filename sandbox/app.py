@@ -33,6 +33,7 @@ from .progress import Progress
 from .registry import Registry
 from .ui.imgui_layer import MAX_SCALE, MIN_SCALE, ImGuiLayer
 from .ui.latex import Formulas
+from .ui.notes_window import NotesWindow
 from .ui.widgets import ACCENT, MUTED, error_box
 from .view import Frame
 
@@ -114,6 +115,8 @@ class App:
         self.painter = Painter(self.ctx)
         self.formulas = Formulas(self.ctx)
         self.atlas = Atlas(self)
+        self.notes = NotesWindow(self)  # notes on the exact object, and "Ask about this"
+        self.clipboard = ""  # the last text the app copied (also on the system clipboard)
         self.sounds = Sounds(muted=headless)
         self.host: LevelHost | None = None
         self.show_help = False
@@ -141,6 +144,7 @@ class App:
         self._visitor = False  # someone touched the app since the last idle reset
         self._exit_held_since: float | None = None
         self._focus_panel = False  # give the level's panel the keyboard on its next frame
+        self._go_to: tuple[str, str | None] | None = None  # see go_to()
         if self.kiosk:
             self.window.refuse_close_requests()
         if level:
@@ -155,6 +159,23 @@ class App:
         self._focus_panel = True  # the arrows move between its controls at once
         self.progress.visit(level_id)
         self.window.set_title(f"Continuous Function: {entry.manifest.title if entry.manifest else level_id}")
+
+    def go_to(self, level_id: str, tab: str | None = None) -> None:
+        """Open ``level_id`` (or stay in it) on ``tab`` at the end of this frame: a level's own panel
+        may ask for it without closing itself while it draws."""
+        self._go_to = (level_id, tab)
+
+    def _follow_go_to(self) -> None:
+        if self._go_to is None:
+            return
+        (level_id, tab), self._go_to = self._go_to, None
+        if level_id not in self.registry.entries:
+            self.notify(f"No level {level_id!r} is installed.")
+            return
+        if self.host is None or self.host.entry.id != level_id:
+            self.open_level(level_id)
+        if tab is not None:
+            self.host.requested_tab = tab
 
     def close_level(self) -> None:
         if self.host is not None:
@@ -323,6 +344,7 @@ class App:
         self.progress.reset_session()  # a kiosk's store is the session's; one on disk is kept
         self._records_cache.clear()
         self.atlas.reset()
+        self.notes.reset()
         self._visitor = False
 
     def _operator_exit(self, io) -> None:
@@ -430,6 +452,7 @@ class App:
                 self.open_level(chosen)
         self._overlays(win_w, win_h)
         self.imgui.render()
+        self._follow_go_to()
         if self._screenshot_request is not None:
             path, self._screenshot_request = self._screenshot_request, None
             self._save_screenshot(path)
@@ -486,6 +509,16 @@ class App:
                 return
             if imgui.is_item_hovered():
                 imgui.set_tooltip("Back to the atlas of levels (Esc). F1: how to play.")
+            for mode, label, tip in (("note", "Note", "Leave a note on what is in view: a reproduction, a repair "
+                                                      "or a question, kept with your progress."),
+                                     ("ask", "Ask", "Ask about this: build a question about what is in view for "
+                                                    "your own AI assistant, and copy it.")):
+                imgui.same_line()
+                if imgui.small_button(f"{label}##header-{mode}"):
+                    self.notes.show(host.entry.id, host.object_in_view(), mode)
+                self.mark(f"header:{mode}")
+                if imgui.is_item_hovered():
+                    imgui.set_tooltip(tip)
             imgui.same_line()
             host.side_panel()
         imgui.end()
@@ -501,6 +534,7 @@ class App:
         imgui.end()
 
     def _overlays(self, w: float, h: float) -> None:
+        self.notes.draw(w, h)
         if self.show_help:
             self._help(w, h)
         errors = self.painter.errors()

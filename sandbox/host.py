@@ -399,6 +399,22 @@ class LevelHost:
         for message in self.shader_errors():
             error_box("Shader error (drawing with the last good version):", message)
 
+    def object_in_view(self) -> str:
+        """The object a note or a question is about by default (see sandbox.notes): the open
+        challenge, the claim last pointed at in the About tab (else its first), the first
+        formula of the Math tab, else the level."""
+        manifest = self.manifest
+        if manifest is None:
+            return ""
+        if self.tab == "Challenges" and self.challenges.selected in manifest.challenges:
+            return f"challenge:{self.challenges.selected}"
+        if self.tab == "About" and manifest.claims:
+            chosen = self.claims.pointed if self.claims is not None else None
+            return f"claim:{chosen if chosen in manifest.claims else next(iter(manifest.claims))}"
+        if self.tab == "Math" and manifest.math:
+            return "formula:0"
+        return ""
+
     def _play_tab(self) -> None:
         # a challenge's run shows its own settings, locked; the sandbox's come back when it ends
         params_panel(self.manifest, self.active_runner, locked=self.challenges.playing, on_error=self.app.notify)
@@ -409,7 +425,7 @@ class LevelHost:
 
     def _readme(self) -> None:
         if self.claims is None:
-            self.claims = ClaimsPanel(self.entry)
+            self.claims = ClaimsPanel(self.entry, lambda target, mode: self.app.notes.show(self.entry.id, target, mode))
         self.claims.draw()
         text = self._level_text("README.md")
         if text is not None:

@@ -1,4 +1,5 @@
-"""Saved progress: every prediction, its measured outcome and its score, in SQLite.
+"""Saved progress: every prediction, its measured outcome and its score, the learner's notes and
+profile, in SQLite.
 
 The database lives in the user data folder. Each attempt is one transaction, so a crash loses
 at most the attempt in flight. Nothing the file or its folder does ends the app:
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 #: The schema's version, kept in the file's ``PRAGMA user_version``. Version 0 is the first
 #: schema, written before the version was recorded: the same tables, so migrating it only
 #: records the number. A later schema adds its step to ``_MIGRATIONS``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS attempts (
@@ -50,20 +51,51 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE INDEX IF NOT EXISTS attempts_level ON attempts(level, challenge);
 CREATE TABLE IF NOT EXISTS visits (level TEXT PRIMARY KEY, last REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    level TEXT NOT NULL,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notes_level ON notes(level);
+CREATE TABLE IF NOT EXISTS profile (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 #: The columns every version of our tables has; a table without one of them is not ours.
 COLUMNS = {
     "attempts": {"id", "level", "challenge", "prediction", "confidence", "measured", "correct", "score", "created"},
     "visits": {"level", "last"},
+    "notes": {"id", "level", "target", "kind", "text", "created"},
+    "profile": {"key", "value"},
 }
 
 #: version -> the statements that bring a file of that version to the next one
-_MIGRATIONS: dict[int, tuple[str, ...]] = {0: ()}
+_MIGRATIONS: dict[int, tuple[str, ...]] = {0: (), 1: ()}  # 1 -> 2 adds tables: SCHEMA creates them
+
+#: what a note is: a way to reproduce a result, a repair of a misunderstanding, or a question
+NOTE_KINDS = ("reproduction", "repair", "question")
+NOTE_MAX_CHARS = 20_000
+#: what the learner tells about themself, for "Ask about this" (see sandbox.companion)
+PROFILE_KEYS = ("goal", "comfort", "style")
 
 MEMORY_ONLY = "progress is kept in memory for this session only and will not be saved"
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Note:
+    """A learner's note on an exact object: ``target`` is "" (the level itself), or
+    ``"claim:<id>"``, ``"challenge:<id>"``, ``"formula:<index>"``."""
+
+    id: int
+    level: str
+    target: str
+    kind: str
+    text: str
+    created: float
 
 
 @dataclass(frozen=True)
@@ -269,7 +301,7 @@ class Progress:
             names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
         except sqlite3.Error:
             return False
-        return bool(names & {"attempts", "visits", "attempts_level"})
+        return bool(names & {"attempts", "visits", "attempts_level", "notes", "notes_level", "profile"})
 
     def _set_aside(self, reason: str) -> sqlite3.Connection:
         """Move an unreadable file (and its journal) aside and start a fresh one at the same path."""
@@ -314,11 +346,18 @@ class Progress:
                 attempts = db.execute("SELECT level, challenge, prediction, confidence, measured, correct, score,"
                                       " created FROM attempts ORDER BY id").fetchall()
                 visits = db.execute("SELECT level, last FROM visits").fetchall()
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                notes = db.execute("SELECT level, target, kind, text, created FROM notes ORDER BY id").fetchall() \
+                    if "notes" in tables else []
+                profile = db.execute("SELECT key, value FROM profile").fetchall() if "profile" in tables else []
                 with _transaction(memory):
                     memory.executemany("INSERT INTO attempts (level, challenge, prediction, confidence, measured,"
                                        " correct, score, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", attempts)
                     memory.executemany("INSERT OR REPLACE INTO visits (level, last) VALUES (?, ?)", visits)
-                copied = len(attempts) + len(visits)
+                    memory.executemany("INSERT INTO notes (level, target, kind, text, created) VALUES (?, ?, ?, ?, ?)",
+                                       notes)
+                    memory.executemany("INSERT OR REPLACE INTO profile (key, value) VALUES (?, ?)", profile)
+                copied = len(attempts) + len(visits) + len(notes) + len(profile)
             except sqlite3.Error:
                 memory.close()
                 memory = self._memory()
@@ -391,12 +430,78 @@ class Progress:
 
         return self._use("read the attempts", query, [])
 
+    def last_attempt(self, level: str) -> dict[str, Any] | None:
+        """The most recent attempt at any challenge of ``level`` (with its ``challenge``), or None."""
+        def query(db):
+            r = db.execute("SELECT challenge, prediction, confidence, measured, correct, score, created FROM attempts"
+                           " WHERE level = ? ORDER BY id DESC LIMIT 1", (level,)).fetchone()
+            return None if r is None else {"challenge": r[0], "prediction": _loads(r[1]), "confidence": r[2],
+                                           "measured": _loads(r[3]), "correct": bool(r[4]), "score": r[5],
+                                           "created": r[6]}
+
+        return self._use("read the attempts", query, None)
+
     def visited(self) -> set[str]:
         """The levels opened at least once."""
         return self._use("read the visits", lambda db: {r[0] for r in db.execute("SELECT level FROM visits")}, set())
 
+    # -- notes and the learner's profile ----------------------------------------------------
+    def add_note(self, level: str, target: str, kind: str, text: str) -> Note | None:
+        """Save a note on ``level`` (and ``target`` inside it, "" for the level); returns it, or
+        None when there is nothing to save. Raises ValueError for a kind not in NOTE_KINDS."""
+        if kind not in NOTE_KINDS:
+            raise ValueError(f"a note is one of {', '.join(NOTE_KINDS)}, not {kind!r}")
+        text = str(text).strip()[:NOTE_MAX_CHARS]
+        if not text:
+            return None
+        created = time.time()
+
+        def insert(db):
+            with _transaction(db):
+                cursor = db.execute("INSERT INTO notes (level, target, kind, text, created) VALUES (?, ?, ?, ?, ?)",
+                                    (level, target, kind, text, created))
+            return Note(int(cursor.lastrowid), level, target, kind, text, created)
+
+        return self._use("save a note", insert, None)
+
+    def notes(self, level: str | None = None) -> list[Note]:
+        """The notes on ``level`` (every note when None), oldest first."""
+        def query(db):
+            sql = "SELECT id, level, target, kind, text, created FROM notes"
+            rows = db.execute(sql + (" WHERE level = ? ORDER BY id" if level else " ORDER BY level, id"),
+                              (level,) if level else ()).fetchall()
+            return [Note(int(r[0]), r[1], r[2], r[3], r[4], float(r[5])) for r in rows]
+
+        return self._use("read the notes", query, [])
+
+    def delete_note(self, note_id: int) -> None:
+        """Remove one note."""
+        def delete(db):
+            with _transaction(db):
+                db.execute("DELETE FROM notes WHERE id = ?", (int(note_id),))
+
+        self._use("delete a note", delete, None)
+
+    def profile(self) -> dict[str, str]:
+        """What the learner said about themself (keys of PROFILE_KEYS that were set)."""
+        def query(db):
+            return {k: v for k, v in db.execute("SELECT key, value FROM profile") if k in PROFILE_KEYS}
+
+        return self._use("read the profile", query, {})
+
+    def set_profile(self, key: str, value: str) -> None:
+        """Remember one answer of the learner's profile."""
+        if key not in PROFILE_KEYS:
+            raise ValueError(f"the profile holds {', '.join(PROFILE_KEYS)}, not {key!r}")
+
+        def upsert(db):
+            with _transaction(db):
+                db.execute("INSERT OR REPLACE INTO profile (key, value) VALUES (?, ?)", (key, str(value)[:500]))
+
+        self._use("save the profile", upsert, None)
+
     def reset_session(self) -> bool:
-        """Forget every attempt and visit of a session-only store (``":memory:"``, the kiosk's),
+        """Forget every attempt, visit, note and profile answer of a session-only store (``":memory:"``, the kiosk's),
         so the next visitor starts afresh; returns True if it did. A store saved on disk is left
         as it is: an idle timer never erases a learner's progress."""
         if not self.session_only:

@@ -14,7 +14,7 @@ from imgui_bundle import imgui, implot
 
 from ..challenges import DEFAULT_CONFIDENCE, AnswerError, ChallengeRun, parse_answer
 from ..manifest import Challenge
-from .widgets import BAD, GOOD, MUTED, error_box, format_value
+from .widgets import ACCENT, BAD, GOOD, MUTED, error_box, format_value
 
 PREDICTION = imgui.ImVec4(1.0, 0.8, 0.2, 1.0)  # the learner's prediction, wherever it is drawn
 
@@ -263,6 +263,8 @@ class ChallengePanel:
         if verdict.explain:
             imgui.text_wrapped(verdict.explain)
         imgui.pop_text_wrap_pos()
+        if not verdict.correct and challenge.repair:
+            self._repair(challenge.repair)
         following = self.next_challenge()
         if following is not None and imgui.button("Next challenge"):
             self.select(following)
@@ -276,6 +278,28 @@ class ChallengePanel:
         if imgui.button("Back to the sandbox"):
             self.selected = None
             self.close()
+
+    def _repair(self, repair: str) -> None:
+        """After a wrong answer: the level or claim the hint rests on, one click away."""
+        app = self.host.app
+        level_id, _, claim_id = repair.partition(":")
+        entry = app.registry.entries.get(level_id)
+        if entry is None or entry.manifest is None:
+            imgui.text_colored(MUTED, f"It rests on the level {level_id}, which is not installed.")
+            return
+        manifest = entry.manifest
+        claim = manifest.claims.get(claim_id)
+        here = level_id == self.host.entry.id
+        if claim is not None:
+            what = f"the claim \"{_clip(claim.statement)}\"" + ("" if here else f" of {manifest.title}")
+        else:
+            what = manifest.title
+        imgui.push_text_wrap_pos(0.0)
+        imgui.text_colored(ACCENT, f"To repair: {what}")
+        imgui.pop_text_wrap_pos()
+        if imgui.button("Read the claim" if claim is not None else f"Open {manifest.title}"):
+            app.go_to(level_id, "About" if claim is not None else None)
+        app.mark("repair")
 
     def _compare(self, challenge: Challenge, verdict) -> None:
         """Predicted against measured on one number line: the measured value, the band that counts
@@ -315,6 +339,11 @@ class ChallengePanel:
         if math.isfinite(measured):
             implot.plot_line("measured", np.full(2, measured), xs01, implot.Spec(line_weight=3.0, line_color=GOOD))
         implot.end_plot()
+
+
+def _clip(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _short(value) -> str:

@@ -12,8 +12,11 @@ from .widgets import BAD, GOOD, MUTED
 class ClaimsPanel:
     """Draws a level's ``[[claims]]`` and checks them on request."""
 
-    def __init__(self, entry):
+    def __init__(self, entry, on_note=None):
+        """``on_note(target, mode)`` opens the notes window on a claim ("note" or "ask")."""
         self.entry = entry
+        self.on_note = on_note
+        self.pointed: str | None = None  # the claim last under the mouse or the keyboard
         self.results: dict[str, ClaimResult] = {}
         self._child = None
         self._asked: list = []
@@ -57,6 +60,7 @@ class ClaimsPanel:
         for claim in manifest.claims.values():
             imgui.separator()
             imgui.text_wrapped(claim.statement)
+            self._point(claim)
             if claim.boundary:
                 imgui.text_colored(MUTED, f"Boundary: {claim.boundary}")
             span = describe_range(claim)
@@ -67,6 +71,10 @@ class ClaimsPanel:
         imgui.separator()
         imgui.spacing()
 
+    def _point(self, claim) -> None:
+        if imgui.is_item_hovered() or imgui.is_item_focused():
+            self.pointed = claim.id
+
     def _result(self, claim) -> None:
         result = self.results.get(claim.id)
         busy = self.checking and any(c.id == claim.id for c in self._asked)
@@ -74,6 +82,13 @@ class ClaimsPanel:
         if imgui.small_button(f"Check##{claim.id}"):
             self.check([claim])
         imgui.end_disabled()
+        self._point(claim)
+        if self.on_note is not None:
+            for mode, label in (("note", "Note"), ("ask", "Ask")):
+                imgui.same_line()
+                if imgui.small_button(f"{label}##{mode}-{claim.id}"):
+                    self.on_note(f"claim:{claim.id}", mode)
+                self._point(claim)
         imgui.same_line()
         if busy:
             imgui.text_colored(MUTED, f"checking… {self._child.seconds:.0f} s")
