@@ -60,8 +60,8 @@ def test_the_formula_counts_every_cached_number_once():
     for _ in range(200):
         c = random_config(rng)
         kept = min(c.context, c.window) if c.window else c.context
-        keys = np.zeros((c.batch, c.kv_heads, kept, c.d_head), np.int8)  # one layer's keys, by shape
-        assert c.kv_bytes() == 2 * keys.size * c.layers * c.bytes  # K and V, every layer
+        keys = (c.batch, c.kv_heads, kept, c.d_head)  # one layer's key tensor, by its shape
+        assert c.kv_bytes() == 2 * np.prod(keys, dtype=np.int64) * c.layers * c.bytes  # K and V, every layer
 
 
 def test_a_real_cache_holds_what_the_formula_says():
