@@ -144,7 +144,7 @@ class App:
         self._visitor = False  # someone touched the app since the last idle reset
         self._exit_held_since: float | None = None
         self._focus_panel = False  # give the level's panel the keyboard on its next frame
-        self._go_to: tuple[str, str | None] | None = None  # see go_to()
+        self._go_to: tuple[str, str | None, str | None] | None = None  # see go_to()
         if self.kiosk:
             self.window.refuse_close_requests()
         if level:
@@ -160,15 +160,16 @@ class App:
         self.progress.visit(level_id)
         self.window.set_title(f"Continuous Function: {entry.manifest.title if entry.manifest else level_id}")
 
-    def go_to(self, level_id: str, tab: str | None = None) -> None:
-        """Open ``level_id`` (or stay in it) on ``tab`` at the end of this frame: a level's own panel
-        may ask for it without closing itself while it draws."""
-        self._go_to = (level_id, tab)
+    def go_to(self, level_id: str, tab: str | None = None, challenge: str | None = None) -> None:
+        """Open ``level_id`` (or stay in it) on ``tab`` at the end of this frame, with ``challenge``
+        opened in the Challenges tab when given: a level's own panel may ask for it without
+        closing itself while it draws."""
+        self._go_to = (level_id, tab, challenge)
 
     def _follow_go_to(self) -> None:
         if self._go_to is None:
             return
-        (level_id, tab), self._go_to = self._go_to, None
+        (level_id, tab, challenge), self._go_to = self._go_to, None
         if level_id not in self.registry.entries:
             self.notify(f"No level {level_id!r} is installed.")
             return
@@ -176,6 +177,10 @@ class App:
             self.open_level(level_id)
         if tab is not None:
             self.host.requested_tab = tab
+        manifest = self.host.manifest
+        if challenge is not None and manifest is not None and challenge in manifest.challenges:
+            self.host.challenges.select(manifest.challenges[challenge])
+            self.host.requested_tab = "Challenges"
 
     def close_level(self) -> None:
         if self.host is not None:

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 from imgui_bundle import imgui
 
-from .manifest import SECTIONS, default_title
+from .manifest import DOMAINS, SECTIONS, default_title
 from .registry import Registry
+from .routes import Route, by_domain, load_routes, next_step, progress_text, route_progress, routes_through, start_route
+from .search import Hit, search
 from .thumbnails import Thumbnails
 from .ui.widgets import ACCENT, BAD, GOOD, MUTED
 
@@ -47,6 +49,11 @@ START = "start here"
 HINTS = ("the mathematics of deep learning, played. Choose a level (arrows, Enter / A); F1 for help.",
          "Choose a level (arrows, Enter / A); F1 for help.",
          "Enter opens a level; F1 for help.")
+SEARCH_HINT = "Search (Ctrl+F)"
+SEARCH_W = 300.0  # the search box's width at its widest
+#: where a search hit opens its level: a claim, a paper or a README section in About, a formula on
+#: the math card, a challenge in the Challenges tab
+HIT_TABS = {"claim": "About", "paper": "About", "section": "About", "formula": "Math", "challenge": "Challenges"}
 
 
 # -- pure layout ---------------------------------------------------------------------------------
@@ -243,9 +250,15 @@ def challenge_title(challenge) -> str:
     return getattr(challenge, "title", None) or default_title(challenge.id)
 
 
-def start_levels(registry: Registry, solved: Callable[[str], int]) -> set[str]:
-    """Where a newcomer starts: the levels that build on no other level shown, and in which
-    nothing is solved yet. ``solved(level_id)`` counts a level's solved challenges."""
+def start_levels(registry: Registry, solved: Callable[[str], int], route: Route | None = None,
+                 visited: set[str] | None = None) -> set[str]:
+    """Where a newcomer starts: the next step of the Start Here ``route`` when there is one (and
+    it is not complete); else the levels that build on no other level shown, and in which nothing
+    is solved yet. ``solved(level_id)`` counts a level's solved challenges."""
+    if route is not None:
+        step = next_step(route_progress(route, registry, solved, visited or set()))
+        if step is not None:
+            return {step}
     out = set()
     for level_id, entry in registry.entries.items():
         prereqs = [p for p in entry.manifest.prerequisites if p in registry.entries]
@@ -287,6 +300,42 @@ class Atlas:
         self._focused: str | None = None
         self._last_over: str | None = None  # the same, the frame before
         self._last_focused: str | None = None
+        self.routes: list[Route] = []
+        self.route_problems: list[str] = []
+        self.query = ""  # the search box
+        self.hits: list[Hit] = []
+        self._searched = ""  # the query ``hits`` answer
+        self._focus_search = False
+        self.group = "pillar"  # the list by "pillar" or by "domain"
+        self.load_routes()
+
+    def load_routes(self) -> None:
+        """Read the routes again (the atlas does so each time it shows)."""
+        self.routes, self.route_problems = load_routes(self.app.registry)
+
+    @property
+    def start_route(self) -> Route | None:
+        """The Start Here route (None when no route is marked to start with)."""
+        return start_route(self.routes, self.app.registry)
+
+    def starts(self) -> set[str]:
+        """The levels marked "start here" (see :func:`start_levels`)."""
+        return start_levels(self.app.registry, self.solved, self.start_route, self.app.visited())
+
+    def run_search(self, query: str) -> list[Hit]:
+        """Search the levels for ``query`` (what the search box does as the learner types)."""
+        self.query = query
+        if query != self._searched:
+            self.hits = search(self.app.registry, query, 30) if query.strip() else []
+            self._searched = query
+        return self.hits
+
+    def open_hit(self, hit: Hit) -> None:
+        """Open the level of a search hit where the hit is: a claim in About, a formula on the
+        Math tab, a challenge opened in the Challenges tab."""
+        challenge = hit.object if hit.kind == "challenge" else None
+        self.app.go_to(hit.level, HIT_TABS.get(hit.kind), challenge)
+        self._opened = hit.level
 
     # -- data ------------------------------------------------------------------------------------
     def records(self, level_id: str) -> dict:
@@ -334,7 +383,9 @@ class Atlas:
         scale = self.app.imgui.scale
         appearing = self._drawn_frame is None or self.app.frame_count != self._drawn_frame + 1
         self._drawn_frame = self.app.frame_count
-        starts = start_levels(registry, self.solved)
+        if appearing:
+            self.load_routes()
+        starts = self.starts()
         order = self.order()
         if appearing:
             self.thumbnails.refresh()  # a level edited while it was open gets a new picture
@@ -428,82 +479,260 @@ class Atlas:
         return self._busy
 
     def _header(self) -> None:
-        """The app's name and how to choose: beside the name the longest hint that fits, else the
-        middle one wrapped on the lines below."""
+        """The app's name, how to choose, and the search box: beside the name the longest hint
+        that fits before the search box, else the middle one wrapped on the lines below."""
         width = imgui.get_content_region_avail().x
+        left = imgui.get_cursor_pos_x()
+        scale = self.app.imgui.scale
+        gap = TEXT_GAP * scale
+        search_w = min(SEARCH_W * scale, 0.45 * width)
         imgui.push_font(self.app.imgui.font_bold, 0.0)
         title = "Continuous Function"
         title_w = imgui.calc_text_size(title).x
         imgui.text_colored(ACCENT, title)
         imgui.pop_font()
         rects = [_item_rect()]
-        gap = TEXT_GAP * self.app.imgui.scale
-        hint = next((h for h in HINTS if title_w + gap + _measure(h)[0] <= width), None)
+        room = width - search_w - gap
+        hint = next((h for h in HINTS if title_w + gap + _measure(h)[0] <= room), None)
         if hint is not None:
             imgui.same_line(0.0, gap)
-        imgui.push_text_wrap_pos(0.0)
-        imgui.text_colored(MUTED, hint or HINTS[1])
-        imgui.pop_text_wrap_pos()
-        rects.append(_item_rect())
+            imgui.text_colored(MUTED, hint)
+            rects.append(_item_rect())
+        imgui.same_line()
+        imgui.set_cursor_pos_x(left + width - search_w)
+        self._search_box(search_w)
+        if hint is None:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(MUTED, HINTS[1])
+            imgui.pop_text_wrap_pos()
+            rects.append(_item_rect())
         self.text_rects["header"] = rects
         imgui.separator()
 
+    def _search_box(self, width: float) -> None:
+        """The search: results replace the list as the learner types; Enter opens the first."""
+        io = imgui.get_io()
+        if io.key_ctrl and imgui.is_key_pressed(imgui.Key.f, False):
+            self._focus_search = True
+        if self._focus_search and "search" in self.app.mark_ids:
+            # activating it by id works wherever the keyboard focus was (a card, another window)
+            imgui.internal.activate_item_by_id(self.app.mark_ids["search"])
+            self._focus_search = False
+        imgui.set_next_item_width(width)
+        entered, text = imgui.input_text_with_hint("##search", SEARCH_HINT, self.query,
+                                                   imgui.InputTextFlags_.enter_returns_true.value)
+        self.app.mark("search")
+        if imgui.is_item_active() and imgui.is_key_pressed(imgui.Key.escape, False):
+            text = ""  # Esc empties the search and gives the keyboard back to the levels
+            imgui.internal.clear_active_id()
+        if imgui.is_item_hovered() and not imgui.is_item_active():
+            self._tooltip("Search the levels, their claims and formulas. Paste a term, an equation (softmax(QK^T/sqrt(d))V), an arXiv id or a sentence: the levels, "
+                          "claims and formulas that match, with the levels that lead to them.")
+        self.run_search(text)
+        if entered and self.hits:
+            self.open_hit(self.hits[0])
+
     def _list(self, starts: set[str], focus: bool) -> None:
-        """The levels by pillar; ``focus``: the keyboard focus starts here (no route graph shown)."""
+        """The search's results while there is a query; else the Start Here route, the levels by
+        pillar or by domain, and the other routes. ``focus``: the keyboard focus starts here (no
+        route graph shown)."""
         registry = self.app.registry
-        scale = self.app.imgui.scale
-        line = imgui.get_text_line_height()
         rects: list[Rect] = []
-        draw = imgui.get_window_draw_list()
+        if self.query.strip():
+            self._results(rects)
+            self.text_rects["list"] = rects
+            return
         if not registry.entries:
             imgui.text_wrapped("No levels were found. Levels live in folders with a level.toml; "
                                "see MODDING.md for how to make one.")
-        for key, section in SECTIONS.items():
-            ids = [i for i in self.order() if registry.entries[i].manifest.pillar == key]
-            if not ids:
+        route = self.start_route
+        if route is not None:
+            self._route(route, rects, start=True)
+        imgui.text_colored(MUTED, "Levels by")
+        imgui.same_line()
+        for key, label in (("pillar", "pillar"), ("domain", "domain")):
+            if imgui.radio_button(f"{label}##group", self.group == key):
+                self.group = key
+            self.app.mark(f"group:{key}")
+            imgui.same_line()
+        imgui.new_line()
+        if self.group == "domain":
+            groups = [(DOMAINS[d], ids) for d, ids in by_domain(registry).items()]
+        else:
+            groups = [(section, [i for i in self.order() if registry.entries[i].manifest.pillar == key])
+                      for key, section in SECTIONS.items()]
+        for heading, ids in groups:
+            if not ids and self.group == "pillar":
                 continue
             imgui.push_font(self.app.imgui.font_bold, 0.0)
             imgui.push_text_wrap_pos(0.0)
-            imgui.text_colored(ACCENT, section)
+            imgui.text_colored(ACCENT if ids else MUTED, heading)
             imgui.pop_text_wrap_pos()
             imgui.pop_font()
             rects.append(_item_rect())
-            for level_id in ids:
-                manifest = registry.entries[level_id].manifest
-                status, color = self.status(level_id, starts)
-                width = imgui.get_content_region_avail().x
-                row = list_row(manifest.title, status, width, _measure, line, scale)
-                at = imgui.get_cursor_screen_pos()
-                if imgui.selectable(f"##list-{level_id}", self.hovered == level_id, 0,
-                                    imgui.ImVec2(width, row.height))[0]:
-                    self.chosen = level_id
-                if focus and self._focus == level_id:
-                    _take_focus()
-                self._track(level_id)
-                if row.clipped and imgui.is_item_hovered():
-                    self._tooltip(f"{manifest.title}: {status}")
-                for rect, text, col in ((row.title, row.title_text, imgui.ImVec4(1, 1, 1, 1)),
-                                        (row.status, row.status_text, color)):
-                    placed = (at.x + rect[0], at.y + rect[1], rect[2], rect[3])
-                    draw.add_text(imgui.ImVec2(placed[0], placed[1]), imgui.get_color_u32(col), text)
-                    rects.append(placed)
+            if not ids:
                 imgui.indent()
-                imgui.push_text_wrap_pos(0.0)
-                imgui.text_colored(MUTED, manifest.summary)
-                imgui.pop_text_wrap_pos()
+                imgui.text_colored(MUTED, "no level yet")
                 rects.append(_item_rect())
                 imgui.unindent()
+            self._rows(ids, starts, focus, rects)
             imgui.spacing()
+        others = [r for r in self.routes if r is not route and r.present(registry)]
+        if others:
+            imgui.push_font(self.app.imgui.font_bold, 0.0)
+            imgui.text_colored(ACCENT, "Routes")
+            imgui.pop_font()
+            rects.append(_item_rect())
+            for other in others:
+                self._route(other, rects, start=False)
         self.text_rects["list"] = rects
-        if registry.problems:
+        problems = [f"{e.folder.name}: {e.error}" for e in registry.problems] + self.route_problems
+        if problems:
             imgui.separator()
             imgui.push_text_wrap_pos(0.0)
-            imgui.text_colored(BAD, f"{len(registry.problems)} level folder(s) could not be loaded:")
+            imgui.text_colored(BAD, f"{len(problems)} problem(s) while reading the levels:")
             for entry in registry.problems:
                 imgui.text_colored(MUTED, f"{entry.folder.name}: {entry.error}")
                 if entry.manifest is None and imgui.small_button(f"Reload##{entry.folder}"):
                     registry.retry(entry)
+            for problem in self.route_problems:
+                imgui.text_colored(MUTED, problem)
             imgui.pop_text_wrap_pos()
+
+    def _rows(self, ids: list[str], starts: set[str], focus: bool, rects: list[Rect]) -> None:
+        """One selectable row per level: its title and status, its summary below."""
+        registry = self.app.registry
+        scale = self.app.imgui.scale
+        line = imgui.get_text_line_height()
+        draw = imgui.get_window_draw_list()
+        for level_id in ids:
+            manifest = registry.entries[level_id].manifest
+            status, color = self.status(level_id, starts)
+            width = imgui.get_content_region_avail().x
+            row = list_row(manifest.title, status, width, _measure, line, scale)
+            at = imgui.get_cursor_screen_pos()
+            if imgui.selectable(f"##list-{level_id}", self.hovered == level_id, 0,
+                                imgui.ImVec2(width, row.height))[0]:
+                self.chosen = level_id
+            if focus and self._focus == level_id:
+                _take_focus()
+            self._track(level_id)
+            if row.clipped and imgui.is_item_hovered():
+                self._tooltip(f"{manifest.title}: {status}")
+            for rect, text, col in ((row.title, row.title_text, imgui.ImVec4(1, 1, 1, 1)),
+                                    (row.status, row.status_text, color)):
+                placed = (at.x + rect[0], at.y + rect[1], rect[2], rect[3])
+                draw.add_text(imgui.ImVec2(placed[0], placed[1]), imgui.get_color_u32(col), text)
+                rects.append(placed)
+            imgui.indent()
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(MUTED, manifest.summary)
+            imgui.pop_text_wrap_pos()
+            rects.append(_item_rect())
+            imgui.unindent()
+
+    def _route(self, route: Route, rects: list[Rect], start: bool) -> None:
+        """A route: its title and progress, its summary (Start Here only), the levels before it,
+        and its steps, each a button that opens its level, the next one marked."""
+        registry = self.app.registry
+        steps = route_progress(route, registry, self.solved, self.app.visited())
+        following = next_step(steps)
+        imgui.push_text_wrap_pos(0.0)
+        if start:
+            imgui.push_font(self.app.imgui.font_bold, 0.0)
+            imgui.text_colored(ACCENT, f"Start here: {route.title}")
+            imgui.pop_font()
+        else:
+            imgui.text(route.title)
+        rects.append(_item_rect())
+        state = progress_text(steps)
+        if following is not None and start:
+            state += f" · next: {registry.entries[following].manifest.title}"
+        imgui.text_colored(GOOD if following is None else MUTED, state)
+        rects.append(_item_rect())
+        if start and route.summary:
+            imgui.text_colored(MUTED, route.summary)
+            rects.append(_item_rect())
+        before = route.before(registry)
+        if before:
+            titles = ", ".join(registry.entries[i].manifest.title for i in before)
+            imgui.text_colored(MUTED, f"Builds on: {titles}")
+            rects.append(_item_rect())
+        imgui.pop_text_wrap_pos()
+        done = {p.level: p.done for p in steps}
+        width = imgui.get_content_region_avail().x
+        for i, level_id in enumerate(route.steps):
+            if i:
+                imgui.same_line(0.0, 0.0)
+                imgui.text_colored(MUTED, " → ")
+                imgui.same_line(0.0, 0.0)
+            entry = registry.entries.get(level_id)
+            label = entry.manifest.title if entry else f"{level_id} (not installed)"
+            label = ("✓ " if done.get(level_id) else "") + label
+            size = imgui.calc_text_size(label).x + 2 * imgui.get_style().frame_padding.x
+            if i and imgui.get_cursor_pos_x() + size > width:
+                imgui.new_line()
+            imgui.begin_disabled(entry is None)
+            highlight = level_id == following
+            if highlight:
+                imgui.push_style_color(imgui.Col_.button, imgui.ImVec4(0.18, 0.32, 0.5, 1.0))
+            if imgui.small_button(f"{label}##route-{route.id}-{level_id}"):
+                self.chosen = level_id
+            if highlight:
+                imgui.pop_style_color()
+            imgui.end_disabled()
+            self.app.mark(f"route:{route.id}:{level_id}")
+            if entry is not None:
+                self._track(level_id)
+        imgui.spacing()
+
+    def _results(self, rects: list[Rect]) -> None:
+        """The search's hits: what matched (a level, a claim, a formula ...), where it is, a
+        snippet, and the path of levels that leads to it; each opens its level where it is."""
+        registry = self.app.registry
+        if not self.hits:
+            imgui.push_text_wrap_pos(0.0)
+            imgui.text_colored(MUTED, f"Nothing matches \"{self.query}\". Try fewer words, a formula's symbols, "
+                                      "or an arXiv id.")
+            imgui.pop_text_wrap_pos()
+            rects.append(_item_rect())
+            return
+        levels = list(dict.fromkeys(h.level for h in self.hits))
+        imgui.text_colored(MUTED, f"{len(levels)} level{'s' if len(levels) != 1 else ''} match · Enter opens the first")
+        rects.append(_item_rect())
+        pad = 2 * imgui.get_style().frame_padding.x
+        for level_id in levels:
+            hits = [h for h in self.hits if h.level == level_id]
+            first = hits[0]
+            imgui.push_font(self.app.imgui.font_bold, 0.0)
+            width = imgui.get_content_region_avail().x
+            label = shorten(first.level_title, width - pad, _measure)
+            if imgui.selectable(f"{label}##hit-{level_id}", False)[0]:
+                self.open_hit(next((h for h in hits if h.kind == "level"), first))
+            imgui.pop_font()
+            self.app.mark(f"hit:{level_id}")
+            self._track(level_id)
+            rects.append(_item_rect())
+            imgui.indent()
+            imgui.push_text_wrap_pos(0.0)
+            if len(first.path) > 1:
+                titles = [registry.entries[j].manifest.title for j in first.path[:-1] if j in registry.entries]
+                imgui.text_colored(MUTED, "after: " + " → ".join(titles))
+                rects.append(_item_rect())
+            imgui.pop_text_wrap_pos()
+            for hit in [h for h in hits if h.kind != "level"][:3]:
+                width = imgui.get_content_region_avail().x
+                what = f"{hit.kind}: {hit.title}"
+                label = shorten(what, width - pad, _measure)
+                if imgui.selectable(f"{label}##hit-{level_id}-{hit.kind}-{hit.object}", False)[0]:
+                    self.open_hit(hit)
+                self.app.mark(f"hit:{level_id}:{hit.kind}:{hit.object}")
+                self._track(level_id)
+                if imgui.is_item_hovered() and (label != what or hit.kind in ("section", "claim")):
+                    self._tooltip(what if hit.kind not in ("section", "claim") else f"{what}\n\n{hit.snippet}")
+                rects.append(_item_rect())
+            imgui.unindent()
+            imgui.spacing()
 
     def _graph(self, cards: dict[str, Card], starts: set[str]) -> None:
         registry = self.app.registry
@@ -608,6 +837,15 @@ class Atlas:
         else:
             imgui.text_colored(MUTED, "Builds on no other level.")
         imgui.text_wrapped(manifest.summary)
+        routes = routes_through(self.routes, entry.id)
+        if routes:
+            imgui.text_colored(MUTED, "On the route" + ("s " if len(routes) > 1 else " ")
+                               + ", ".join(r.title for r in routes))
+        if manifest.domains:
+            imgui.text_colored(MUTED, "Domains: " + ", ".join(DOMAINS[d] for d in manifest.domains))
+        notes = len(self.app.progress.notes(entry.id))
+        if notes:
+            imgui.text_colored(ACCENT, f"Your notes here: {notes}")
         challenges = list(manifest.challenges.values())
         if challenges:
             count = "one thing" if len(challenges) == 1 else f"{len(challenges)} things"
@@ -631,8 +869,9 @@ class Atlas:
 
     def reset(self) -> None:
         """Back to how the atlas first shows (a kiosk's next visitor): no level chosen, the focus
-        on the first place to start; the pictures are kept."""
+        on the first place to start, no search, the list by pillar; the pictures are kept."""
         self.chosen = self.hovered = self._opened = None
+        self.query, self.hits, self._searched, self.group = "", [], "", "pillar"
         self._drawn_frame = None
 
     def release(self) -> None:

@@ -192,6 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("levels", nargs="*", help="level ids (default: every level found)")
     p.add_argument("--update", action="store_true", help="write the goldens instead of comparing")
 
+    p = sub.add_parser("search", help="find the levels, claims and formulas that match a term, an equation, "
+                                      "an arXiv id or an excerpt, with the path of levels that leads to each")
+    p.add_argument("text", nargs="+", help="what to look for (quote an equation: 'softmax(QK^T/sqrt(d))V')")
+    p.add_argument("--limit", type=_integer(1, 200), default=12, help="at most this many results (default 12)")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("notes", help="the notes left on levels, claims, challenges and formulas, as Markdown")
+    p.add_argument("--level", default=None, help="only this level's notes")
+    p.add_argument("--out", type=Path, default=None, help="write them to this file instead of printing them")
+
+    p = sub.add_parser("routes", help="the routes through the levels, with progress along each")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("bench", help="frame time and model throughput of a level, headless")
     backend_option(p)
     p.add_argument("level")
@@ -502,7 +515,93 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "play": cmd_play, "shot": cmd_shot, "run": cmd_run, "challenge": cmd_challenge,
+def cmd_search(args) -> int:
+    from .search import search
+
+    registry = _registry(args)
+    query = " ".join(args.text)
+    if not query.strip():
+        raise UsageError("search needs some text to look for")
+    hits = search(registry, query, args.limit)
+    if args.json:
+        print(json.dumps({"query": query, "hits": [h.to_json() for h in hits]}, indent=2))
+        return 0
+    if not hits:
+        print(f"Nothing matches {query!r}. Try fewer words, a formula's symbols, or an arXiv id.")
+        return 0
+    titles = {i: e.manifest.title for i, e in registry.entries.items()}
+    for hit in hits:
+        print(f"{hit.kind:9s} {hit.level_title} ({hit.level}){'' if hit.kind == 'level' else ': ' + hit.title}")
+        if hit.snippet and hit.snippet != hit.title:
+            print(f"{'':10s}{hit.snippet}")
+        if len(hit.path) > 1:
+            print(f"{'':10s}path: {' → '.join(titles.get(i, i) for i in hit.path)}")
+    return 0
+
+
+def cmd_notes(args) -> int:
+    from .notes import notes_markdown
+    from .progress import Progress
+
+    registry = _registry(args)
+    progress = Progress()
+    try:
+        text = notes_markdown(progress.notes(args.level), {i: e.manifest for i, e in registry.entries.items()})
+        notice = progress.take_notice()
+    finally:
+        progress.close()
+    if notice:
+        print(notice, file=sys.stderr)
+    if args.out is None:
+        print(text, end="")
+        return 0
+    try:
+        Path(args.out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {_shown(args.out)}: {exc.strerror or exc}") from None
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_routes(args) -> int:
+    from .progress import Progress
+    from .routes import load_routes, next_step, progress_text, route_progress
+
+    registry = _registry(args)
+    routes, problems = load_routes(registry)
+    progress = Progress()
+    try:
+        solved = lambda level: sum(r.solved for r in progress.challenges(level).values())  # noqa: E731
+        visited = progress.visited()
+        out = []
+        for route in routes:
+            steps = route_progress(route, registry, solved, visited)
+            out.append({"id": route.id, "title": route.title, "summary": route.summary, "start": route.start,
+                        "steps": list(route.steps), "missing": route.missing(registry),
+                        "before": route.before(registry), "next": next_step(steps),
+                        "progress": {p.level: {"solved": p.solved, "total": p.total, "done": p.done} for p in steps}})
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps({"routes": out, "problems": problems}, indent=2))
+        return 0
+    titles = {i: e.manifest.title for i, e in registry.entries.items()}
+    for route, data in zip(routes, out):
+        mark = "  (start here)" if route.start else ""
+        steps = route_progress(route, registry, lambda level: data["progress"][level]["solved"], set())
+        print(f"{route.title}{mark}: {progress_text(steps)}")
+        if data["before"]:
+            print(f"  before it: {', '.join(titles[i] for i in data['before'])}")
+        for level in route.steps:
+            state = "not installed" if level not in titles else \
+                f"{data['progress'][level]['solved']}/{data['progress'][level]['total']} solved"
+            print(f"  {'→' if level == data['next'] else ' '} {titles.get(level, level)} ({state})")
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "search": cmd_search, "notes": cmd_notes, "routes": cmd_routes, "play": cmd_play, "shot": cmd_shot, "run": cmd_run, "challenge": cmd_challenge,
             "validate": cmd_validate, "new-level": cmd_new_level, "goldens": cmd_goldens, "bench": cmd_bench, None: cmd_atlas}
 
 

@@ -141,7 +141,7 @@ def level_entries(entry) -> list[Entry]:
     """Everything one level offers to the search."""
     m = entry.manifest
     out = [Entry("level", m.id, "", m.title, " ".join([
-        m.title, m.id.replace("_", " "), m.summary, SECTIONS.get(m.pillar, ""),
+        m.summary, m.id.replace("_", " "), SECTIONS.get(m.pillar, ""),
         *(DOMAINS[d] for d in m.domains),
         *(f"{p.label} {p.help}" for p in m.params.values()),
         *(getattr(o, "label", "") for o in m.observables.values())]))]
@@ -245,6 +245,8 @@ def snippet(text: str, wanted: list[str], width: int = 160) -> str:
     flat = " ".join(text.split())
     if len(flat) <= width:
         return flat
+    if not wanted:
+        return flat[:width].rstrip() + "…"
     low = _plain(flat).lower()
     at = min((i for i in (low.find(w[:5]) for w in wanted if len(w) >= 3) if i >= 0), default=0)
     start = max(0, min(at - width // 3, len(flat) - width))

@@ -181,7 +181,7 @@ def test_arrows_and_enter_work_as_soon_as_the_atlas_shows(make_app):
     app.atlas.thumbnails.work = lambda order, render=True: False
     app.run_frames(2)
     first = app.atlas.hovered
-    assert first in start_levels(app.registry, app.atlas.solved)  # the focus starts where to start
+    assert first in app.atlas.starts() == {"attention_worked"}  # the focus starts on the Start Here route
     press(app, imgui.Key.down_arrow)  # no Ctrl+Tab first
     below = app.atlas.hovered
     column, row = route_layout(app.registry)[first]
