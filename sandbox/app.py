@@ -683,6 +683,11 @@ class App:
             self.frame(dt)
 
     def shutdown(self) -> None:
+        """Close the level, free GL and ImGui, close the window and the progress store; once
+        (a second call does nothing)."""
+        if getattr(self, "_shut", False):
+            return
+        self._shut = True
         self.close_level()
         self.atlas.release()  # the pictures' textures and a level being drawn for one
         self.formulas.release()

@@ -67,17 +67,20 @@ def _stem(word: str) -> str:
     return word
 
 
-def words(text: str) -> list[str]:
+def words(text: str, spelled: bool = False) -> list[str]:
     """The words of ``text`` as the index compares them: lower case, stemmed, without the
     commonest English words. A short all-capitals symbol (QK, KV) also gives its letters, so
-    ``QK^T`` and ``Q K^\\top`` share words; ``N_layers`` gives n and layer."""
+    ``QK^T`` and ``Q K^\\top`` share words; ``N_layers`` gives n and layer. ``spelled``: such a
+    symbol gives only its letters (the stream in which word order is compared)."""
     out = []
     for token in _TOKEN.findall(_plain(text)):
         low = token.lower()
         if low in STOP:
             continue
-        out.append(_stem(low))
-        if 2 <= len(token) <= 4 and token.isalpha() and token.isupper():
+        symbol = 2 <= len(token) <= 4 and token.isalpha() and token.isupper()
+        if not (symbol and spelled):
+            out.append(_stem(low))
+        if symbol:
             out += [c.lower() for c in token]
     return out
 
@@ -101,6 +104,7 @@ class Entry:
     arxiv: str = ""
     words: list[str] = field(default_factory=list, repr=False)
     counts: Counter = field(default_factory=Counter, repr=False)
+    spelled: str = field(default="", repr=False)  # its words in order, symbols spelled out
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ class Index:
         for e in self.entries:
             e.words = words(f"{e.title} {e.text}")
             e.counts = Counter(e.words)
+            e.spelled = " " + " ".join(words(f"{e.title} {e.text}", spelled=True)) + " "
             frequency.update(set(e.words))
         n = max(len(self.entries), 1)
         self.idf = {w: math.log(1 + n / f) for w, f in frequency.items()}
@@ -207,7 +212,7 @@ class Index:
         if wanted or arxiv:
             weights = {w: self.idf.get(w, math.log(1 + len(self.entries))) for w in set(wanted)}
             total = sum(weights.values()) or 1.0
-            phrase = " ".join(wanted)
+            phrase = " " + " ".join(words(query, spelled=True)) + " "
             for e in self.entries:
                 if e.arxiv and e.arxiv.split("v")[0] in arxiv:
                     scored.append((2.0, e))
@@ -219,7 +224,7 @@ class Index:
                     got += weight * max((how for other, how in self._close_words(w).items() if other in e.counts),
                                         default=0.0)
                 score = got / total
-                if len(wanted) > 1 and phrase in " ".join(e.words):
+                if len(wanted) > 1 and phrase in e.spelled:
                     score += 0.25  # the words in the query's order, one after another
                 scored.append((score * KIND_WEIGHT.get(e.kind, 0.8), e))
         scored = [(s, e) for s, e in scored if s >= least]
