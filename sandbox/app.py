@@ -44,6 +44,8 @@ HOW_TO_PLAY = (
     ("2 Predict", "Pick a challenge, make your prediction and say how sure you are, then lock it in. "
                   "The simulation runs and measures the answer; you score for being right and honest."),
     ("3 Why", "The few formulas behind what you saw. Code and About say more."),
+    ("Note / Ask", "Leave a note (a reproduction, a repair, a question) on what is in view, or build a question "
+                   "about it for your own AI assistant."),
 )
 
 # (keys, what they do, whether a kiosk's visitor has them)
@@ -57,6 +59,7 @@ CONTROLS = (
     ("+ / -  or  bumpers", "simulation speed", True),
     ("W A S D, Q / E, sticks", "pan and zoom the scene", True),
     ("Ctrl+= / Ctrl+-", "bigger or smaller text and controls", True),
+    ("Ctrl+F", "search the levels, claims and formulas (in the atlas); Esc clears it", True),
     ("F1", "show or hide this help", True),
     ("F11", "fullscreen on / off", False),
     ("F12", "save a screenshot (PNG)", False),
