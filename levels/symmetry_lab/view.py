@@ -63,8 +63,7 @@ class SymmetryView(View):
         if self._preview is None or self._preview[0] != challenge.id:
             params = self.context.manifest.resolve_params(challenge.set)
             preview = type(self.model)(dict(params), backend=self.model.backend)
-            preview.reset(challenge.seed)
-            preview.apply()
+            preview.reset(challenge.seed)  # g applied once, as the challenge's run starts
             self._preview = (challenge.id, preview)
         return self._preview[1]
 
@@ -80,36 +79,57 @@ class SymmetryView(View):
 
     # -- layout ------------------------------------------------------------------------------------
     def _layout(self, size):
-        """Boxes (x, y, w, h) in window units from the pane's top-left, y down."""
+        """Boxes (x, y, w, h) in window units from the pane's top-left, y down. The input pictures
+        and the output pictures are shown only where they can be at least three lines tall: a small
+        pane (or a large UI scale) keeps the button, the titles and the verdicts."""
         w, h = size
         line = imgui.get_text_line_height()
         pad = 0.6 * line
         top = 12.0 + 2 * (line + 6.0)
         left_w = max(min(0.3 * w, 0.5 * (h - top)), 8 * line)
-        button = (pad, top, left_w - 2 * pad, 2.2 * line)
-        pic_top = top + button[3] + pad + line + 4
-        side = max(min(left_w - 2 * pad, (h - pic_top - 2 * pad - line - 4) / 2.0), 2 * line)
-        inputs = [(pad + 0.5 * (left_w - 2 * pad - side), pic_top, side, side),
-                  (pad + 0.5 * (left_w - 2 * pad - side), pic_top + side + pad + line + 4, side, side)]
-        right_x, right_w, right_h = left_w + pad, w - left_w - 2 * pad, h - top - pad
+        pic_top = top + 2.2 * line + pad + line + 4
+        side = min(left_w - 2 * pad, (h - pic_top - 2 * pad - line - 4) / 2.0)
+        if side >= 3 * line and self._cards(left_w + pad, w - left_w - 2 * pad, top, h - top - pad, line, pad)[0]:
+            button = (pad, top, left_w - 2 * pad, 2.2 * line)
+            inputs = [(pad + 0.5 * (left_w - 2 * pad - side), pic_top, side, side),
+                      (pad + 0.5 * (left_w - 2 * pad - side), pic_top + side + pad + line + 4, side, side)]
+            pictures, cards = self._cards(left_w + pad, w - left_w - 2 * pad, top, h - top - pad, line, pad)
+        else:  # no room for the inputs: the button spans the pane, the cards fill what is below
+            button = (pad, top, min(w - 2 * pad, 24 * line), 2.2 * line)
+            inputs = []
+            below = top + button[3] + pad
+            pictures, cards = self._cards(pad, w - 2 * pad, below, h - below - pad, line, pad)
+        return {"button": button, "inputs": inputs, "cards": cards, "line": line, "pictures": pictures}
+
+    @staticmethod
+    def _cards(x0, width, y0, height, line, pad):
+        """Four cards in a row or two by two, whichever gives larger pictures; (pictures shown?,
+        cards). Without pictures a card holds its title and its verdict."""
         best = None
         for cols, rows in ((4, 1), (2, 2)):
-            cw, ch = right_w / cols, right_h / rows
-            pic = min((cw - 3 * pad) / 2.0, ch - 4 * line - 5 * pad)
+            cw, ch = width / cols, height / rows
+            pic = min((cw - 3 * pad) / 2.0, ch - 3 * line - 14 - pad)
             if best is None or pic > best[0]:
                 best = (pic, cols, rows, cw, ch)
         pic, cols, rows, cw, ch = best
-        pic = max(pic, line)
+        pictures = pic >= 3 * line
         cards = []
+        if not pictures:  # one line per model: its title, then its verdict and error
+            step = min(height / 4.0, line + 14.0)
+            for k in range(4):
+                cy = y0 + k * step
+                cards.append({"box": (x0, cy, width, step), "title": (x0 + pad, cy + 4), "a": None, "b": None,
+                              "badge": (x0 + pad + 0.42 * width, cy + 4), "title_width": 0.42 * width - pad,
+                              "width": 0.58 * width - 2 * pad})
+            return pictures, cards
         for k in range(4):
-            cx, cy = right_x + (k % cols) * cw, top + (k // cols) * ch
-            title = (cx + pad, cy)
-            a = (cx + pad, cy + 2 * line + 4, pic, pic)
-            b = (cx + 2 * pad + pic, cy + 2 * line + 4, pic, pic)
-            badge = (cx + pad, cy + 2 * line + 8 + pic)
-            cards.append({"box": (cx, cy, cw, ch), "title": title, "a": a, "b": b, "badge": badge,
+            cx, cy = x0 + (k % cols) * cw, y0 + (k // cols) * ch
+            a = (cx + pad, cy + 2 * line + 6, pic, pic)
+            b = (cx + 2 * pad + pic, cy + 2 * line + 6, pic, pic)
+            cards.append({"box": (cx, cy, cw, ch), "title": (cx + pad, cy + 2), "a": a, "b": b,
+                          "badge": (cx + pad, cy + 2 * line + 10 + pic), "title_width": cw - 2 * pad,
                           "width": cw - 2 * pad})
-        return {"button": button, "inputs": inputs, "cards": cards, "line": line}
+        return pictures, cards
 
     def _frame(self, frame):
         key = (round(frame.size[0]), round(frame.size[1]), imgui.get_font_size())
@@ -174,7 +194,7 @@ class SymmetryView(View):
         for card, outcome in zip(lay["cards"], model.outcomes):
             x, y, w, h = card["box"]
             self.outline(frame, self._world((x + 2, y, w - 4, h - 4)), PALETTE.grid.alpha(0.5), 1.0)
-            if hidden:
+            if hidden or not lay["pictures"]:
                 continue
             self._draw_output(frame, card["a"], model, outcome, outcome.moved)
             self._draw_output(frame, card["b"], model, outcome, self._reference(model, outcome))
@@ -300,7 +320,7 @@ class SymmetryView(View):
         st = model.station
         room = frame.size[0] - 28.0
         k = model.effective_k
-        gk = "g" if k == 1 else f"g^{k}"
+        gk = "g" if k == 1 else "g" + "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(c)] for c in str(k))
         lines = [(self._fit(room, f"{st.name}: {self._station_words(st.name)}", st.name), PALETTE.text)]
         if self.challenge.choosing:
             lines.append((self._fit(room, "the challenge's setup: outputs and verdicts hidden until you lock in",
@@ -325,11 +345,15 @@ class SymmetryView(View):
         verdicts = model.verdicts()
         for card, outcome, verdict in zip(lay["cards"], model.outcomes, verdicts):
             width = card["width"]
-            frame.text(draw_list, card["title"], self._fit(width, outcome.model.name, outcome.model.short),
-                       PALETTE.text)
+            title = self._fit(card["title_width"], outcome.model.name, outcome.model.short)
+            if imgui.calc_text_size(title).x <= card["title_width"] + 4:
+                frame.text(draw_list, card["title"], title, PALETTE.text)
             if hidden:
                 frame.text(draw_list, (card["a"][0], card["a"][1]), self._fit(width, "hidden until you lock in",
                                                                               "hidden"), HIDDEN)
+                continue
+            if not lay["pictures"]:
+                self._badge(draw_list, frame, card, model, outcome, verdict, k)
                 continue
             a, b = card["a"], card["b"]
             ref = "g·f(x)" if outcome.model.kind == "equivariant" else "f(x)"
@@ -337,18 +361,28 @@ class SymmetryView(View):
                 ref = "nearest shift" if st.name == "Grids" else "f(x)"
             frame.text(draw_list, (a[0], a[1] - line - 2), self._fit(a[2] + 6, "f(g·x)", "f(gx)"), PALETTE.text,
                        plate=False)
-            frame.text(draw_list, (b[0], b[1] - line - 2), self._fit(b[2] + 6, ref, ref[:6]), PALETTE.muted,
+            short = {"nearest shift": "nearest", "g·f(x)": "gf(x)"}.get(ref, ref)
+            frame.text(draw_list, (b[0], b[1] - line - 2), self._fit(b[2] + 6, ref, short), PALETTE.muted,
                        plate=False)
-            bx0, by0 = card["badge"]
-            words = self._fit(width, *BADGE_WORDS[verdict])
-            if k == 0 or model.is_identity():
-                words, color = "g is the identity now", PALETTE.muted
-            else:
-                color = BADGE[verdict]
-            frame.text(draw_list, (bx0, by0), words, color)
-            err = outcome.error
-            frame.text(draw_list, (bx0, by0 + line + 6), self._fit(width, f"error {err:.2g}", f"{err:.1g}"),
-                       PALETTE.muted)
+            self._badge(draw_list, frame, card, model, outcome, verdict, k)
+
+    def _badge(self, draw_list, frame, card, model, outcome, verdict, k) -> None:
+        """The verdict and the error on one line, in the longest wording that fits the card (the
+        error is left out where even its shortest form does not fit)."""
+        width = card["width"]
+        bx0, by0 = card["badge"]
+        if k == 0 or model.is_identity():
+            wordings, color = ("g is the identity now", "identity"), PALETTE.muted
+        else:
+            wordings, color = BADGE_WORDS[verdict], BADGE[verdict]
+        err = outcome.error
+        gap = imgui.calc_text_size("  ").x
+        size = lambda words: imgui.calc_text_size(words).x
+        choice = next(((b, e) for b in wordings for e in (f"error {err:.2g}", f"{err:.2g}", f"{err:.0e}")
+                       if size(b) + gap + size(e) <= width), (self._fit(width, *wordings), ""))
+        frame.text(draw_list, (bx0, by0), choice[0], color)
+        if choice[1]:
+            frame.text(draw_list, (bx0 + size(choice[0]) + gap, by0), choice[1], PALETTE.muted)
 
     def _node_labels(self, draw_list, frame, lay, model) -> None:
         """Each node's label: its index before (x) and after (g·x) the relabelling. A node keeps
@@ -357,7 +391,7 @@ class SymmetryView(View):
         perm = np.asarray(model.station.extra.get("perm_of")(model.effective_k))
         new_label = np.empty(n, int)
         new_label[perm] = np.arange(n)  # node perm[m] is called m after relabelling
-        for box, labels in zip(lay["inputs"], (np.arange(n), new_label)):
+        for box, labels in zip(lay["inputs"], (np.arange(n), new_label)):  # none when the inputs are not shown
             for p, label in zip(self._graph_points(box, n), labels):
                 words = str(int(label))
                 size = imgui.calc_text_size(words)
@@ -388,8 +422,12 @@ class SymmetryView(View):
         spec = self.context.manifest.plots[name.lower()]
         observables = self.context.manifest.observables
         colors = {s: getattr(PALETTE, observables[s].color) for s in ERRORS[name]}
-        plot_strip(self.context, [Plot(spec.title, series=ERRORS[name], y_label="relative error", y_log=True,
-                                       y_limits=(1e-18, 10.0), colors=colors)])
+        line = imgui.get_text_line_height()
+        legend = sum(imgui.calc_text_size(observables[s].label).x + 2.5 * line for s in ERRORS[name])
+        where = "above" if legend <= 0.9 * imgui.get_content_region_avail().x else "beside"  # a row that fits, else a column
+        title = spec.title if where == "above" else "errors"  # beside a legend column the long title is cut
+        plot_strip(self.context, [Plot(title, series=ERRORS[name], y_label="relative error", y_log=True,
+                                       y_limits=(1e-18, 10.0), colors=colors, legend_at=where)])
 
     # -- the side panel -----------------------------------------------------------------------------
     def panel(self) -> None:
