@@ -72,8 +72,12 @@ def analytic_ntk(z1, z2) -> np.ndarray:
     n1 = np.linalg.norm(z1, axis=1)[:, None]
     n2 = np.linalg.norm(z2, axis=1)[None, :]
     dot = z1 @ z2.T
-    cos = np.clip(dot / (n1 * n2), -1.0, 1.0)
-    phi = np.arccos(cos)
+    if z1.shape[1] == 2:  # the sine from the cross product: exact at φ = 0, where arccos loses half the digits
+        sin = np.abs(z1[:, :1] * z2[:, 1] - z1[:, 1:] * z2[:, 0])
+    else:
+        sin = np.sqrt(np.maximum((n1 * n2) ** 2 - dot ** 2, 0.0))
+    phi = np.arctan2(sin, dot)
+    cos = np.cos(phi)
     k0 = (np.pi - phi) / (2 * np.pi)
     k1 = (np.sin(phi) + (np.pi - phi) * cos) / (2 * np.pi)
     return n1 * n2 * k1 + dot * k0
