@@ -136,11 +136,16 @@ def best_lever(config: Config) -> str:
     return max(LEVERS, key=lambda name: (savings[name], -LEVERS.index(name)))
 
 
+def number(x: float) -> str:
+    """Three significant digits below 1000, whole numbers above (2,048, not 2.05e+03)."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
 def units(nbytes: float) -> str:
     """A size in GiB and GB (both, since they differ by 7%), or MiB and MB below a GiB."""
     if nbytes >= GIB:
-        return f"{nbytes / GIB:.3g} GiB ({nbytes / GB:.3g} GB)"
-    return f"{nbytes / 2**20:.3g} MiB ({nbytes / 1e6:.3g} MB)"
+        return f"{number(nbytes / GIB)} GiB ({number(nbytes / GB)} GB)"
+    return f"{number(nbytes / 2**20)} MiB ({number(nbytes / 1e6)} MB)"
 
 
 # -- the toy decoder ------------------------------------------------------------------------------

@@ -269,7 +269,7 @@ def test_clicking_a_symbol_doubles_it_and_shift_click_halves_it(tmp_path):
         assert app.host.runner.model.matching_presets() == ["Falcon-7B"]
 
 
-@pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((1280, 720), 2.0), ((1280, 720), 1.0)])
+@pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((960, 600), 2.0), ((1280, 720), 2.0), ((1280, 720), 1.0)])
 def test_no_text_runs_into_another(tmp_path, monkeypatch, size, scale):
     from sandbox.app import App
     from sandbox.progress import Progress
@@ -281,7 +281,7 @@ def test_no_text_runs_into_another(tmp_path, monkeypatch, size, scale):
         boxes.clear()
         app.run_frames(1)
         assert app.host.error is None, app.host.error
-        assert len(boxes) >= 16
+        assert len(boxes) >= 16 if scale == 1.0 else len(boxes) >= 12
         assert overlapping_text(boxes) == [] and cut_off_text(boxes) == []
     finally:
         app.shutdown()

@@ -14,7 +14,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, vlines
+from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, titled, vlines
 from sandbox.view import Pane, View
 
 from .kvmath import (
@@ -28,15 +28,17 @@ from .kvmath import (
     ToyDecoder,
     lever_moves,
     measure_bandwidth,
+    number,
     time_decoding,
     time_prefill,
     units,
 )
 
-MUTED, KV, WEIGHTS, CARD = PALETTE.muted, PALETTE.sky, PALETTE.grid, PALETTE.yellow
+MUTED, KV, WEIGHTS, CARD, ACCENT = PALETTE.muted, PALETTE.sky, PALETTE.grid, PALETTE.yellow, PALETTE.orange
 USED, WASTE, PARTIAL = PALETTE.sky, PALETTE.vermillion, PALETTE.orange
 BAR_NAMES = (("your build", "now"), ("B / 2", "B/2"), ("T / 2", "T/2"), ("MQA", "MQA"), ("4-bit", "4b"),
              ("window 4096", "W4k"))
+FORMULA_SHARE = (0.08, 0.55)  # the formula strip's share of the scene's height: at least, at most
 HIDDEN_NOTE = "Predict first: the memory, the levers and the paging show after the reveal."
 
 
@@ -57,7 +59,7 @@ def flow(items: list[tuple[str, float]], width: float, height_per_row: float, ga
     for key, w in items:
         if x > pad and x + w > width - pad:
             x, y = pad, y + height_per_row
-        out.append((key, (x, y, x + w, y + height_per_row)))
+        out.append((key, (x, y, x + w, y + height_per_row - 0.5 * gap)))
         x += w + gap
     return out
 
@@ -69,7 +71,9 @@ class KVCacheView(View):
 
     def __init__(self, context):
         super().__init__(context)
-        self.paging_cam = Camera2D()
+        self.paging_cam, self.formula_cam = Camera2D(), Camera2D()
+        self.formula_share = 0.2  # of the scene's height, adapted to the cells (see _adapt_formula)
+        self.one_line = False  # the cells as "B = 8" rather than B over 8 (a short scene)
         self.cells: list[Cell] = []
         self.timings: dict | None = None  # the toy decoder's measured times (press the button)
         self.prefill: dict | None = None
@@ -77,7 +81,19 @@ class KVCacheView(View):
         self.preset_index = 0
 
     def panes(self):
-        return [Pane("memory", self.cam, (0.0, 0.0, 0.6, 1.0)), Pane("paging", self.paging_cam, (0.6, 0.0, 0.4, 1.0))]
+        top = self.formula_share
+        return [Pane("formula", self.formula_cam, (0.0, 0.0, 1.0, top)),
+                Pane("memory", self.cam, (0.0, top, 0.6, 1.0 - top)),
+                Pane("paging", self.paging_cam, (0.6, top, 0.4, 1.0 - top))]
+
+    def _adapt_formula(self, frame) -> None:
+        """Give the formula's strip the height its cells need (they wrap on a narrow scene)."""
+        needed = self._layout_formula(frame) + 0.4 * imgui.get_font_size()
+        scene = frame.size[1] / max(self.formula_share, 1e-6)
+        share = float(np.clip(needed / max(scene, 1.0), *FORMULA_SHARE))
+        if abs(share - self.formula_share) > 0.005:
+            self.formula_share = share
+            self.context.request_frames(2)
 
     # -- geometry: world units are the pane's window units, y up -----------------------------------
 
@@ -107,15 +123,25 @@ class KVCacheView(View):
                 ("cache_dtype", "bytes", f"{DTYPES[p['cache_dtype']]:g}"), ("result", "= Mem_KV", result)]
 
     def _layout_formula(self, frame) -> float:
-        """Place the cells; returns where they end (window units from the top)."""
+        """Place the cells, each its symbol over its value, or on one line ("B = 8") when two lines
+        would take more than a third of the scene; returns where they end (from the pane's top)."""
         em = imgui.get_font_size()
         line_h = imgui.get_text_line_height()
         items = self.formula_items()
-        widths = [(key, max(imgui.calc_text_size(sym).x, imgui.calc_text_size(val).x) + 0.8 * em)
-                  for key, sym, val in items]
-        placed = flow(widths, frame.size[0], 2 * line_h + 0.6 * em, 0.9 * em, 0.5 * em)
+        scene = frame.size[1] / max(self.formula_share, 1e-6)
+        width = lambda text: imgui.calc_text_size(text).x
+        stacked = [(key, max(width(sym), width(val)) + 0.8 * em) for key, sym, val in items]
+        placed = flow(stacked, frame.size[0], 2 * line_h + 0.6 * em, 0.9 * em, 0.5 * em)
+        self.one_line = placed[-1][1][3] > scene / 3
+        if self.one_line:
+            joined = [(key, width(self._joined(sym, val)) + 0.8 * em) for key, sym, val in items]
+            placed = flow(joined, frame.size[0], line_h + 0.6 * em, 0.7 * em, 0.3 * em)
         self.cells = [Cell(key, sym, val, box) for (key, sym, val), (_, box) in zip(items, placed)]
         return max(box[3] for _, box in placed) if placed else 0.0
+
+    @staticmethod
+    def _joined(symbol: str, value: str) -> str:
+        return f"= {value}" if symbol.startswith("=") else f"{symbol} = {value}"
 
     def click_cell(self, key: str, halve: bool) -> None:
         """Double (or halve) the symbol's parameter within its range; bytes move one format."""
@@ -137,7 +163,7 @@ class KVCacheView(View):
     def handle_input(self, frame) -> bool:
         """Clicks on the formula's symbols; the panes themselves stay put (no pan, no zoom)."""
         inp = frame.input
-        if frame.pane == "memory" and inp.clicked and inp.hovered:
+        if frame.pane == "formula" and inp.clicked and inp.hovered:
             x, y = inp.mouse[0] / frame.pixel_ratio, inp.mouse[1] / frame.pixel_ratio
             for cell in self.cells:
                 x0, y0, x1, y1 = cell.box
@@ -150,7 +176,9 @@ class KVCacheView(View):
 
     def scene(self, frame) -> None:
         self._fit(frame)
-        if frame.pane == "memory":
+        if frame.pane == "formula":
+            self._formula_scene(frame)
+        elif frame.pane == "memory":
             self._memory_scene(frame)
         else:
             self._paging_scene(frame)
@@ -167,18 +195,25 @@ class KVCacheView(View):
         """(x0, top, x1, bottom) of the bars, below the formula, with room for values and names."""
         em = imgui.get_font_size()
         width, height = frame.size
-        top = self._layout_formula(frame) + 3.2 * em
+        top = (self._title_lines(frame) + 1.6) * em  # the hint and the title, then the bars' values
         return 0.6 * em, top, width - 0.6 * em, height - 1.8 * em
+
+    @staticmethod
+    def _title_lines(frame) -> float:
+        """Room for the hint and the title above the bars (in font sizes), in a pane tall enough."""
+        return 2.8 if frame.size[1] > 14.0 * imgui.get_font_size() else 0.3
 
     def _scale(self) -> float:
         card = CARDS[self.params["gpu"]].gib
         return 1.12 * max(card, max(w + k for w, k in self.bars()))
 
-    def _memory_scene(self, frame) -> None:
+    def _formula_scene(self, frame) -> None:
         self._layout_formula(frame)
         for cell in self.cells:
             color = PALETTE.grid.alpha(0.25) if cell.key not in ("two", "result") else PALETTE.grid.alpha(0.1)
             self.rect_px(frame, [cell.box], color)
+
+    def _memory_scene(self, frame) -> None:
         if self.challenge.hide_answers:
             return
         x0, top, x1, bottom = self._bar_area(frame)
@@ -202,8 +237,9 @@ class KVCacheView(View):
         """(x0, x1, top of the first half, top of the second half, row height)."""
         em = imgui.get_font_size()
         width, height = frame.size
-        title = 2 * imgui.get_text_line_height() + 0.8 * em
         half = 0.5 * height
+        lines = 2 if half > 2 * imgui.get_text_line_height() + 4.0 * em else 1
+        title = lines * imgui.get_text_line_height() + 0.8 * em
         rows = len(self.model.paging.current)
         row_h = max((half - title - 0.4 * em) / rows, 0.5)
         return 0.6 * em, width - 0.6 * em, title, half + title, row_h
@@ -234,7 +270,10 @@ class KVCacheView(View):
     # -- text ----------------------------------------------------------------------------------
 
     def overlay(self, draw_list, frame) -> None:
-        if frame.pane == "memory":
+        if frame.pane == "formula":
+            self._adapt_formula(frame)
+            self._formula_text(draw_list, frame)
+        elif frame.pane == "memory":
             self._memory_text(draw_list, frame)
         else:
             self._paging_text(draw_list, frame)
@@ -242,21 +281,29 @@ class KVCacheView(View):
     def _fits(self, text: str, room: float) -> bool:
         return imgui.calc_text_size(text).x <= room
 
-    def _memory_text(self, draw_list, frame) -> None:
+    def _formula_text(self, draw_list, frame) -> None:
         line_h = imgui.get_text_line_height()
         em = imgui.get_font_size()
         self._layout_formula(frame)
         for cell in self.cells:
             x0, y0, x1, _y1 = cell.box
+            if self.one_line:
+                text = self._joined(cell.symbol, cell.value)
+                w = imgui.calc_text_size(text).x
+                frame.text(draw_list, (0.5 * (x0 + x1 - w), y0 + 0.3 * em), text, PALETTE.text, plate=False)
+                continue
             for k, (text, color) in enumerate(((cell.symbol, MUTED), (cell.value, PALETTE.text))):
                 w = imgui.calc_text_size(text).x
                 frame.text(draw_list, (0.5 * (x0 + x1 - w), y0 + 0.3 * em + k * line_h), text, color, plate=False)
+
+    def _memory_text(self, draw_list, frame) -> None:
+        line_h = imgui.get_text_line_height()
+        em = imgui.get_font_size()
         if self.challenge.hide_answers:
-            bottom = max(c.box[3] for c in self.cells)
             words = next((t for t in (HIDDEN_NOTE, "Predict first: results after the reveal.", "Predict first.")
                           if self._fits(t, frame.size[0] - 2 * em)), "")
             if words:
-                frame.text(draw_list, (0.6 * em, bottom + 0.8 * em), words, MUTED, plate=False)
+                frame.text(draw_list, (0.6 * em, 0.6 * em), words, MUTED, plate=False)
             return
         x0, top, x1, bottom = self._bar_area(frame)
         if bottom - top < 20:
@@ -267,7 +314,11 @@ class KVCacheView(View):
         title = next((t for t in ("memory: weights (grey) + KV cache (blue), then each lever applied",
                                   "weights + KV cache, and each lever", "memory, per lever")
                       if self._fits(t, frame.size[0] - 1.2 * em)), "")
-        frame.text(draw_list, (0.6 * em, top - 3.0 * em), title, MUTED, plate=False)
+        if self._title_lines(frame) > 1:
+            hint = next((t for t in ("click a symbol above: ×2, shift-click: ÷2", "click a symbol: ×2, shift: ÷2",
+                                     "click: ×2, shift: ÷2") if self._fits(t, frame.size[0] - 1.2 * em)), "")
+            frame.text(draw_list, (0.6 * em, 0.3 * em), hint, ACCENT, plate=False)
+            frame.text(draw_list, (0.6 * em, 0.3 * em + line_h + 2.0), title, MUTED, plate=False)
         for k, names in enumerate(BAR_NAMES):
             name = next((n for n in names if self._fits(n, slot - 2)), "")
             if name:
@@ -276,14 +327,15 @@ class KVCacheView(View):
                            PALETTE.text if k == 0 else MUTED, plate=False)
         card = CARDS[self.params["gpu"]]
         card_gib = card.gib
-        items = [((x1, -ys(card_gib)), f"{card.label} card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)", CARD, 3.0,
-                  (-imgui.calc_text_size(f"{card.label} card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)").x,
-                   -line_h - 4.0))]
+        card_text = next((t for t in (f"{card.label} card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)",
+                                      f"card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)",
+                                      f"card {card_gib:.4g} GiB") if self._fits(t, x1 - x0 - 0.5 * em)), "")
+        items = [((x1, -ys(card_gib)), card_text, CARD, 3.0, (-imgui.calc_text_size(card_text).x, -line_h - 4.0))]
         kv0 = bars[0][1]
         for k, (w, kv) in enumerate(bars):
             cx = x0 + slot * (k + 0.5)
             if k == 0:
-                text = f"{kv:.3g} GiB"
+                text = f"{number(kv)} GiB"
             else:
                 text = f"−{100 * (1 - kv / kv0):.0f}%" if kv0 > 0 else "−0%"
             items.append(((cx, -ys(w + kv)), text, KV if k == 0 else PALETTE.text, 2.0 if k == 0 else 1.0,
@@ -305,6 +357,13 @@ class KVCacheView(View):
         fourth = pick([f"{100 * occ['paged_waste']:.1f}% empty (orange); the rest free",
                        f"{100 * occ['paged_waste']:.1f}% empty"])
         _, _, top_a, top_b, _ = self._paging_layout(frame)
+        if top_a < 2 * line_h:  # a short pane: one line per half
+            first = pick([f"preallocated: {100 * occ['prealloc_waste']:.0f}% empty",
+                          f"prealloc.: {100 * occ['prealloc_waste']:.0f}%"])
+            third = pick([f"paged: {100 * occ['paged_waste']:.1f}% empty", f"paged: {100 * occ['paged_waste']:.1f}%"])
+            for y, words, color in ((top_a, first, WASTE), (top_b, third, PARTIAL)):
+                frame.text(draw_list, (0.6 * em, y - line_h - 0.5 * em), words, color, plate=False)
+            return
         for y, (a, b) in ((top_a, (first, second)), (top_b, (third, fourth))):
             base = y - 2 * line_h - 0.5 * em
             frame.text(draw_list, (0.6 * em, base), a, PALETTE.text, plate=False)
@@ -333,7 +392,11 @@ class KVCacheView(View):
         locked = self.challenge.locked
         imgui.begin_disabled(locked)
         names = [f"{p.name} ({p.kind})" for p in PRESETS]
-        changed, index = imgui.combo("published config", self.preset_index, names)
+        matches = model.matching_presets()
+        shown = next((i for i, p in enumerate(PRESETS) if p.name in matches), -1)
+        if shown >= 0 and PRESETS[self.preset_index].name not in matches:
+            self.preset_index = shown
+        changed, index = imgui.combo("published config", self.preset_index if shown >= 0 else -1, names)
         if changed:
             self.preset_index = index
             self.load_preset(index)
@@ -403,15 +466,19 @@ class KVCacheView(View):
             imgui.text_colored(MUTED, "The memory curve, the work per token and the paging plots show after the reveal.")
             imgui.pop_text_wrap_pos()
             return
-        plots = [Plot("KV cache against context T", self._memory_plot, x_label="T (tokens)", y_label="GiB",
+        plots = [Plot("###memory", self._memory_plot, x_label="T (tokens)", y_label="GiB",
                       x_log=True, y_log=True, min_width=12.0, priority=3.0, weight=1.2),
-                 Plot("FLOPs per new token (toy decoder)", self._work_plot, x_label="tokens so far", x_log=True,
-                      y_log=True, min_width=12.0, priority=2.0)]
+                 Plot("###work", self._work_plot, x_label="tokens so far", x_log=True,
+                      y_log=True, min_width=12.0, priority=2.0),
+                 Plot("###waste", self._waste_plot, y_limits=(0.0, 1.0), min_width=12.0, priority=2.5)]
+        wordings = [("KV cache against context T", "KV cache against T", "KV cache"),
+                    ("FLOPs per new token (toy decoder)", "FLOPs per new token", "FLOPs per token"),
+                    ("empty share of reserved memory", "empty share", "empty")]
         if self.timings is not None:
-            plots.append(Plot("measured s per token (toy)", self._timing_plot, x_label="tokens so far", x_log=True,
-                              y_log=True, min_width=12.0, priority=1.5))
-        plots.append(Plot("empty share of reserved memory", self._waste_plot, y_limits=(0.0, 1.0),
-                          min_width=12.0, priority=2.5))
+            plots.insert(2, Plot("###timing", self._timing_plot, x_label="tokens so far", x_log=True,
+                                 y_log=True, min_width=12.0, priority=1.5))
+            wordings.insert(2, ("measured seconds per new token (toy)", "measured s per token", "seconds"))
+        plots = titled(plots, wordings)
         plot_strip(self.context, plots)
 
     def _memory_plot(self, run) -> None:
@@ -425,16 +492,16 @@ class KVCacheView(View):
 
     def _work_plot(self, run) -> None:
         curve = self.model.work_curve()
-        line("with cache: O(t)", curve["lengths"], curve["cached"], PALETTE.green, 2.5, marker=3.0)
-        line("without: O(t²)", curve["lengths"], curve["uncached"], PALETTE.vermillion, 2.5, marker=3.0)
+        line("cache: O(t)", curve["lengths"], curve["cached"], PALETTE.green, 2.5, marker=3.0)
+        line("none: O(t²)", curve["lengths"], curve["uncached"], PALETTE.vermillion, 2.5, marker=3.0)
 
     def _waste_plot(self, run) -> None:
         steps = run.series_steps()
         line("preallocated", steps, run.series("prealloc_waste"), WASTE, 2.0)
-        line(f"blocks of {self.params['block']}", steps, run.series("paged_waste"), PALETTE.green, 2.0)
+        line("paged", steps, run.series("paged_waste"), PALETTE.green, 2.0)
 
     def _timing_plot(self, run) -> None:
         t = self.timings
-        line("with cache", t["lengths"], t["cached"], PALETTE.green, 2.5, marker=3.0)
-        line("without", t["lengths"], t["uncached"], PALETTE.vermillion, 2.5, marker=3.0)
+        line("cache", t["lengths"], t["cached"], PALETTE.green, 2.5, marker=3.0)
+        line("none", t["lengths"], t["uncached"], PALETTE.vermillion, 2.5, marker=3.0)
 
