@@ -21,11 +21,12 @@ LIN = PALETTE.green
 KERNEL = PALETTE.orange
 TARGET = PALETTE.muted.alpha(0.55)
 DATA = PALETTE.yellow
-CURVE_BOX = (-1.15, 1.15, -1.45, 1.45)
+CURVE_BOX = (-1.15, 1.15, -1.8, 1.8)  # room above and below the curves for the captions
 #: Heat maps: the net's kernel now and the analytic one side by side, their difference below.
 MAP_SIZE = 1.0
 MAP_GAP = 0.15
 KERNEL_BOX = (-0.05, 2 * MAP_SIZE + MAP_GAP + 0.05, -MAP_SIZE - MAP_GAP - 0.1, MAP_SIZE + 0.75)
+REFERENCE_WIDTH = 1024  # the narrow net of the "sixteen times wider" challenge
 DIFFERENCE_GAIN = 10  # the difference map is drawn 10× stronger than the kernels
 
 
@@ -100,9 +101,11 @@ class NtkWidthView(View):
         paint, mvp = self.painter, frame.mvp
         analytic = maps["analytic"]
         low, high = 0.0, float(analytic.max())
-        top = 0.0
-        for x0, values in ((0.0, maps["empirical"]), (MAP_SIZE + MAP_GAP, analytic)):
-            lows, highs = self._cells(values, x0, top)
+        shown = [(MAP_SIZE + MAP_GAP, analytic)]
+        if not self._run_hidden:  # the sandbox net's kernel is not the one asked about
+            shown.append((0.0, maps["empirical"]))
+        for x0, values in shown:
+            lows, highs = self._cells(values, x0, 0.0)
             paint.rects(mvp, lows, highs, ramp(values.ravel(), low, high))
         if not self._run_hidden:
             difference = maps["empirical"] - analytic
@@ -115,14 +118,20 @@ class NtkWidthView(View):
             return self._kernel_overlay(draw_list, frame)
         model = self.model
         if self._run_hidden:
-            frame.caption(draw_list, [("the run is hidden while you predict: lock in to watch it", PALETTE.muted)])
+            lines = [("hidden while you predict", PALETTE.muted)]
+            challenge = self.challenge.open
+            if challenge is not None and challenge.id == "sixteen_times_wider":
+                lines += [(f"measured at width {REFERENCE_WIDTH:,}:", PALETTE.accent),
+                          (f"weights moved {self._reference(challenge):.2%}", PALETTE.accent)]
+            frame.caption(draw_list, lines)
             return
         lines = [(f"n = {model.width:,}, step {model.steps_done}", PALETTE.text)]
         if not self.challenge.hide_answers:
             lines.append((f"weights moved {model.weight_change:.2%}", PALETTE.text))
             lines.append((f"ReLUs flipped {model.flipped:.2%}", PALETTE.text))
-            lines.append((f"max gap to linearisation {model.gap_lin:.3f}", LIN))
-            lines.append((f"max gap to kernel {model.gap_kernel:.3f}", KERNEL))
+            # bottom right, where sin(ωx) is positive and the curves are not
+            frame.caption(draw_list, [(f"max gap to linearisation {model.gap_lin:.3f}", LIN),
+                                      (f"max gap to kernel {model.gap_kernel:.3f}", KERNEL)], corner="bottom-right")
         frame.caption(draw_list, lines)
         end = len(model.grid_x) - 1
         frame.labels(draw_list, [
@@ -134,14 +143,14 @@ class NtkWidthView(View):
 
     def _kernel_overlay(self, draw_list, frame) -> None:
         maps = self.model.heatmaps()
-        lines = [("tangent kernels Θ(x, x′)", PALETTE.muted)]
+        lines = [("kernels Θ(x, x′)", PALETTE.muted)]
         if not self.challenge.hide_answers:
             error = np.linalg.norm(maps["empirical"] - maps["analytic"]) / np.linalg.norm(maps["analytic"])
-            lines.append((f"net − analytic: {error:.1%}", PALETTE.text))
+            lines.append((f"net vs ∞: {error:.1%}", PALETTE.text))
         frame.caption(draw_list, lines)
-        items = [((0.0, MAP_SIZE), "net", NET, 3, (0.0, -4.0)),
-                 ((MAP_SIZE + MAP_GAP, MAP_SIZE), "n = ∞", KERNEL, 3, (0.0, -4.0))]
+        items = [((MAP_SIZE + MAP_GAP, MAP_SIZE), "n = ∞", KERNEL, 3, (0.0, -4.0))]
         if not self._run_hidden:
+            items.append(((0.0, MAP_SIZE), "net", NET, 3, (0.0, -4.0)))
             items.append(((0.5 * (MAP_SIZE + MAP_GAP), -MAP_GAP), f"difference ×{DIFFERENCE_GAIN}", PALETTE.text, 2,
                           (0.0, -4.0)))
         frame.labels(draw_list, items, always=2)
@@ -150,9 +159,6 @@ class NtkWidthView(View):
     def panel(self) -> None:
         model = self.model
         imgui.separator()
-        open_challenge = self.challenge.open
-        if open_challenge is not None and open_challenge.id == "sixteen_times_wider" and self.challenge.choosing:
-            self._reference_panel(open_challenge)
         stability = model.stability()
         imgui.text_colored(PALETTE.good if stability < 2 else PALETTE.bad,
                            f"η·λ_max(Θ)/m = {stability:.2f}  ({'stable' if stability < 2 else 'unstable'} below 2)")
@@ -163,14 +169,11 @@ class NtkWidthView(View):
             imgui.set_tooltip("Trains a fresh net at each width (same seed, same η, 300 steps) and plots the weight "
                               "change, the flips and the gaps against the width on log-log axes, with the 1/√n slope.")
 
-    def _reference_panel(self, challenge) -> None:
+    def _reference(self, challenge) -> float:
         """The measurement the question builds on: width 1,024 under the challenge's settings."""
         params = self.context.manifest.resolve_params(challenge.set)
-        change = reference_change(type(self.model), params, 1024, challenge.steps, challenge.seed, self.model.backend)
-        imgui.push_text_wrap_pos(0.0)
-        imgui.text_colored(PALETTE.accent, f"Measured: width 1,024 moved its weights {100 * change:.2f}% "
-                                           f"in {challenge.steps} steps.")
-        imgui.pop_text_wrap_pos()
+        return reference_change(type(self.model), params, REFERENCE_WIDTH, challenge.steps, challenge.seed,
+                                self.model.backend)
 
     def plots(self) -> None:
         if self._run_hidden:
