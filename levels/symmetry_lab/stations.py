@@ -25,6 +25,7 @@ Stations:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Callable
@@ -320,12 +321,17 @@ def softmax_rows(z: np.ndarray) -> np.ndarray:
 
 
 def permutation(n: int, seed: int, k: int) -> np.ndarray:
-    """g^k: the k-th relabelling, a composition of k random permutations (identity at k = 0)."""
-    perm = np.arange(n)
-    rng = np.random.default_rng([int(seed), 99])
-    for _ in range(k):
-        perm = perm[rng.permutation(n)]
-    return perm
+    """g^k: the k-th relabelling, a composition of k random permutations (identity at k = 0);
+    the j-th factor is drawn from (seed, j), so g^k is g^(k−1) followed by one more."""
+    return np.array(_permutation(int(n), int(seed), int(k)))
+
+
+@functools.lru_cache(maxsize=256)
+def _permutation(n: int, seed: int, k: int) -> tuple[int, ...]:
+    if k == 0:
+        return tuple(range(n))
+    before = np.array(_permutation(n, seed, k - 1))
+    return tuple(int(i) for i in before[np.random.default_rng([seed, 99, k - 1]).permutation(n)])
 
 
 def graphs_station(seed: int, nodes: int, dtype: str) -> Station:
@@ -592,13 +598,13 @@ def gauges_station(seed: int, side: int, dtype: str) -> Station:
     i, j = edges[:, 0], edges[:, 1]
     deg = np.bincount(i, minlength=n).astype(np.float64)
 
+    turns: list[np.ndarray] = [theta0]  # the frames after 0, 1, 2, ... changes, grown as asked
+
     def frames(k):
         """The frames after k gauge changes: each application turns every frame by its own angle."""
-        r = np.random.default_rng([int(seed), 77])
-        th = theta0.copy()
-        for _ in range(k):
-            th = th + r.uniform(-math.pi, math.pi, n)
-        return th
+        while len(turns) <= k:  # the j-th change is drawn from (seed, j): the same whatever was asked before
+            turns.append(turns[-1] + np.random.default_rng([int(seed), 77, len(turns)]).uniform(-math.pi, math.pi, n))
+        return turns[k]
 
     def layer(state, transport=True, W=W_eq):
         c, th = state

@@ -51,6 +51,9 @@ class SymmetryView(View):
         self._framed = None
         self._preview = None  # (challenge id, model) shown while a prediction is chosen
         self._button = None  # the button's box (x, y, w, h), window units from the pane's top-left
+        self.cells_program = self.program("cells.glsl")
+        self._outlines: list = []  # boxes to outline this frame, drawn in one call at the end
+        self._nearest = None  # ((model, k, card), the nearest shift of a stride-2 output)
 
     # -- what is shown -----------------------------------------------------------------------------
     @property
@@ -150,31 +153,31 @@ class SymmetryView(View):
         return np.array([point[0], -point[1]])
 
     # -- drawing helpers ---------------------------------------------------------------------------
-    def _cells(self, frame, box, colors, rows, cols):
-        """A rows × cols grid of coloured cells filling ``box`` (row 0 at the top)."""
-        x0, x1, y0, y1 = self._world(box)
-        cw, chh = (x1 - x0) / cols, (y1 - y0) / rows
-        c, r = np.meshgrid(np.arange(cols), np.arange(rows))
-        left, top = x0 + c.ravel() * cw, y1 - r.ravel() * chh
-        self.rects(frame, np.stack([left, left + cw, top - chh, top], 1), colors)
+    def _cells(self, frame, name, key, box, colors, rows, cols):
+        """A rows × cols grid of coloured cells filling ``box`` (row 0 at the top): one texture quad,
+        the texture rebuilt only when ``key`` changes (``colors``: a function making the RGBA rows)."""
+        def build():
+            rgba = np.ascontiguousarray(np.asarray(colors(), np.float32).reshape(rows, cols, 4))
+            return self.gl.texture((cols, rows), 4, rgba.tobytes(), dtype="f4")
 
-    def _heat(self, frame, box, values, scale, kind="image"):
+        texture = self.cache.get(name, (key, rows, cols), build)
+        self.quad(frame, self.cells_program, texture, edges=tuple(map(float, self._world(box))))
+        self._outlines.append(self._world(box))
+
+    def _heat(self, frame, name, key, box, values, scale):
         """An output drawn as cells: a picture, a matrix (rows = node labels), or a row vector."""
         v = np.asarray(values, np.float64)
+        x, y, w, h = box
         if v.ndim == 1:
             n = len(v)
-            x, y, w, h = box
             cell = min(w / n, h)
-            box = (x, y + 0.5 * (h - cell), cell * n, cell)
-            self._cells(frame, box, diverging(v, scale), 1, n)
+            box, rows, cols = (x, y + 0.5 * (h - cell), cell * n, cell), 1, n
         else:
             rows, cols = v.shape
-            x, y, w, h = box
             if rows != cols:
                 cell = min(w / cols, h / rows)
                 box = (x + 0.5 * (w - cell * cols), y, cell * cols, cell * rows)
-            self._cells(frame, box, diverging(v, scale), rows, cols)
-        self.outline(frame, self._world(box), PALETTE.grid, 1.0)
+        self._cells(frame, name, key, box, lambda: diverging(v, scale), rows, cols)
 
     # -- the scene ---------------------------------------------------------------------------------
     def scene(self, frame) -> None:
@@ -187,37 +190,45 @@ class SymmetryView(View):
         color = PALETTE.accent if self._can_apply() else PALETTE.muted
         self.rects(frame, self._world(bx), color.alpha(0.35))
         self.outline(frame, self._world(bx), color, 2.0)
+        self._outlines = []
         # the inputs
-        for box, k in zip(lay["inputs"], (0, model.effective_k)):
-            self._draw_input(frame, box, model, k)
+        for i, (box, k) in enumerate(zip(lay["inputs"], (0, model.effective_k))):
+            self._draw_input(frame, f"input {i}", box, model, k)
         hidden = self._hidden()
-        for card, outcome in zip(lay["cards"], model.outcomes):
+        key = (id(model), model.k)
+        for m, (card, outcome) in enumerate(zip(lay["cards"], model.outcomes)):
             x, y, w, h = card["box"]
-            self.outline(frame, self._world((x + 2, y, w - 4, h - 4)), PALETTE.grid.alpha(0.5), 1.0)
+            self._outlines.append(self._world((x + 2, y, w - 4, h - 4)))
             if hidden or not lay["pictures"]:
                 continue
-            self._draw_output(frame, card["a"], model, outcome, outcome.moved)
-            self._draw_output(frame, card["b"], model, outcome, self._reference(model, outcome))
+            self._draw_output(frame, f"output {m} moved", key, card["a"], model, outcome, outcome.moved)
+            self._draw_output(frame, f"output {m} reference", key, card["b"], model, outcome,
+                              self._reference(model, m, outcome))
+        if self._outlines:
+            self.outline(frame, np.array(self._outlines), PALETTE.grid.alpha(0.6), 1.0)
 
-    def _reference(self, model, outcome):
+    def _reference(self, model, m, outcome):
         """What f(g·x) is compared with: g·f(x), or for outputs g has no action on, the closest
-        candidate (the nearest shift of a stride-2 output; the flat coordinates of a bent sheet)."""
+        candidate (the nearest shift of a stride-2 output; the flat coordinates of a bent sheet).
+        Searched once per application of g."""
         if outcome.expected is not None:
             return outcome.expected
-        if model.station.name == "Grids":
+        if model.station.name != "Grids":
+            return outcome.out
+        key = (id(model), model.k, m)
+        if self._nearest is None or self._nearest[0] != key:
             out = outcome.out
             errs = [relative_error(outcome.moved, shift(out, t), out) for t in range(out.shape[-1])]
-            return shift(out, int(np.argmin(errs)))
-        return outcome.out
+            self._nearest = (key, shift(out, int(np.argmin(errs))))
+        return self._nearest[1]
 
-    def _draw_input(self, frame, box, model, k):
+    def _draw_input(self, frame, name, box, model, k):
         st = model.station
         x = st.x if k == 0 else model.moved_input()
         if st.name in ("Grids", "Groups"):
             img = np.asarray(x, np.float64)
             lo, hi = float(np.min(st.x)), float(np.max(st.x))
-            self._cells(frame, box, grey(img, lo, hi), *img.shape)
-            self.outline(frame, self._world(box), PALETTE.grid, 1.0)
+            self._cells(frame, name, (id(model), k), box, lambda: grey(img, lo, hi), *img.shape)
         elif st.name == "Graphs":
             self._draw_graph(frame, box, model, k)
         elif st.name == "Geodesics":
@@ -241,14 +252,14 @@ class SymmetryView(View):
         self.lines(frame, np.stack([pts[i], pts[j]], 1), PALETTE.grid, 1.5)
         feature = np.asarray(H, np.float64)[:, 0]
         self.dots(frame, pts, diverging(feature, float(np.max(np.abs(feature)))), 0.12 * min(box[2], box[3]) + 6)
-        self.outline(frame, self._world(box), PALETTE.grid.alpha(0.4), 1.0)
+        self._outlines.append(self._world(box))
 
     def _draw_sheet(self, frame, box, model, shapes):
         """The sheet seen from its end: each column of vertices is one point of the profile (x, z)."""
         st = model.station
         cols, rows = st.extra["cols"], st.extra["rows"]
         x, y, w, h = box
-        self.outline(frame, self._world(box), PALETTE.grid.alpha(0.4), 1.0)
+        self._outlines.append(self._world(box))
         reach = 0.55 * cols
         for P, color in shapes:
             prof = P.reshape(cols, rows, 3)[:, 0, [0, 2]]
@@ -284,9 +295,9 @@ class SymmetryView(View):
         vec = self._world_vectors(model, coeffs, theta)
         vec = vec / max(float(np.max(np.linalg.norm(vec, axis=1))), 1e-12) * 0.9 * cell
         self.lines(frame, arrows(pts, vec, 0.3), PALETTE.white, 1.8)
-        self.outline(frame, self._world(box), PALETTE.grid.alpha(0.4), 1.0)
+        self._outlines.append(self._world(box))
 
-    def _draw_output(self, frame, box, model, outcome, values):
+    def _draw_output(self, frame, name, key, box, model, outcome, values):
         st = model.station
         v = np.asarray(values, np.float64)
         scale = float(np.max(np.abs(np.asarray(outcome.out, np.float64)))) or 1.0
@@ -294,7 +305,7 @@ class SymmetryView(View):
             if outcome.model.short == "coordinates":
                 return self._draw_sheet(frame, box, model, [(v, PALETTE.white)])
             cols, rows = st.extra["cols"], st.extra["rows"]
-            return self._heat(frame, box, v.reshape(cols, rows).T, scale)
+            return self._heat(frame, name, key, box, v.reshape(cols, rows).T, scale)
         if st.name == "Gauges" and v.ndim == 2:
             side = st.extra["side"]
             pts, cell = self._grid_points(box, side)
@@ -303,12 +314,12 @@ class SymmetryView(View):
             big = max(float(np.max(np.linalg.norm(self._world_vectors(model, outcome.out, st.extra["frames"](0)),
                                                     axis=1))), 1e-12)
             self.lines(frame, arrows(pts, vec / big * 0.9 * cell, 0.3), PALETTE.orange, 1.5)
-            self.outline(frame, self._world(box), PALETTE.grid.alpha(0.4), 1.0)
+            self._outlines.append(self._world(box))
             return None
         if st.name == "Gauges":
             side = st.extra["side"]
-            return self._heat(frame, box, v.reshape(side, side).T, scale)
-        return self._heat(frame, box, v, scale)
+            return self._heat(frame, name, key, box, v.reshape(side, side).T, scale)
+        return self._heat(frame, name, key, box, v, scale)
 
     # -- text --------------------------------------------------------------------------------------
     def _fit(self, room, *wordings):
