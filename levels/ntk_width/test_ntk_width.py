@@ -197,7 +197,11 @@ def test_while_a_prediction_is_open_the_run_and_its_measures_are_hidden(tmp_path
             assert view.challenge.hide_answers and view.challenge.choosing
             text = caption_text(boxes)
             assert "hidden while you predict" in text
-            assert "moved" not in text and "gap" not in text and "%" not in text
+            assert "flipped" not in text and "gap" not in text and "step" not in text
+            if challenge == "sixteen_times_wider":  # the narrow net's measurement the question builds on
+                assert "measured at width 1,024" in text and "weights moved" in text
+            else:
+                assert "moved" not in text and "%" not in text
             assert all(plots == [] for plots in shown), "no plots of the sandbox's run while predicting"
         open_challenge(app, None)
         app.host.requested_tab = "Play"
