@@ -10,7 +10,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, scatter
+from sandbox.kit import PALETTE, Plot, hline, line, plot_strip
 from sandbox.kit.plots import manifest_plot
 from sandbox.view import View, side_by_side
 
@@ -183,18 +183,16 @@ class NtkWidthView(View):
         plots: list = [replace(manifest_plot(self.context, "weights"), priority=1.0),
                        replace(manifest_plot(self.context, "gaps"), priority=2.0), loss]
         if self.show_sweep and not self.challenge.hide_answers:
-            plots = ["gaps", Plot("against the width (log-log)", self._sweep_plot, x_label="width n", y_label="",
+            plots = ["gaps", Plot("300 steps at each width (log-log)", self._sweep_plot, x_label="width n", y_label="",
                                   x_log=True, y_log=True, weight=1.6)]
         plot_strip(self.context, plots)
 
     def _sweep_plot(self, run) -> None:
         sweep = self.model.width_sweep()
         widths = sweep["widths"]
-        for name, label, color in (("weight_change", "weight change", PALETTE.yellow),
-                                   ("flipped", "ReLUs flipped", PALETTE.purple),
-                                   ("gap_lin", "net − lin", LIN), ("gap_kernel", "net − kernel", PALETTE.vermillion)):
-            line(f"{label} ({sweep['slopes'][name]:+.2f})", widths, sweep[name], color, marker=4.0)
+        for name, label, color in (("weight_change", "moved", PALETTE.yellow), ("flipped", "flipped", PALETTE.purple),
+                                   ("gap_lin", "lin", LIN), ("gap_kernel", "kernel", PALETTE.vermillion)):
+            line(f"{label} {sweep['slopes'][name]:+.2f}", widths, sweep[name], color, marker=4.0)
         guide = sweep["weight_change"][2] * np.sqrt(widths[2] / widths)
-        line("1/√n", widths, guide, PALETTE.muted.alpha(0.6), weight=1.0)
+        line("1/√n", widths, guide, PALETTE.text.alpha(0.5), weight=1.0)
         hline(CLOSE, PALETTE.muted.alpha(0.4), f"{CLOSE}")
-        scatter("this width", [float(self.model.width)], [self.model.weight_change], PALETTE.text, size=5.0)
