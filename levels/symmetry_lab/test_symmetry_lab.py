@@ -253,3 +253,23 @@ def test_clicking_the_big_button_applies_g(tmp_path):
         app.inject("mouse_button", 0, False)
         app.run_frames(3)
         assert view.model.k == before + 1
+
+
+@pytest.mark.parametrize(("size", "scale", "station"), [((960, 600), 1.0, "Grids"), ((1280, 720), 2.0, "Graphs"),
+                                                       ((1280, 720), 2.0, "Gauges")])
+def test_no_text_overlaps_or_is_cut_at_small_windows_and_large_ui_scales(tmp_path, monkeypatch, size, scale, station):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    boxes = record_scene_text(monkeypatch)
+    app = App(size=size, headless=True, level=LEVEL, params={"station": station}, ui_scale=scale,
+              progress=Progress(tmp_path / "progress.sqlite3"))
+    try:
+        app.run_frames(4)
+        boxes.clear()
+        app.run_frames(1)
+        assert app.host.error is None, app.host.error
+        assert boxes and not overlapping_text(boxes) and not cut_off_text(boxes)
+        assert any(t.startswith(("moves with it", "equivariant")) for t, *_ in boxes)
+    finally:
+        app.shutdown()
