@@ -43,9 +43,10 @@ PATHS = (PALETTE.sky, PALETTE.purple, PALETTE.vermillion, PALETTE.blue, PALETTE.
 CHOSEN = PALETTE.white  # the rim of the input whose paths are shown
 BOX = PALETTE.plate
 ACTIVE = PALETTE.yellow
-PAD = 6.0  # window units around a node's text
+PAD = 4.0  # window units around a node's text
 ARROW_HEAD = 11.0  # window units
 CLICK_EMS = 1.5
+TALL_LINES = 12  # a pane this many lines tall has room for a second caption line and the legend
 SMALL_GRAPH = 12  # a graph with at most this many edges has every edge labelled  # how close (font sizes) a click must be to an input node's centre to pick it
 
 
@@ -69,6 +70,7 @@ class BackpropView(View):
         self._preview = None
         self._boxes: dict[int, tuple[float, float]] = {}  # node -> half size (world) this frame
         self._detail = 0
+        self._stretch = 1.0  # world x per column: set by _fit to fill the pane
 
     # -- what is shown ---------------------------------------------------------------------------
     @property
@@ -102,9 +104,14 @@ class BackpropView(View):
         return max(graph.inputs, key=lambda i: (len(graph.paths(i)), -i))
 
     # -- layout ----------------------------------------------------------------------------------
+    def _world(self, node) -> np.ndarray:
+        """Where a node's centre is drawn: its column stretched by the pane's shape (see _fit)."""
+        return np.array([node.at[0] * self._stretch, -node.at[1]], np.float64)
+
     @staticmethod
-    def _world(node) -> np.ndarray:
-        return np.array([node.at[0], -node.at[1]], np.float64)
+    def _tall(frame) -> bool:
+        """Whether the pane has room for a second caption line and the colour legend."""
+        return frame.size[1] > TALL_LINES * imgui.get_text_line_height()
 
     def _texts(self, model, i: int, detail: int, now=None) -> list[tuple[str, object]]:
         """The lines of node i's box at a level of detail (0 most): name and formula, value, and
@@ -116,6 +123,8 @@ class BackpropView(View):
         head = node.name if node.is_input or detail else f"{node.name} = {node.formula}"
         shown = fmt(value) if snap.values_known[i] else "?"
         lines = [(head, VALUE), (f"= {shown}" if detail < 2 else shown, VALUE if snap.values_known[i] else MUTED)]
+        if detail == 3:  # the smallest: name and value on one line
+            lines = [(f"{node.name} {shown}", VALUE if snap.values_known[i] else MUTED)]
         if self.hiding:
             return lines
         if model.mode == REVERSE and snap.adjoint_done[i]:
@@ -142,33 +151,35 @@ class BackpropView(View):
         """Frame the graph below a caption's room, choosing the most detailed node text that fits
         between the columns and rows at this size and scale."""
         graph = model.graph()
-        pts = np.array([self._world(n) for n in graph.nodes])
-        x0, y0 = pts.min(0)
-        x1, y1 = pts.max(0)
         width, height = frame.size
         line = imgui.get_text_line_height()
         key = (round(width), round(height), line, model.params["graph"], model.mode, id(model))
         if self._framed == key:
             return
         self._framed = key
-        above, below = 2 * (line + 6.0) + 14.0, line + 20.0  # a caption at the top, the legend below
-        self._detail = 2
-        for detail in (0, 1, 2):
+        at = np.array([(n.at[0], -n.at[1]) for n in graph.nodes], np.float64)  # columns and rows, unstretched
+        (x0, y0), (x1, y1) = at.min(0), at.max(0)
+        span_x, span_y = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
+        tall = self._tall(frame)
+        above = (2 if tall else 1) * (line + 6.0) + 14.0  # the caption at the top
+        below = line + 20.0 if tall else 6.0  # the colour legend at the bottom
+        self._detail = 3
+        for detail in (0, 1, 2, 3):
             sizes = self._probe_sizes(model, detail)
             bw, bh = max(s[0] for s in sizes.values()), max(s[1] for s in sizes.values())
-            span_x, span_y = max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)
-            # window units per world unit if the boxes' centres fill what is left of the pane
-            sx = (width - bw - 16.0) / span_x
-            sy = (height - above - below - bh) / span_y
-            scale = min(sx, sy)
+            # window units per column and per row when the boxes' centres fill what is left of the
+            # pane: columns and rows scale apart (the graph's shape is free), within a factor of 3
+            sy = max((height - above - below - bh) / span_y, 1e-3)
+            sx = float(np.clip((width - bw - 16.0) / span_x, sy / 3.0, 3.0 * sy))
             self._detail = detail
-            # every pair of boxes apart, across or down, at this scale
-            if all(abs(p[0] - q[0]) * scale >= bw + 8.0 or abs(p[1] - q[1]) * scale >= bh + 4.0
-                   for k, p in enumerate(pts) for q in pts[k + 1:]):
+            # every pair of boxes apart, across or down
+            if all(abs(p[0] - q[0]) * sx >= bw + 8.0 or abs(p[1] - q[1]) * sy >= bh + 4.0
+                   for k, p in enumerate(at) for q in at[k + 1:]):
                 break
-        scale = max(scale, 1e-3)
-        pad_x = (bw / 2 + 8.0) / scale
-        self.cam.fit(x0 - pad_x, x1 + pad_x, y0 - (bh / 2 + below) / scale, y1 + (bh / 2 + above) / scale, 0.0,
+        self._stretch = sx / sy
+        x0, x1 = x0 * self._stretch, x1 * self._stretch
+        pad_x = (bw / 2 + 8.0) / sy
+        self.cam.fit(x0 - pad_x, x1 + pad_x, y0 - (bh / 2 + below) / sy, y1 + (bh / 2 + above) / sy, 0.0,
                      follow=True)
         self.context.request_frames(2)
 
@@ -180,8 +191,9 @@ class BackpropView(View):
         for i, node in enumerate(graph.nodes):
             head = node.name if node.is_input or detail else f"{node.name} = {node.formula}"
             grad = f"∂{name}/∂{node.name} = −0.000" if detail == 0 else "−0.000"
-            widths = [imgui.calc_text_size(t).x for t in (head, "= −0.000" if detail < 2 else "−0.000", grad)]
-            out[i] = (max(widths) + 2 * PAD, 3 * line + 2 * PAD)
+            texts = (head, "= −0.000" if detail < 2 else "−0.000", grad) if detail < 3 else (f"{node.name} −0.000", grad)
+            widths = [imgui.calc_text_size(t).x for t in texts]
+            out[i] = (max(widths) + 2 * PAD, len(texts) * line + 2 * PAD)
         return out
 
     # -- the scene -------------------------------------------------------------------------------
@@ -285,7 +297,8 @@ class BackpropView(View):
                    GRAD if model.mode == REVERSE else TANGENT)]
         if self.hiding:
             legend = [("gradients hidden until you lock in", MUTED)]
-        frame.caption(draw_list, legend, corner="bottom-left")
+        if self._tall(frame):
+            frame.caption(draw_list, legend, corner="bottom-left")
 
     def _labelled_edges(self, model, frame) -> set:
         """The edges whose local derivative is written: all of a small graph's; on a big one
@@ -345,7 +358,7 @@ class BackpropView(View):
                      if model.mode == REVERSE else
                      fit(f"done: {n} forward passes, one per input", f"{n} passes"))
         second = fit("press N (paused) to step; click an input to see its paths", "N: one step", "")
-        return [first, (second, MUTED)] if frame.size[1] > 12 * imgui.get_text_line_height() else [first]
+        return [first, (second, MUTED)] if self._tall(frame) else [first]
 
     # -- input ----------------------------------------------------------------------------------
     def handle_input(self, frame) -> bool:
