@@ -27,9 +27,9 @@ FRAME = PALETTE.muted
 COMB = 28  # vectors of the comb along a lap
 PICK_PIXELS = 16.0  # how close (window units) a click must be to the arrow's tip to grab it
 #: per surface: the orbit camera's home (target, distance, yaw, pitch) and the arrows' length
-HOMES = {"sphere": (((0.0, 0.0, 0.1), 4.4, -0.35, 0.55), 0.42),
+HOMES = {"sphere": (((0.0, 0.0, 0.15), 3.9, -0.35, 0.5), 0.5),
          "torus": (((0.0, 0.0, 0.0), 8.4, -0.6, 0.75), 0.62),
-         "saddle": (((0.0, 0.0, 0.0), 7.2, -0.75, 0.55), 0.55),
+         "saddle": (((0.0, 0.0, -0.2), 9.5, -1.05, 0.78), 0.6),
          "cone": (((0.0, 0.0, 0.9), 5.6, -0.6, 0.45), 0.5)}
 LIFT = 0.012  # lines and arrows sit this far above the surface, so the surface does not hide them
 
@@ -64,15 +64,34 @@ class TangentBundleView(View):
         return side_by_side(("surface", self.cam, 2.4), ("dial", self.dial_cam, 1.0))
 
     def on_reset(self) -> None:
-        home = HOMES[self.model.params["surface"]][0]
+        self.drag = None
+        self._frame_surface()
+
+    def _frame_surface(self) -> None:
+        """The camera's home for the surface shown; the camera goes there when the surface changes."""
+        home = HOMES[self.shown.params["surface"]][0]
         if self.cam.home != home:
             self.cam.home = home
             self.cam.reset()
-        self.drag = None
+
+    @property
+    def shown(self):
+        """The model whose loop is drawn: the sandbox's, or, while a prediction is being chosen, a model
+        of the open challenge's own setting (its surface and loop, before the journey)."""
+        challenge = self.challenge.open
+        if not self.challenge.choosing or challenge is None:
+            return self.model
+        key = (challenge.id, tuple(sorted(challenge.set.items())))
+        if getattr(self, "_setup", (None, None))[0] != key:
+            params = self.context.manifest.resolve_params(challenge.set)
+            setup = type(self.model)(params, self.model.backend)
+            setup.reset(0)
+            self._setup = (key, setup)
+        return self._setup[1]
 
     @property
     def arrow_length(self) -> float:
-        return HOMES[self.model.params["surface"]][1]
+        return HOMES[self.shown.params["surface"]][1]
 
     @property
     def _run_hidden(self) -> bool:
@@ -82,7 +101,7 @@ class TangentBundleView(View):
     # -- the surface --------------------------------------------------------------------------------
     def _mesh_vao(self):
         hot = self._surface_program
-        mesh = self.model.mesh()
+        mesh = self.shown.mesh()
 
         def build():
             value = np.clip(mesh.curvature, -1.0, 1.0)
@@ -109,10 +128,10 @@ class TangentBundleView(View):
 
     def _grid_lines(self) -> np.ndarray:
         """Chart lines (meridians and parallels, or x and y lines), lifted off the surface."""
-        return self.cache.get("grid", id(self.model.surface), lambda: _Plain(self._build_grid())).value
+        return self.cache.get("grid", id(self.shown.surface), lambda: _Plain(self._build_grid())).value
 
     def _build_grid(self) -> np.ndarray:
-        surface = self.model.surface
+        surface = self.shown.surface
         segments = []
         if isinstance(surface, geo.Saddle):
             for c in np.linspace(-2.0, 2.0, 9):
@@ -142,9 +161,10 @@ class TangentBundleView(View):
 
     # -- the scene ---------------------------------------------------------------------------------
     def scene(self, frame) -> None:
+        self._frame_surface()
         if frame.pane == "dial":
             return self._dial_scene(frame)
-        model, mvp, vp = self.model, frame.mvp, frame.viewport
+        model, mvp, vp = self.shown, frame.mvp, frame.viewport
         self._draw_surface(frame)
         loop = model.loop()
         batch, bold = Batch(), Batch()
@@ -169,12 +189,12 @@ class TangentBundleView(View):
         if isinstance(model.surface, geo.Cone):
             batch.points(np.zeros((1, 3)), PALETTE.vermillion, 10.0)
         batch.draw(self.painter, mvp, vp, 1.6)
-        bold.draw(self.painter, mvp, vp, 3.2)
+        bold.draw(self.painter, mvp, vp, 4.0)
 
     def _journey(self, batch: Batch, bold: Batch, loop: geo.Loop, length: float) -> None:
         """The comb of vectors the traveller has passed this lap, the traveller with both vectors and
         its frame's first axis, and, after a lap, the vector that came home."""
-        model = self.model
+        model = self.shown
         at = model.position()
         m = len(loop.points) - 1
         passed = np.arange(0, int(model.progress * m) + 1, max(m // COMB, 1))
@@ -185,7 +205,7 @@ class TangentBundleView(View):
             e1 /= np.linalg.norm(e1)
             a = loop.frame_angle[k] + turned
             v = math.cos(a) * e1 + math.sin(a) * np.cross(n, e1)
-            batch.segments(arrow_segments(loop.points[k] + LIFT * n, v, n, 0.55 * length), EXACT.alpha(0.55))
+            batch.segments(arrow_segments(loop.points[k] + LIFT * n, v, n, 0.55 * length), EXACT.alpha(0.75))
         base = at["point"] + LIFT * at["normal"]
         batch.segments(arrow_segments(base, at["e1"], at["normal"], 0.6 * length), FRAME.alpha(0.8))
         bold.segments(arrow_segments(base, at["discrete"], at["normal"], length), DISCRETE)
@@ -199,7 +219,7 @@ class TangentBundleView(View):
             bold.segments(arrow_segments(home, v, n, length), EXACT.alpha(0.6))
 
     def _dial_scene(self, frame) -> None:
-        model, batch, bold = self.model, Batch(2), Batch(2)
+        model, batch, bold = self.shown, Batch(2), Batch(2)
         t = np.linspace(0, geo.TAU, 121)
         circle = np.stack([np.cos(t), np.sin(t)], 1)
         batch.polylines(circle[None], PALETTE.grid)
@@ -223,7 +243,7 @@ class TangentBundleView(View):
     def overlay(self, draw_list, frame) -> None:
         if frame.pane == "dial":
             return self._dial_overlay(draw_list, frame)
-        model, loop = self.model, self.model.loop()
+        model, loop = self.shown, self.shown.loop()
         room = frame.size[0] - 24
         lines = [(_fitting(self._loop_words(), room), PALETTE.text)]
         notice = model.notice
@@ -252,7 +272,7 @@ class TangentBundleView(View):
 
     def _loop_words(self) -> tuple[str, ...]:
         """What the loop is, longest wording first."""
-        p, loop = self.model.params, self.model.loop()
+        p, loop = self.shown.params, self.shown.loop()
         name = p["surface"]
         if loop.kind == "drawn":
             return f"your loop on the {name}", "your loop"
@@ -269,7 +289,7 @@ class TangentBundleView(View):
         return f"a circle round the cone's apex (α = {p['cone_angle']:g}°)", f"round the apex, α = {p['cone_angle']:g}°"
 
     def _dial_overlay(self, draw_list, frame) -> None:
-        model, loop = self.model, self.model.loop()
+        model, loop = self.shown, self.shown.loop()
         lines = [(_fitting(("the vector in the frame, e₁ →", "in the frame, e₁ →", "e₁ →"), frame.size[0] - 24), PALETTE.text)]
         if not self.challenge.hide_answers and model.drawing is None:
             turned = math.degrees(model.position()["frame_angle"] - loop.frame_angle[0])
@@ -369,7 +389,7 @@ class TangentBundleView(View):
 
     # -- panels ---------------------------------------------------------------------------------------
     def panel(self) -> None:
-        model, loop = self.model, self.model.loop()
+        model, loop = self.shown, self.shown.loop()
         hide = self.challenge.hide_answers
         imgui.separator()
         imgui.push_text_wrap_pos(0.0)
@@ -411,28 +431,28 @@ class TangentBundleView(View):
         angle = dataclasses.replace(manifest_plot(self.context, "angle"), min_width=10, priority=2)
         items = [angle, Plot("discrete error against steps", self._error_plot, x_label="steps per lap",
                                y_label="error (°)", x_log=True, y_log=True, min_width=12, priority=1)]
-        if self.model.params["surface"] == "sphere" and self.model.loop().kind == "circle" and not hide:
+        if self.shown.params["surface"] == "sphere" and self.shown.loop().kind == "circle" and not hide:
             items.append(Plot("turn against colatitude", self._latitude_plot, x_label="colatitude θ (°)",
                               y_label="°", min_width=12, priority=0))
         plot_strip(self.context, items)
 
     def _error_plot(self, run) -> None:
-        data = self.model.error_curve()
+        data = self.shown.error_curve()
         steps, errors = data["steps"], np.degrees(data["errors"])
         keep = errors > 0
         if keep.any():
             line("discrete scheme", steps[keep], errors[keep], DISCRETE, marker=4.0)
-            reference = errors[keep][0] * steps[keep][0] / steps
+            reference = errors[keep][-1] * steps[keep][-1] / steps  # through the finest point: the asymptote
             line("∝ 1/steps", steps, reference, PALETTE.muted, weight=1.0)
-        vlines([float(self.model.params["steps"])], ["now"], PALETTE.text)
+        vlines([float(self.shown.params["steps"])], ["now"], PALETTE.text)
 
     def _latitude_plot(self, run) -> None:
         theta = np.linspace(0.0, 180.0, 181)
         unwrapped = 360.0 * (1.0 - np.cos(np.radians(theta)))
         line("unwrapped", theta, unwrapped, PALETTE.green)
         line("as seen", theta, np.degrees(geo.wrap(np.radians(unwrapped))), EXACT)
-        loop = self.model.loop()
-        scatter("this loop", [float(self.model.params["colatitude"])], [math.degrees(loop.turn)], EXACT, size=6.0)
+        loop = self.shown.loop()
+        scatter("this loop", [float(self.shown.params["colatitude"])], [math.degrees(loop.turn)], EXACT, size=6.0)
 
 
 def _fitting(wordings, width: float) -> str:
