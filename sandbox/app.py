@@ -511,7 +511,9 @@ class App:
             imgui.set_next_window_focus()
             self._focus_panel = False
         if imgui.begin("Level", None, flags | imgui.WindowFlags_.no_title_bar.value):
-            if imgui.small_button("< Atlas"):
+            back = imgui.small_button("< Atlas")
+            self.mark("back")
+            if back:
                 self.close_level()
                 imgui.end()
                 return

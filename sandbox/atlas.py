@@ -469,6 +469,7 @@ class Atlas:
         moving), the levels to start with first."""
         events = self.app.imgui.input_events()
         quiet, self._input_events = events == self._input_events, events
+        quiet = quiet and not imgui.get_io().want_text_input  # typed characters arrive one a frame
         wanted = sorted(order, key=lambda i: i not in starts)
         self._busy = self.thumbnails.work(wanted, render=quiet)
 

@@ -47,12 +47,16 @@ ARXIV_ID = re.compile(r"\b(\d{4}\.\d{4,5})(?:v\d+)?\b")
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉ₖₜᵢⱼₙ", "0123456789" "0123456789" "ktijn")
 
 
+_UNICODE = str.maketrans({**GREEK, **{chr(k): v for k, v in _SUPERSCRIPTS.items()}})
+
+
 def _plain(text: str) -> str:
     """Unicode and LaTeX brought to plain letters: Greek spelt out, commands replaced by the word
     they stand for, sub- and superscript digits made digits, accents dropped."""
     text = _TEX_COMMAND.sub(lambda m: f" {TEX_WORDS.get(m.group(1), m.group(1))} ", text)
-    text = "".join(GREEK.get(c, c) for c in text).translate(_SUPERSCRIPTS)
-    text = unicodedata.normalize("NFKD", text)
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKD", text.translate(_UNICODE))
     return "".join(c for c in text if not unicodedata.combining(c))
 
 

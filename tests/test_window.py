@@ -40,6 +40,12 @@ def test_the_kiosk_resets_for_the_next_visitor_and_only_the_operator_exits(tmp_p
     assert (tmp_path / "kiosk-reset.png").is_file()
 
 
+def test_seed_004s_first_route_from_a_search_to_a_note_that_outlives_a_restart(tmp_path):
+    drive("first_route", tmp_path)
+    for shot in ("route-search", "route-lever-verdict", "route-boundary", "route-note", "route-after-restart"):
+        assert (tmp_path / f"{shot}.png").stat().st_size > 10_000, shot
+
+
 def test_a_minute_of_random_input_crashes_nothing(tmp_path):
     out = drive("soak", tmp_path, CF_SOAK_S=os.environ.get("CF_SOAK_S", "60"))
     assert "soak:" in out

@@ -242,7 +242,75 @@ def soak(out: Path) -> None:
     app.shutdown()
 
 
-SCENARIOS = {"first_minutes": first_minutes, "kiosk": kiosk, "soak": soak}
+def first_route(out: Path) -> None:
+    """Seed 004's first route, end to end: search a claim, follow the Start Here route to the
+    efficient-attention level, predict the KV-cache lever, read the claim's boundary, leave a
+    note; then the app restarts and the note and the progress are there."""
+    store = out / "progress.sqlite3"
+    app = App(size=SIZE, headless=False, progress=Progress(store), backend="numpy")
+    app.atlas.thumbnails.work = lambda order, render=True: False  # pictures are not this route's business
+    me = Person(app, out)
+    assert app.atlas.start_route is not None and app.atlas.start_route.id == "attention_to_serving"
+    me.click("search")
+    typed = "Mem_KV = B * N_layers * T * H_kv"
+    me.xdo("type", "--delay", "40", typed)
+    me.until(lambda: app.atlas.query == typed, seconds=20, what="the typing to reach the search box")
+    assert app.atlas.hits and app.atlas.hits[0].level == "kv_cache", "the equation finds the KV-cache lab"
+    claims = [h for h in app.atlas.hits if h.kind == "claim" and h.level == "kv_cache"]
+    assert claims, "the search lists the lab's claims"
+    me.look("route-search")
+    me.key("Escape", frames=6)
+    assert app.atlas.query == "" and app.host is None, "Esc empties the search"
+
+    me.click("route:attention_to_serving:associativity_switch")
+    assert app.host is not None and app.host.entry.id == "associativity_switch", "the route opened the efficient-attention level"
+    me.look("route-efficient-attention")
+    me.click("back")
+    assert app.host is None, "< Atlas went back"
+
+    me.click("route:attention_to_serving:kv_cache")
+    assert app.host is not None and app.host.entry.id == "kv_cache"
+    me.tap("tab:Challenges")
+    me.click("challenge:lever_mha")
+    assert app.host.context.challenge.choosing
+    me.click("choice:2")
+    me.click("lock-in")
+    me.until(lambda: app.host.context.challenge.revealed, what="the lever's verdict")
+    me.look("route-lever-verdict")
+    assert "lever_mha" in app.progress.challenges("kv_cache"), "the prediction is saved"
+
+    me.tap("tab:About")
+    assert app.host.tab == "About"
+    claim = app.host.object_in_view()
+    assert claim.startswith("claim:"), claim
+    statement = app.host.manifest.claims[claim.split(":", 1)[1]]
+    assert statement.boundary, "the claim has a boundary to read"
+    me.look("route-boundary")
+    me.click("header:note")
+    assert app.notes.open and app.notes.target == claim, (app.notes.target, claim)
+    me.click("notes:text")
+    typed = "Repair: the formula leaves out weights and activations"
+    me.xdo("type", "--delay", "30", typed)
+    me.until(lambda: app.notes.text == typed, seconds=20, what="the typing to reach the note")
+    me.click("notes:save")
+    notes = app.progress.notes("kv_cache")
+    assert [(n.target, n.text) for n in notes] == [(claim, "Repair: the formula leaves out weights and activations")]
+    me.look("route-note")
+    app.shutdown()
+
+    again = App(size=SIZE, headless=False, progress=Progress(store), backend="numpy")
+    again.atlas.thumbnails.work = lambda order, render=True: False
+    me = Person(again, out)
+    assert [n.text for n in again.progress.notes("kv_cache")] == [notes[0].text], "the note is kept"
+    assert "lever_mha" in again.progress.challenges("kv_cache"), "the progress is kept"
+    me.click("route:attention_to_serving:kv_cache")
+    me.click("header:note")
+    assert again.notes.open and again.progress.notes("kv_cache")
+    me.look("route-after-restart")
+    again.shutdown()
+
+
+SCENARIOS = {"first_minutes": first_minutes, "kiosk": kiosk, "soak": soak, "first_route": first_route}
 
 if __name__ == "__main__":
     name, folder = sys.argv[1], Path(sys.argv[2])
