@@ -88,7 +88,7 @@ def batch_variance(sigma2: float, batch, replace: bool, n: int = N):
 
 def draw_batches(rng: np.random.Generator, count: int, size: int, replace: bool) -> np.ndarray:
     """``count`` mini-batches of ``size`` example indices: ``(count, size)``."""
-    if replace:
+    if replace or size == 1:  # one example: the same draw either way, and far cheaper
         return rng.integers(0, N, (count, size))
     return np.argsort(rng.random((count, N)), axis=1)[:, :size]
 

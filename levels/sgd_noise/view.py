@@ -278,7 +278,7 @@ class SgdNoiseView(View):
             return
         if lesson == "batch noise":
             plots = ["noise"] if self.challenge.hide_answers else [
-                Plot("noise std against |B|", self._noise_plot, x_label="|B|", y_label="std", x_log=True,
+                Plot("noise std against |B| (lines: theory, dots: measured)", self._noise_plot, x_label="|B|", y_label="std", x_log=True,
                      y_log=True, weight=1.4), "noise"]
         elif lesson == "sharp or flat":
             plots = ["flat"]
@@ -296,12 +296,13 @@ class SgdNoiseView(View):
         model = run.model
         sigma2 = model.sigma2
         bs = np.geomspace(1, N - 1, 80)
-        line("σ/√|B| (with)", bs, np.sqrt(batch_variance(sigma2, bs, True)), FULL)
-        line("× √((N−|B|)/(N−1)) (without)", bs, np.sqrt(batch_variance(sigma2, bs, False)), PALETTE.green)
-        for mode, color, label in ((MODES[0], FULL, "measured, with"), (MODES[1], PALETTE.green, "measured, without")):
+        # lines: the two laws; dots (same colours): what the draws measured
+        line("with replacement", bs, np.sqrt(batch_variance(sigma2, bs, True)), FULL)
+        line("without", bs, np.sqrt(batch_variance(sigma2, bs, False)), PALETTE.green)
+        for mode, color in ((MODES[0], FULL), (MODES[1], PALETTE.green)):
             sizes = [b for b in model.sizes if b < N]
-            scatter(label, np.array(sizes, float), [math.sqrt(model.measured_variance(mode, b)) for b in sizes],
-                    color, size=5.0)
+            scatter(f"measured {mode}", np.array(sizes, float),
+                    [math.sqrt(model.measured_variance(mode, b)) for b in sizes], color, size=5.0, legend=False)
         vlines([float(model.params["batch"])], [f"|B| = {model.params['batch']}"], CLOUD)
 
     def _sweep_plot(self, run) -> None:
