@@ -18,8 +18,8 @@ from .kernels import descend
 from .model import (
     BATCHES,
     MODES,
-    N,
     SHARPNESS,
+    N,
     batch_variance,
     flat_share_sweep,
 )
@@ -122,7 +122,7 @@ def check_flat_tendency_needs_noise(seed: int) -> dict:
 def check_robbins_monro(lr: float, seed: int) -> dict:
     """Constant hovers, 1/t converges, 1/t² stalls (iteration t = 10 × the step)."""
     run = _run(1000, seed, lesson="step sizes", lr=lr, batch=1, replacement=True)
-    at = lambda key, t: float(run.series(key)[t // 10])  # noqa: E731
+    at = lambda key, t: float(run.series(key)[t // 10])
     c1, c2, c10 = at("err_constant", 1000), at("err_constant", 2000), at("err_constant", 10000)
     i1, i10 = at("err_inverse", 1000), at("err_inverse", 10000)
     s1, s10 = at("err_inverse_square", 1000), at("err_inverse_square", 10000)

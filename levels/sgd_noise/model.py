@@ -372,6 +372,6 @@ class SgdNoise(Model):
         """Adam's first step in units of the learning rate (its largest coordinate)."""
         return float(run.series("adam_first")[-1])
 
-    def measure_flat_share(self, run) -> float:
-        """The share of runs that end in the flat basin."""
-        return float(run.series("flat_share")[-1])
+    def measure_most_flat(self, run) -> str:
+        """Whether more than half of the runs end in the flat basin."""
+        return "most end flat" if run.series("flat_share")[-1] > 0.5 else "most stay sharp"
