@@ -550,10 +550,7 @@ class CausalSelfAttention(Layer):
             xk = xk + pos[:T]
         self._inputs = (x_q is not None, x_k is not None, x_v is not None, pos is not None)
         self._xq, self._xk, self._xv = xq, xk, xv
-        # (B, 1, T, D) @ (H, D, e) -> (B, H, T, e)
-        q = xq[:, None] @ self.W_Q
-        k = xk[:, None] @ self.W_K
-        v = xv[:, None] @ self.W_V
+        q, k, v = self._project(xq, self.W_Q), self._project(xk, self.W_K), self._project(xv, self.W_V)
         if self.rotary:
             if T > self._rot[0].shape[0]:
                 raise ValueError(f"sequence of {T} tokens is longer than the rotary table ({self._rot[0].shape[0]})")
@@ -561,23 +558,51 @@ class CausalSelfAttention(Layer):
             q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)
         scores = (q @ k.swapaxes(-1, -2)) * (1.0 / math.sqrt(self.d_head))
         causal = np.triu(np.ones((T, T), dtype=bool), 1)
-        scores = np.where(causal, -np.inf, scores)
+        scores[..., causal] = -np.inf
         scores -= scores.max(axis=-1, keepdims=True)
-        a = np.exp(scores)
+        a = np.exp(scores, out=scores)
         a /= a.sum(axis=-1, keepdims=True)
         z = a @ v  # (B, H, T, e)
         self._q, self._k, self._v, self._z = q, k, v, z
         self.pattern = a
-        out = z @ self.W_O  # (B, H, T, D): each head's write into the residual stream
-        self.head_out = out if self.keep_head_outputs else None
-        return np.einsum("bhtd,h->btd", out, self.head_mask)
+        self.head_out = z @ self.W_O if self.keep_head_outputs else None  # (B, H, T, D): each head's write
+        zm = z * self.head_mask[None, :, None, None]
+        return self._merge(zm) @ self.W_O.reshape(-1, self.d_model)
+
+    # The projections as single matrix products over all heads (one GEMM, not B·H small ones).
+    def _project(self, x, w):
+        """``x`` (B, T, D) and ``w`` (H, D, e) → (B, H, T, e)."""
+        B, T, D = x.shape
+        H, _, e = w.shape
+        y = x.reshape(B * T, D) @ w.transpose(1, 0, 2).reshape(D, H * e)
+        return y.reshape(B, T, H, e).transpose(0, 2, 1, 3)
+
+    @staticmethod
+    def _merge(z):
+        """(B, H, T, e) → (B, T, H·e)."""
+        B, H, T, e = z.shape
+        return z.transpose(0, 2, 1, 3).reshape(B, T, H * e)
+
+    def _weight_grad(self, x, g):
+        """dL/dW (H, D, e) of ``_project(x, W)`` given its gradient ``g`` (B, H, T, e)."""
+        B, T, D = x.shape
+        H, e = g.shape[1], g.shape[3]
+        return (x.reshape(B * T, D).T @ self._merge(g).reshape(B * T, H * e)).reshape(D, H, e).transpose(1, 0, 2)
+
+    def _input_grad(self, g, w):
+        """dL/dx (B, T, D) of ``_project(x, w)`` given its gradient ``g`` (B, H, T, e)."""
+        H, D, e = w.shape
+        return self._merge(g) @ w.transpose(1, 0, 2).reshape(D, H * e).T
 
     def backward(self, grad_y):
         a, q, k, v, z = self.pattern, self._q, self._k, self._v, self._z
-        m = self.head_mask[None, :, None, None]
-        g = grad_y[:, None]  # (B, 1, T, D)
-        self.grads[3] += (z.swapaxes(-1, -2) @ g).sum(axis=0) * self.head_mask[:, None, None]
-        gz = (g @ self.W_O.swapaxes(-1, -2)) * m  # (B, H, T, e)
+        B, H, T, e = z.shape
+        D = self.d_model
+        mask = self.head_mask[None, :, None, None]
+        g2 = grad_y.reshape(B * T, D)
+        zm = self._merge(z * mask).reshape(B * T, H * e)
+        self.grads[3] += (zm.T @ g2).reshape(H, e, D)
+        gz = (g2 @ self.W_O.reshape(H * e, D).T).reshape(B, T, H, e).transpose(0, 2, 1, 3) * mask
         ga = gz @ v.swapaxes(-1, -2)
         gv = a.swapaxes(-1, -2) @ gz
         gs = a * (ga - (ga * a).sum(axis=-1, keepdims=True))  # softmax's Jacobian (masked entries: a = 0)
@@ -585,15 +610,14 @@ class CausalSelfAttention(Layer):
         gq = gs @ k
         gk = gs.swapaxes(-1, -2) @ q
         if self.rotary:
-            T = a.shape[-1]
             cos, sin = self._rot[0][:T], self._rot[1][:T]
             gq, gk = _rotate(gq, cos, sin, -1.0), _rotate(gk, cos, sin, -1.0)  # a rotation's transpose
-        self.grads[0] += (self._xq[:, None].swapaxes(-1, -2) @ gq).sum(axis=0)
-        self.grads[1] += (self._xk[:, None].swapaxes(-1, -2) @ gk).sum(axis=0)
-        self.grads[2] += (self._xv[:, None].swapaxes(-1, -2) @ gv).sum(axis=0)
-        dxq = (gq @ self.W_Q.swapaxes(-1, -2)).sum(axis=1)
-        dxk = (gk @ self.W_K.swapaxes(-1, -2)).sum(axis=1)
-        dxv = (gv @ self.W_V.swapaxes(-1, -2)).sum(axis=1)
+        self.grads[0] += self._weight_grad(self._xq, gq)
+        self.grads[1] += self._weight_grad(self._xk, gk)
+        self.grads[2] += self._weight_grad(self._xv, gv)
+        dxq = self._input_grad(gq, self.W_Q)
+        dxk = self._input_grad(gk, self.W_K)
+        dxv = self._input_grad(gv, self.W_V)
         has_q, has_k, has_v, has_pos = self._inputs
         self.grad_pos = (dxq + dxk).sum(axis=0) if has_pos else None
         self.grad_x_q = dxq if has_q else None
