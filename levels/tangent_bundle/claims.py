@@ -196,6 +196,43 @@ def check_cone_apex(cone_angle: float) -> dict:
     return measured
 
 
+def check_cone_matches_sphere(cone_angle: float) -> dict:
+    """The cone's circle and the sphere's latitude at colatitude 90° − α: same normal tilt, same turn."""
+    cone = _run(0, surface="cone", cone_angle=cone_angle).model.loop()
+    sphere = _run(0, surface="sphere", colatitude=90.0 - cone_angle).model.loop()
+    tilt = lambda loop: np.degrees(np.arccos(np.clip(loop.normals[:, 2], -1, 1)))  # noqa: E731
+    measured = {"cone normals from the axis (°)": round(float(tilt(cone).mean()), 6),
+                "sphere normals from the axis (°)": round(float(tilt(sphere).mean()), 6),
+                "cone turn (°)": round(math.degrees(cone.turn), 6), "sphere turn (°)": round(math.degrees(sphere.turn), 6)}
+    assert np.allclose(tilt(cone), 90.0 - cone_angle, atol=1e-9) and np.allclose(tilt(sphere), 90.0 - cone_angle, atol=1e-9)
+    assert abs(cone.turn - sphere.turn) < 1e-10
+    assert abs(cone.turn - TAU * (1 - math.sin(math.radians(cone_angle)))) < 1e-10
+    return measured
+
+
+def check_sense_follows_the_loop(surface: str) -> dict:
+    """A small chart circle drawn both ways: the turns are opposite, the sense follows K's sign."""
+    name, centre = {"sphere": ("sphere", (0.2, 1.2)), "saddle": ("saddle", (0.3, 0.2)),
+                    "torus_outside": ("torus", (0.5, 0.3)), "torus_inside": ("torus", (0.5, 2.8))}[surface]
+    t = np.linspace(0, TAU, 41)
+    polygon = np.stack([centre[0] + 0.3 * np.cos(t), centre[1] + 0.3 * np.sin(t)], 1)
+    measured, turns = {}, []
+    for label, points in (("one way", polygon), ("the other", polygon[::-1])):
+        model = _run(0, surface=name, loop="drawn").model
+        for u, v in points:
+            model.extend_drawing(float(u), float(v))
+        assert model.finish_drawing() == ""
+        loop = model.loop()
+        turns.append(loop.turn)
+        words = sense(loop.turn, loop.orientation)
+        measured[f"{label}: turn (°)"] = round(math.degrees(loop.turn), 6)
+        measured[f"{label}: sense"] = words
+        expected = "with the loop" if model.surface.curvature(*centre) > 0 else "against the loop"
+        assert words == expected, f"{label}: {words}"
+    assert abs(turns[0] + turns[1]) < 1e-12 and abs(turns[0]) > 1e-3
+    return measured
+
+
 def check_discrete_first_order(surface: str) -> dict:
     """The discrete scheme's error against the number of steps: slope 1 on a log-log plot."""
     model = _run(0, surface=surface).model

@@ -348,6 +348,9 @@ class Loop:
     chart: np.ndarray | None = None  # (M + 1, 2) chart points, for loops that live in the chart
     corners: np.ndarray | None = None  # a polygon's corner points (3-D)
     extra: dict = field(default_factory=dict)
+    #: +1 when the loop goes counter-clockwise about the normal round the region it encloses (all the
+    #: level's circles and triangles), −1 when clockwise (a loop drawn the other way)
+    orientation: int = 1
 
     @property
     def turn(self) -> float:
@@ -420,7 +423,24 @@ def chart_loop(surface: Surface, t: np.ndarray, curve, vector_angle: float, kind
     enclosed = float(green.sum()) + surface.pole_defect() * windings
     loop = Loop(kind, points, n, vectors, e1, angle, float(phi[-1]), windings, enclosed, closed_form, note, chart=uv)
     loop.extra.update(surface=surface, curve=curve, t=t)
+    loop.orientation = orientation(surface, uv, windings)
     return loop
+
+
+def orientation(surface: Surface, uv: np.ndarray, windings: int) -> int:
+    """+1 if the chart loop ``uv`` goes counter-clockwise about the normal round what it encloses, else −1.
+    A loop winding round the frame's pole goes the way it winds (east round the north pole, or round
+    the cone's apex, is counter-clockwise); otherwise the sign of its area in the chart, times the
+    chart's own orientation against the normal."""
+    if windings:
+        return 1 if windings > 0 else -1
+    u, v = uv[:, 0], uv[:, 1]
+    area = 0.5 * float(np.sum(u[:-1] * v[1:] - u[1:] * v[:-1]))
+    if abs(area) < 1e-14:
+        return 1
+    a, b = uv[0]
+    chart = float(np.cross(surface.du(a, b), surface.dv(a, b)) @ surface.normal(a, b))
+    return 1 if area * chart > 0 else -1
 
 
 #: Where the circles start (chart angle u): on the side the level's camera looks at first.

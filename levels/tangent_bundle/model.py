@@ -40,12 +40,12 @@ CONE_CIRCLE = 1.4
 CONE_TRIANGLE = 1.5
 
 
-def sense(turn: float) -> str:
-    """Which way a turn goes, relative to the loop: counter-clockwise (about the normal, like the
-    loop, which keeps its region on the left) is "with the loop"."""
+def sense(turn: float, orientation: int = 1) -> str:
+    """Which way a turn goes, relative to the loop: the way the loop goes round what it encloses
+    (``orientation`` +1: counter-clockwise about the normal) is "with the loop"."""
     if abs(turn) < NO_TURN:
         return "no turn"
-    return "with the loop" if turn > 0 else "against the loop"
+    return "with the loop" if turn * orientation > 0 else "against the loop"
 
 
 def cone_triangle(surface: geo.Cone, vector_angle: float, distance: float = CONE_TRIANGLE,
@@ -352,7 +352,8 @@ class TangentBundleModel(Model):
     def measure_sense(self, run) -> str:
         """Which way the vector turned over one lap, relative to the loop: the sign of the unwrapped
         turn (a turn of −199° is seen as +161°, but it went against the loop)."""
-        return sense(math.radians(self.lap_turn(run) + 360.0 * self.loop().windings))
+        loop = self.loop()
+        return sense(math.radians(self.lap_turn(run) + 360.0 * loop.windings), loop.orientation)
 
     def work_per_step(self) -> float:
         return 1.0

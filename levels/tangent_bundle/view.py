@@ -258,7 +258,7 @@ class TangentBundleView(View):
         frame.caption(draw_list, lines)
         if not self.challenge.hide_answers and model.laps > 0 and model.drawing is None:
             turn, seen = math.degrees(loop.turn), math.degrees(loop.wrapped)
-            lines = [(f"came home turned {turn:+.1f}°", EXACT), (sense(loop.turn), EXACT)]
+            lines = [(f"came home turned {turn:+.1f}°", EXACT), (sense(loop.turn, loop.orientation), EXACT)]
             if abs(turn - seen) > 0.05:
                 lines.append((f"seen as {seen:+.1f}°", EXACT))
             frame.caption(draw_list, lines, corner="bottom-left")
@@ -397,7 +397,7 @@ class TangentBundleView(View):
             imgui.text_colored(PALETTE.muted, "The turn, the enclosed curvature and Gauss-Bonnet show after the verdict.")
         else:
             wrapped, unwrapped = math.degrees(loop.wrapped), math.degrees(loop.turn)
-            imgui.text_colored(EXACT, f"turn after a lap: {unwrapped:+.2f}°, {sense(loop.turn)}")
+            imgui.text_colored(EXACT, f"turn after a lap: {unwrapped:+.2f}°, {sense(loop.turn, loop.orientation)}")
             imgui.text(f"seen (wrapped): {wrapped:+.2f}°   in the frame: {math.degrees(loop.frame_turn):+.2f}°")
             if loop.windings:
                 pole = model.surface.frame_poles[0] if model.surface.frame_poles else "centre"
