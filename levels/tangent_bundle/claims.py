@@ -200,7 +200,7 @@ def check_cone_matches_sphere(cone_angle: float) -> dict:
     """The cone's circle and the sphere's latitude at colatitude 90° − α: same normal tilt, same turn."""
     cone = _run(0, surface="cone", cone_angle=cone_angle).model.loop()
     sphere = _run(0, surface="sphere", colatitude=90.0 - cone_angle).model.loop()
-    tilt = lambda loop: np.degrees(np.arccos(np.clip(loop.normals[:, 2], -1, 1)))  # noqa: E731
+    tilt = lambda loop: np.degrees(np.arccos(np.clip(loop.normals[:, 2], -1, 1)))
     measured = {"cone normals from the axis (°)": round(float(tilt(cone).mean()), 6),
                 "sphere normals from the axis (°)": round(float(tilt(sphere).mean()), 6),
                 "cone turn (°)": round(math.degrees(cone.turn), 6), "sphere turn (°)": round(math.degrees(sphere.turn), 6)}
