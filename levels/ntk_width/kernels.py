@@ -115,10 +115,8 @@ if numba is not None:
         for k in numba.prange(zs.shape[0]):
             z0, z1 = zs[k, 0], zs[k, 1]
             total = 0.0
-            for i in range(w.shape[0]):
-                p = w[i, 0] * z0 + w[i, 1] * z1
-                if p > 0.0:
-                    total += a[i] * p
+            for i in range(w.shape[0]):  # branch-free: the gates of random units defeat prediction
+                total += a[i] * max(w[i, 0] * z0 + w[i, 1] * z1, 0.0)
             out[k] = scale * total
 
     @numba.njit(cache=True, parallel=True)
@@ -130,10 +128,10 @@ if numba is not None:
             grad_w1 = 0.0
             for j in range(zs.shape[0]):
                 p = w0 * zs[j, 0] + w1 * zs[j, 1]
-                if p > 0.0:
-                    grad_a += residual[j] * p
-                    grad_w0 += residual[j] * zs[j, 0]
-                    grad_w1 += residual[j] * zs[j, 1]
+                gate = residual[j] if p > 0.0 else 0.0  # a select, not a branch
+                grad_a += gate * p
+                grad_w0 += gate * zs[j, 0]
+                grad_w1 += gate * zs[j, 1]
             a_out[i] = ai - lr_a * scale * grad_a
             w_out[i, 0] = w0 - lr_w * scale * ai * grad_w0
             w_out[i, 1] = w1 - lr_w * scale * ai * grad_w1
