@@ -18,7 +18,7 @@ import math
 import numpy as np
 from imgui_bundle import imgui
 
-from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, scatter, titled, vlines
 from sandbox.view import View
 
 from .model import (
@@ -47,7 +47,8 @@ ADAM, SGD = PALETTE.orange, PALETTE.sky
 SWEEP_LRS = (0.01, 0.1, 0.3)
 SWEEP_STEPS = 600
 SWEEP_RUNS = 128
-HOME = {"sharp or flat": (-2.0, 2.4, -1.4, 1.4), "step sizes": (-1.6, 2.4, -1.4, 2.0), "Adam": (-1.6, 2.4, -1.4, 2.0)}
+#: The home view of each plane (x0, x1, y0, y1): the start θ₀ = (−1, 1.5) clear of the captions above it.
+HOME = {"sharp or flat": (-2.0, 2.4, -1.4, 1.4), "step sizes": (-1.6, 2.4, -1.3, 2.7), "Adam": (-1.6, 2.4, -1.3, 2.7)}
 
 
 def ellipse(center, cov, radius: float = 2.0, points: int = 96) -> np.ndarray:
@@ -72,7 +73,7 @@ def heat(xs, ys) -> tuple[np.ndarray, np.ndarray]:
     v = np.log1p(loss - loss.min())
     v = 1.0 - v / max(v.max(), 1e-12)  # 1 at the bottom of a well
     low, high = np.array(PALETTE.plate, np.float64), np.array(PALETTE.sky, np.float64)
-    colors = low + (high - low) * (v.ravel()[:, None] ** 2.2) * np.array([0.75, 0.75, 0.75, 0.0])
+    colors = low + (high - low) * (v.ravel()[:, None] ** 1.6) * np.array([0.9, 0.9, 0.9, 0.0])
     colors[:, 3] = 1.0
     X0, Y0 = np.meshgrid(xs[:-1], ys[:-1])
     X1, Y1 = np.meshgrid(xs[1:], ys[1:])
@@ -277,9 +278,10 @@ class SgdNoiseView(View):
             plot_strip(self.context, [])
             return
         if lesson == "batch noise":
-            plots = ["noise"] if self.challenge.hide_answers else [
-                Plot("noise std against |B| (lines: theory, dots: measured)", self._noise_plot, x_label="|B|", y_label="std", x_log=True,
-                     y_log=True, weight=1.4), "noise"]
+            # the laws against |B| say more than the std against the step: the strip keeps them alone
+            plots = ["noise"] if self.challenge.hide_answers else titled(
+                [Plot("###noise_vs_batch", self._noise_plot, x_label="|B|", y_label="std", x_log=True, y_log=True)],
+                [["noise std against |B|: lines the laws, dots measured", "noise std against |B|", "std vs |B|"]])
         elif lesson == "sharp or flat":
             plots = ["flat"]
             if self._sweep is not None and not self.challenge.hide_answers:
