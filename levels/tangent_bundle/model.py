@@ -82,6 +82,40 @@ def cone_triangle(surface: geo.Cone, vector_angle: float, distance: float = CONE
     return loop
 
 
+def _inside_polygon(points: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Whether each 2-D point is inside the closed polygon (even-odd rule)."""
+    x, y = points[:, :1], points[:, 1:]
+    a, b = polygon[None, :-1], polygon[None, 1:]
+    crosses = (a[..., 1] > y) != (b[..., 1] > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at = a[..., 0] + (y - a[..., 1]) * (b[..., 0] - a[..., 0]) / (b[..., 1] - a[..., 1])
+    return np.sum(crosses & (x < at), axis=1) % 2 == 1
+
+
+def enclosed_vertices(surface: geo.Surface, loop: geo.Loop, vertices: np.ndarray, chart: np.ndarray) -> np.ndarray:
+    """Which mesh vertices lie in the region the loop's ∬K dA is taken over: for a loop round the
+    frame's pole, between the pole and the loop; for the torus's parallel, the band to the outer
+    equator; for a geodesic triangle on the sphere, its inside; else the inside of the chart polygon."""
+    if loop.kind == "triangle" and isinstance(surface, geo.Sphere):
+        c = loop.corners
+        return np.all(np.stack([vertices @ np.cross(c[k], c[(k + 1) % 3]) > 0 for k in range(3)]), axis=0)
+    uv = loop.chart
+    if isinstance(surface, geo.Torus) and loop.kind == "circle":
+        level = uv[0, 1]
+        return (np.minimum(0.0, level) - 1e-9 <= chart[:, 1]) & (chart[:, 1] <= np.maximum(0.0, level) + 1e-9)
+    if loop.windings:  # between the pole (v = 0) and the loop: v below the loop's v at that u
+        order = np.argsort(np.mod(uv[:, 0], geo.TAU))
+        us, vs = np.mod(uv[order, 0], geo.TAU), uv[order, 1]
+        curve = np.interp(np.mod(chart[:, 0], geo.TAU), us, vs, period=geo.TAU)
+        return chart[:, 1] <= curve
+    inside = np.zeros(len(chart), bool)
+    shifts = [0.0] if not isinstance(surface, (geo.Torus, geo.Sphere, geo.Cone)) else [-geo.TAU, 0.0, geo.TAU]
+    for du in shifts:
+        for dv in ([-geo.TAU, 0.0, geo.TAU] if isinstance(surface, geo.Torus) else [0.0]):
+            inside |= _inside_polygon(chart + [du, dv], uv)
+    return inside
+
+
 class TangentBundleModel(Model):
     """The traveller, its loop and the two transports.
 
@@ -294,6 +328,15 @@ class TangentBundleModel(Model):
     def mesh(self):
         """The surface as a triangle mesh (:func:`.mesh.surface_mesh`): for drawing and for the angle defects."""
         return surface_mesh(self.surface)
+
+    @derived("surface", "loop", "colatitude", "tube_angle", "radius", "cone_angle", "triangle_size",
+             key=lambda self: self.drawn_version)
+    def enclosed_triangles(self) -> np.ndarray:
+        """The mesh's triangles inside the region the loop encloses (the one its ∬K dA is over), as
+        (T, 3) vertex indices: for shading it."""
+        loop, mesh = self.loop(), self.mesh()
+        inside = enclosed_vertices(self.surface, loop, mesh.vertices, mesh.chart)
+        return mesh.triangles[inside[mesh.triangles].all(axis=1)]
 
     @derived("surface", "cone_angle")
     def defects(self) -> dict[str, float]:

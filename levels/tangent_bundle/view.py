@@ -24,6 +24,7 @@ DISCRETE = PALETTE.sky
 LOOP = PALETTE.green.mix(PALETTE.white, 0.35)
 START = PALETTE.white
 FRAME = PALETTE.muted
+ENCLOSED = PALETTE.green.alpha(0.42)  # the region the turn's curvature is integrated over
 COMB = 28  # vectors of the comb along a lap
 PICK_PIXELS = 16.0  # how close (window units) a click must be to the arrow's tip to grab it
 #: per surface: the orbit camera's home (target, distance, yaw, pitch) and the arrows' length
@@ -167,6 +168,7 @@ class TangentBundleView(View):
         model, mvp, vp = self.shown, frame.mvp, frame.viewport
         self._draw_surface(frame)
         loop = model.loop()
+        self._shade_enclosed(frame)
         batch, bold = Batch(), Batch()
         batch.segments(self._grid_lines(), PALETTE.white.alpha(0.16))
         lifted = loop.points + LIFT * loop.normals
@@ -190,6 +192,16 @@ class TangentBundleView(View):
             batch.points(np.zeros((1, 3)), PALETTE.vermillion, 10.0)
         batch.draw(self.painter, mvp, vp, 1.6)
         bold.draw(self.painter, mvp, vp, 4.0)
+
+    def _shade_enclosed(self, frame) -> None:
+        """The region whose ∬K dA the loop's turn equals, tinted (hidden while it would answer)."""
+        if self.challenge.hide_answers or self.shown.drawing is not None:
+            return
+        mesh, triangles = self.shown.mesh(), self.shown.enclosed_triangles()
+        if not len(triangles):
+            return
+        points = mesh.vertices[triangles.ravel()] + 0.5 * LIFT * mesh.normals[triangles.ravel()]  # under the lines
+        self.painter.triangles(frame.mvp, points, ENCLOSED)
 
     def _journey(self, batch: Batch, bold: Batch, loop: geo.Loop, length: float) -> None:
         """The comb of vectors the traveller has passed this lap, the traveller with both vectors and
