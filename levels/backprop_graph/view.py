@@ -224,7 +224,7 @@ class BackpropView(View):
                 style = ((GRAD if model.mode == REVERSE else TANGENT).alpha(0.75), 3.0)
             if not self.hiding and (p, c) in snap.lit:
                 style = ((GRAD if model.mode == REVERSE else TANGENT).lighter(0.3), 5.0)
-            if model.mode == REVERSE and snap.phase == "forward" and snap.active == c:
+            if model.mode == REVERSE and snap.phase == "forward" and snap.active == c and not self.challenge.choosing:
                 style = (ACTIVE, 4.0)
             length = max(float(np.linalg.norm(b - a)), 1e-9)
             head = min(ARROW_HEAD * per_pixel, 0.4 * length)  # a head of a fixed size on screen
@@ -236,7 +236,7 @@ class BackpropView(View):
         self.rects(frame, boxes, [PALETTE.shadow if n.is_input else BOX for n in graph.nodes])
         rims: dict = {}
         for i in range(len(pts)):
-            style = (ACTIVE, 3.0) if i == snap.active else ((CHOSEN, 2.0) if i == start else (EDGE, 1.5))
+            style = (ACTIVE, 3.0) if i == snap.active and not self.challenge.choosing else ((CHOSEN, 2.0) if i == start else (EDGE, 1.5))
             rims.setdefault(style, []).append(boxes[i])
         for (color, width), rows in rims.items():
             self.outline(frame, np.array(rows), color, width)
@@ -287,7 +287,8 @@ class BackpropView(View):
             a, b = self._edge_ends(pts, p, c)
             words = graph.nodes[c].derivative_words[k]
             value = fmt(local[(p, c)])
-            if not self.hiding and words != value:
+            # the number once the forward pass has reached the edge's child (its inputs are known then)
+            if not self.hiding and words != value and snap.values_known[c]:
                 words = f"{words} = {value}" if self._detail == 0 else value
             lit = not self.hiding and (p, c) in snap.lit
             items.append((0.5 * (a + b), f"×{words}" if words[0].isdigit() or words[0] == "−" else f"× {words}",
@@ -357,7 +358,11 @@ class BackpropView(View):
             first = (fit(f"done: 1 backward pass gave all {n} gradients", f"1 pass, {n} gradients")
                      if model.mode == REVERSE else
                      fit(f"done: {n} forward passes, one per input", f"{n} passes"))
-        second = fit("press N (paused) to step; click an input to see its paths", "N: one step", "")
+        if self.challenge.choosing:
+            x = graph.nodes[self._start(model)].name
+            second = fit(f"the coloured bands: every path from {x} to {graph.nodes[graph.output].name}", "")
+        else:
+            second = fit("press N (paused) to step; click an input to see its paths", "N: one step", "")
         return [first, (second, MUTED)] if self._tall(frame) else [first]
 
     # -- input ----------------------------------------------------------------------------------
@@ -411,25 +416,39 @@ class BackpropView(View):
         xname = graph.nodes[start].name
         products = model.path_products(start)
         local = model.locals()
+        snap = model.snapshot()
+        # the products need every value on the path: they appear once the forward pass is over
+        valued = not self.hiding and snap.values_known.all()
         self.hover_path = None
         for k, (path, product) in enumerate(products[:16]):
             words = model.path_name(path)
-            if not self.hiding:
+            if valued:
                 words += f":  {' × '.join(fmt(local[(a, b)]) for a, b in itertools.pairwise(path))} = {fmt(product)}"
             imgui.text_colored(PATHS[k % len(PATHS)].lighter(0.2), words)
             if imgui.is_item_hovered():
                 self.hover_path = k
+        if len(products) > 16:
+            imgui.text_colored(MUTED, f"and {len(products) - 16} more")
         if self.hiding:
             imgui.text_colored(MUTED, "each path's product, their sum and the checks appear once you lock in")
             imgui.pop_text_wrap_pos()
             return
+        if not valued:
+            imgui.text_colored(MUTED, "each path's product appears once the forward pass is over")
+            imgui.pop_text_wrap_pos()
+            return
         total = sum(p for _, p in products)
         k = graph.inputs.index(start)
-        backprop = model.reverse()[0][start]
         imgui.text(f"sum over the {len(products)} paths: ∂{out}/∂{xname} = {fmt(total)}")
-        imgui.text_colored(GRAD, f"backprop: {fmt(backprop)}   finite differences: {fmt(model.fd()[k])}")
-        imgui.separator()
-        self._checks(model)
+        if snap.known[k]:
+            imgui.text_colored(GRAD if model.mode == REVERSE else TANGENT,
+                               f"{'backprop' if model.mode == REVERSE else 'forward mode'}: {fmt(snap.gradients[k])}"
+                               f"   finite differences: {fmt(model.fd()[k])}")
+            imgui.separator()
+            self._checks(model)
+        else:
+            imgui.text_colored(MUTED, f"the {'backward pass' if model.mode == REVERSE else 'pass for ' + xname} "
+                                      "has not brought it back yet: the checks follow")
         imgui.pop_text_wrap_pos()
 
     def _check(self, what: str, formula, measured) -> None:
@@ -480,7 +499,7 @@ class BackpropView(View):
         if not self.hiding:
             shown.append(Plot("###gradients", lambda run: self._gradient_plot(model), x_label="", y_label="gradient",
                               priority=2.0, min_width=14.0, margin=True))
-            wordings.append(["∂L/∂input: backprop, finite differences", "∂L/∂input"])
+            wordings.append(["∂L/∂input: autodiff, finite differences", "∂L/∂input"])
         plot_strip(self.context, titled(shown, wordings))
 
     def _cost_plot(self, model) -> None:
@@ -496,5 +515,7 @@ class BackpropView(View):
         n = len(graph.inputs)
         xs = np.arange(n, dtype=np.float64)
         set_ticks(list(xs), [graph.nodes[i].name for i in graph.inputs])
-        bars("backprop", xs - 0.18, model.reverse()[0][graph.inputs], 0.34, GRAD)
-        bars("finite differences", xs + 0.18, model.fd(), 0.34, PALETTE.sky)
+        snap = model.snapshot()  # the autodiff bars grow as the passes deliver them
+        bars("autodiff so far", xs - 0.18, np.where(snap.known, snap.gradients, np.nan), 0.34,
+             GRAD if model.mode == REVERSE else TANGENT)
+        bars("finite differences", xs + 0.18, np.where(snap.known, model.fd(), np.nan), 0.34, PALETTE.sky)
