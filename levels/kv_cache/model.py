@@ -14,7 +14,6 @@ from .kvmath import (
     DTYPES,
     GB,
     GIB,
-    LEVERS,
     PRESETS,
     WINDOWS,
     Config,
@@ -28,8 +27,6 @@ from .kvmath import (
     occupancy,
 )
 
-#: the observable of each lever's freed share, in LEVERS order
-LEVER_OBSERVABLES = ("free_batch", "free_context", "free_mqa", "free_int4", "free_window")
 #: the weights' number format: name -> bytes per parameter
 WEIGHT_DTYPES = {"bf16 (2 bytes)": 2.0, "int8 (1 byte)": 1.0, "int4 (0.5 byte)": 0.5}
 #: the sequence lengths of the memory curve: 128 .. 1 048 576 tokens
@@ -124,7 +121,6 @@ class KVCacheLab(Model):
 
     def observables(self) -> dict:
         kv, weights, card = self.kv_bytes(), self.weight_bytes(), self.card_bytes()
-        savings = self.lever_savings()
         occ = self.occupancy()
         out = {
             "kv_gib": kv / GIB,
@@ -137,9 +133,7 @@ class KVCacheLab(Model):
             "paged_waste": occ["paged_waste"],
             "lengths": self.paging.current.astype(np.float64),
         }
-        for name, key in zip(LEVERS, LEVER_OBSERVABLES):
-            out[key] = savings[name] / kv if kv > 0 else 0.0
-        return out
+        return out  # the levers' shares are drawn by the view, which hides them while you predict
 
     def state(self) -> dict[str, np.ndarray]:
         return {"current": self.paging.current.astype(np.float64), "total": self.paging.total.astype(np.float64)}

@@ -269,6 +269,31 @@ def test_clicking_a_symbol_doubles_it_and_shift_click_halves_it(tmp_path):
         assert app.host.runner.model.matching_presets() == ["Falcon-7B"]
 
 
+def test_predicting_for_your_own_build_hides_the_levers_until_measured(tmp_path, monkeypatch):
+    boxes = record_scene_text(monkeypatch)
+    with headless_app(LEVEL, tmp_path, paused=True) as app:
+        app.run_frames(3)
+        view = app.host.view
+        shares = lambda: [b[0] for b in boxes if b[5] == "memory" and b[0].endswith("%")]
+        boxes.clear()
+        app.run_frames(1)
+        assert shares(), "the levers' shares are drawn over their bars"
+        view.start_guess()
+        boxes.clear()
+        app.run_frames(2)
+        assert not shares() and [b[0] for b in boxes if b[0] == "?"], "hidden while predicting"
+        view.measure_guess()
+        assert view.guessing, "no measurement before a pick"
+        view.guess = LEVERS.index("4-bit cache")
+        view.measure_guess()
+        picked, measured, _config = view.verdict
+        assert not view.guessing and picked == "4-bit cache"
+        assert measured == best_lever(app.host.runner.model.config()) == "one KV head (MQA)"  # Llama-3-8B, T = 8192
+        boxes.clear()
+        app.run_frames(1)
+        assert shares()
+
+
 @pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((960, 600), 2.0), ((1280, 720), 2.0), ((1280, 720), 1.0)])
 def test_no_text_runs_into_another(tmp_path, monkeypatch, size, scale):
     from sandbox.app import App

@@ -26,7 +26,9 @@ from .kvmath import (
     SPEC_BANDWIDTH,
     WINDOWS,
     ToyDecoder,
+    best_lever,
     lever_moves,
+    lever_savings,
     measure_bandwidth,
     number,
     time_decoding,
@@ -79,6 +81,11 @@ class KVCacheView(View):
         self.prefill: dict | None = None
         self.bandwidth: float | None = None  # this machine's measured bytes/s
         self.preset_index = 0
+        #: a prediction for the learner's own build: while ``guessing`` the levers' results are hidden;
+        #: ``verdict`` = (the lever picked, the lever measured, the build it was measured on)
+        self.guessing = False
+        self.guess: int | None = None
+        self.verdict: tuple[str, str, object] | None = None
 
     def panes(self):
         top = self.formula_share
@@ -223,12 +230,12 @@ class KVCacheView(View):
         slot = (x1 - x0) / len(bars)
         ys = lambda gib: bottom - (bottom - top) * gib / scale
         weights_boxes, kv_boxes = [], []
-        for k, (w, kv) in enumerate(bars):
+        for k, (w, kv) in enumerate(bars[:1] if self.guessing else bars):
             left, right = x0 + slot * (k + 0.18), x0 + slot * (k + 0.82)
             weights_boxes.append((left, ys(w), right, bottom))
             kv_boxes.append((left, ys(w + kv), right, ys(w)))
         self.rect_px(frame, weights_boxes, WEIGHTS.alpha(0.8))
-        self.rect_px(frame, kv_boxes, [KV] + [KV.alpha(0.6)] * (len(bars) - 1))
+        self.rect_px(frame, kv_boxes, [KV] + [KV.alpha(0.6)] * (len(kv_boxes) - 1))
         card = CARDS[self.params["gpu"]].gib
         self.lines(frame, [(x0, -ys(card)), (x1, -ys(card))], CARD, 2.0)
         self.lines(frame, [(x0, -bottom), (x1, -bottom)], MUTED, 1.0)
@@ -336,6 +343,8 @@ class KVCacheView(View):
             cx = x0 + slot * (k + 0.5)
             if k == 0:
                 text = f"{number(kv)} GiB"
+            elif self.guessing:  # predicting: the lever's result stays hidden, level with the build
+                text, w, kv = "?", bars[0][0], kv0
             else:
                 text = f"−{100 * (1 - kv / kv0):.0f}%" if kv0 > 0 else "−0%"
             items.append(((cx, -ys(w + kv)), text, KV if k == 0 else PALETTE.text, 2.0 if k == 0 else 1.0,
@@ -421,6 +430,12 @@ class KVCacheView(View):
             imgui.text_colored(PALETTE.bad, f"does not fit: {units(-room)} over the card")
         imgui.text_colored(MUTED, "Left out: activations, the runtime's workspace, fragmentation.")
         imgui.separator()
+        self._guess_panel()
+        if self.guessing:
+            imgui.separator()
+            self._bandwidth_panel()
+            imgui.pop_text_wrap_pos()
+            return
         imgui.text("Each lever, from your build:")
         savings = model.lever_savings()
         for name in LEVERS:
@@ -429,6 +444,46 @@ class KVCacheView(View):
         imgui.separator()
         self._bandwidth_panel()
         imgui.pop_text_wrap_pos()
+
+    def start_guess(self) -> None:
+        """Hide the levers' results until the learner has picked one for the build on screen."""
+        self.guessing, self.guess, self.verdict = True, None, None
+
+    def measure_guess(self) -> None:
+        """Measure the best lever for the build on screen (the formula) and keep it with the pick."""
+        if self.guess is None:
+            return
+        config = self.model.config()
+        self.verdict = (LEVERS[self.guess], best_lever(config), config)
+        self.guessing = False
+
+    def _guess_panel(self) -> None:
+        if self.guessing:
+            imgui.text("Which lever frees the most for this build?")
+            imgui.text_colored(MUTED, "The levers' results are hidden; change the build as you like.")
+            for k, name in enumerate(LEVERS):
+                if imgui.radio_button(name, self.guess == k):
+                    self.guess = k
+            imgui.begin_disabled(self.guess is None)
+            if imgui.button("Measure it"):
+                self.measure_guess()
+            imgui.end_disabled()
+            imgui.same_line()
+            if imgui.button("Cancel"):
+                self.guessing = False
+            return
+        if imgui.button("Predict the best lever for your build"):
+            self.start_guess()
+        if imgui.is_item_hovered():
+            imgui.set_tooltip("Hides the levers' results until you pick one; then the lab measures it.")
+        if self.verdict is not None and self.verdict[2] == self.model.config():
+            picked, measured, config = self.verdict
+            freed = lever_savings(config)
+            share = freed[measured] / config.kv_bytes() if config.kv_bytes() > 0 else 0.0
+            right = freed[picked] == freed[measured]
+            imgui.text_colored(PALETTE.good if right else PALETTE.bad,
+                               f"You picked {picked}. Measured: {measured} frees the most, {units(freed[measured])} "
+                               f"({100 * share:.1f}%)" + ("." if right else f"; yours frees {units(freed[picked])}."))
 
     def _bandwidth_panel(self) -> None:
         model = self.model
