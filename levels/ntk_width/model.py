@@ -31,6 +31,9 @@ from .kernels import (
 GRID = 81
 #: Inputs per side of the kernel heat maps.
 HEAT = 24
+#: Steps between refreshes of the net's heat map: a 24 × 24 kernel of 16,384 units costs as much as
+#: a training step, and the kernel changes by a fraction of a percent in a few steps.
+HEAT_EVERY = 4
 #: The widths a sweep trains: 64 to 16,384, a factor of 4 apart.
 SWEEP_WIDTHS = (64, 256, 1024, 4096, 16384)
 #: A loss above this (or a non-finite one) counts as diverged.
@@ -195,14 +198,22 @@ class NtkWidthModel(Model):
         """The network's output at ``grid_x`` now (memoised until the next step)."""
         return self._forward(self.grid_z)
 
-    @derived(key=lambda self: (self.seed, self.steps_done))
-    def heatmaps(self, points: int = HEAT) -> dict[str, np.ndarray]:
-        """The tangent kernels on a ``points`` × ``points`` grid of [−1, 1]: ``empirical`` (now),
-        ``empirical0`` (at the start), ``analytic`` (infinite width); and ``xs``, the grid."""
+    @derived("points", key=lambda self: self.seed)
+    def fixed_heatmaps(self, points: int = HEAT) -> dict[str, np.ndarray]:
+        """The kernels that do not change while training, on the heat maps' grid: ``analytic`` and
+        ``empirical0`` (the net's at the start), with ``xs``, the grid."""
         xs = np.linspace(-1.0, 1.0, points)
         z = augment(xs)
-        return {"xs": xs, "analytic": analytic_ntk(z, z), "empirical": empirical_ntk(z, z, self.w, self.a),
-                "empirical0": empirical_ntk(z, z, self.w0, self.a0)}
+        return {"xs": xs, "analytic": analytic_ntk(z, z), "empirical0": empirical_ntk(z, z, self.w0, self.a0)}
+
+    @derived(key=lambda self: (self.seed, self.steps_done // HEAT_EVERY))
+    def heatmaps(self, points: int = HEAT) -> dict[str, np.ndarray]:
+        """The tangent kernels on a ``points`` × ``points`` grid of [−1, 1]: ``empirical`` (the
+        net's, refreshed every ``HEAT_EVERY`` steps), ``empirical0`` (at the start), ``analytic``
+        (infinite width); and ``xs``, the grid."""
+        fixed = self.fixed_heatmaps(points)
+        z = augment(fixed["xs"])
+        return {**fixed, "empirical": empirical_ntk(z, z, self.w, self.a)}
 
     def kernel_limit(self) -> np.ndarray:
         """Kernel regression at t = ∞ on ``grid_x``: Θ(x, X) Θ(X, X)⁻¹ y (where the same steps head)."""
