@@ -245,6 +245,21 @@ def check_discrete_first_order(surface: str) -> dict:
     return measured
 
 
+def check_rotation_second_order(surface: str) -> dict:
+    """The minimal-rotation scheme: slope 2, the same for every starting vector."""
+    curves = [_run(0, surface=surface, vector_angle=angle).model.error_curve() for angle in (0.0, 30.0, 250.0)]
+    curve = curves[0]
+    measured = {"steps": [int(n) for n in curve["steps"]],
+                "error (°)": [float(f"{math.degrees(e):.3g}") for e in curve["rotation_errors"]],
+                "fitted order": round(curve["rotation_order"], 3), "projection's order": round(curve["order"], 3)}
+    assert 1.9 <= curve["rotation_order"] <= 2.1, f"order {curve['rotation_order']:.2f}"
+    spread = max(float(np.max(np.abs(c["rotation_errors"] - curve["rotation_errors"]))) for c in curves)
+    measured["largest change with the start (°)"] = math.degrees(spread)
+    assert spread < 1e-9, "a rotation turns every vector alike"
+    assert np.all(curve["rotation_errors"][3:] < curve["errors"][3:]), "below the projection's error from 64 steps"
+    return measured
+
+
 def check_mesh_defects(surface: str) -> dict:
     """Σ angle defects = 2πχ on the level's meshes."""
     model = _run(0, surface=surface).model

@@ -116,6 +116,12 @@ def enclosed_vertices(surface: geo.Surface, loop: geo.Loop, vertices: np.ndarray
     return inside
 
 
+def _order(errors: np.ndarray) -> float:
+    """The order fitted over ORDER_STEPS (nan where a scheme is exact to round-off)."""
+    picked = errors[[ERROR_STEPS.index(n) for n in ORDER_STEPS]]
+    return geo.order_of(ORDER_STEPS, picked) if np.all(picked > 1e-13) else float("nan")
+
+
 class TangentBundleModel(Model):
     """The traveller, its loop and the two transports.
 
@@ -317,12 +323,19 @@ class TangentBundleModel(Model):
     @derived("surface", "loop", "colatitude", "tube_angle", "radius", "cone_angle", "triangle_size", "vector_angle",
              key=lambda self: self.drawn_version)
     def error_curve(self) -> dict[str, np.ndarray | float]:
-        """The discrete scheme's error against the number of steps, and its fitted order."""
+        """The two schemes' errors against the number of steps, and their fitted orders: projection
+        (``errors``, ``order``) and the smallest rotation between tangent planes (``rotation_errors``,
+        ``rotation_order``; a rotation turns every vector alike, so it does not depend on the start)."""
         loop = self.loop()
         errors = geo.discrete_errors(loop, ERROR_STEPS)
-        fit = [n for n in ORDER_STEPS]
-        order = geo.order_of(fit, errors[[ERROR_STEPS.index(n) for n in fit]]) if np.all(errors > 1e-13) else float("nan")
-        return {"steps": np.array(ERROR_STEPS, np.float64), "errors": errors, "order": order}
+        rotation = self._rotation_curve()
+        return {"steps": np.array(ERROR_STEPS, np.float64), "errors": errors, "order": _order(errors),
+                "rotation_errors": rotation, "rotation_order": _order(rotation)}
+
+    @derived("surface", "loop", "colatitude", "tube_angle", "radius", "cone_angle", "triangle_size",
+             key=lambda self: self.drawn_version)
+    def _rotation_curve(self) -> np.ndarray:
+        return geo.rotation_errors(self.loop(), ERROR_STEPS)
 
     @derived("surface", "cone_angle")
     def mesh(self):
@@ -335,8 +348,17 @@ class TangentBundleModel(Model):
         """The mesh's triangles inside the region the loop encloses (the one its ∬K dA is over), as
         (T, 3) vertex indices: for shading it."""
         loop, mesh = self.loop(), self.mesh()
-        inside = enclosed_vertices(self.surface, loop, mesh.vertices, mesh.chart)
-        return mesh.triangles[inside[mesh.triangles].all(axis=1)]
+        tri = mesh.triangles
+        centres = mesh.vertices[tri].mean(axis=1)  # each triangle counts where its centre is
+        chart = mesh.chart[tri]
+        periodic = [bool(self.surface.frame_poles) or isinstance(self.surface, geo.Torus),
+                    isinstance(self.surface, geo.Torus)]
+        centre_chart = chart.mean(axis=1)
+        for axis in (0, 1):
+            if periodic[axis]:  # average angles across the seam
+                first = chart[:, :1, axis]
+                centre_chart[:, axis] = first[:, 0] + np.mean(geo.wrap(chart[:, :, axis] - first), axis=1)
+        return tri[enclosed_vertices(self.surface, loop, centres, centre_chart)]
 
     @derived("surface", "cone_angle")
     def defects(self) -> dict[str, float]:
@@ -352,7 +374,8 @@ class TangentBundleModel(Model):
     def observables(self) -> dict[str, float]:
         loop, path = self.loop(), self.discrete_path()
         error = abs(float(geo.wrap(path["turn"] - loop.turn)))
-        order = self.error_curve()["order"]
+        curve = self.error_curve()
+        order, rotation_order = curve["order"], curve["rotation_order"]
         return {
             "progress": self.progress,
             "laps": float(self.laps),
@@ -366,6 +389,7 @@ class TangentBundleModel(Model):
             "discrete_turn": math.degrees(path["turn"]),
             "discrete_error": math.degrees(error),
             "order": order if math.isfinite(order) else 0.0,
+            "rotation_order": rotation_order if math.isfinite(rotation_order) else 0.0,
             "euler": self.defects()["euler"],
         }
 

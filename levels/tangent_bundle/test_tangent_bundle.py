@@ -167,6 +167,25 @@ def test_a_geodesic_triangle_asked_on_the_torus_says_it_uses_the_circle():
     assert model.loop().kind == "circle" and "sphere and the cone" in model.notice
 
 
+@pytest.mark.parametrize("params", [{}, {"colatitude": 120.0}, {"loop": "geodesic triangle"},
+                                    {"surface": "torus", "tube_angle": 100.0}, {"surface": "saddle", "radius": 1.5},
+                                    {"surface": "cone"}])
+def test_the_tinted_region_holds_the_curvature_the_turn_equals(params):
+    """Σ K·area over the tinted triangles is the loop's ∬K dA, to the mesh's resolution (the cone's
+    apex holds its curvature as the apex vertex's angle defect)."""
+    model = make_runner(LEVEL, params).model
+    mesh, triangles, loop = model.mesh(), model.enclosed_triangles(), model.loop()
+    p = mesh.vertices[triangles]
+    areas = 0.5 * np.linalg.norm(np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), axis=1)
+    total = float(np.sum(mesh.curvature[triangles].mean(axis=1) * areas))
+    if params.get("surface") == "cone":
+        assert np.any(triangles == 0), "the apex is inside"
+        total += model.surface.pole_defect()
+    # the torus's parallel is compared with the band to the outer equator, which lies on its right
+    expected = -loop.enclosed if params.get("surface") == "torus" else loop.enclosed
+    assert total == pytest.approx(expected, rel=0.05, abs=0.02), (total, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # drawn loops
 

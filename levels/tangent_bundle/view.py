@@ -21,6 +21,7 @@ from .model import sense
 
 EXACT = PALETTE.yellow  # bright on every colour of the curvature map
 DISCRETE = PALETTE.sky
+ROTATION = PALETTE.purple  # the second scheme, in the error plot
 LOOP = PALETTE.green.mix(PALETTE.white, 0.35)
 START = PALETTE.white
 FRAME = PALETTE.muted
@@ -426,8 +427,9 @@ class TangentBundleView(View):
                 imgui.text(f"angles {angles}: excess {math.degrees(loop.extra['excess']):.2f}°")
             path, curve = model.discrete_path(), model.error_curve()
             error = math.degrees(abs(float(geo.wrap(path["turn"] - loop.turn))))
-            imgui.text_colored(DISCRETE, f"discrete, {model.params['steps']} steps: {math.degrees(path['turn']):+.2f}°, "
+            imgui.text_colored(DISCRETE, f"projection, {model.params['steps']} steps: {math.degrees(path['turn']):+.2f}°, "
                                          f"error {error:.2g}°, order {curve['order']:.2f}")
+            imgui.text_colored(ROTATION, f"smallest rotation between tangent planes: order {curve['rotation_order']:.2f}")
         imgui.separator()
         defects = model.defects()
         imgui.text(f"mesh: Σ angle defects = {math.degrees(defects['sum']):.1f}° = 2π × {defects['euler']:.3f}")
@@ -456,6 +458,12 @@ class TangentBundleView(View):
             line("discrete scheme", steps[keep], errors[keep], DISCRETE, marker=4.0)
             reference = errors[keep][-1] * steps[keep][-1] / steps  # through the finest point: the asymptote
             line("∝ 1/steps", steps, reference, PALETTE.muted, weight=1.0)
+        rotation = np.degrees(data["rotation_errors"])
+        kept = rotation > 0
+        if kept.any():
+            line("smallest rotation", steps[kept], rotation[kept], ROTATION, marker=4.0)
+            line("∝ 1/steps²", steps, rotation[kept][-1] * (steps[kept][-1] / steps) ** 2, PALETTE.muted.alpha(0.6),
+                 weight=1.0)
         vlines([float(self.shown.params["steps"])], ["now"], PALETTE.text)
 
     def _latitude_plot(self, run) -> None:
