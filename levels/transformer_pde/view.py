@@ -10,7 +10,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import OrbitCamera
-from sandbox.kit import PALETTE, Plot, line, plot_strip
+from sandbox.kit import PALETTE, Plot, line, plot_strip, titled
 from sandbox.kit.color import hues
 from sandbox.view import View
 
@@ -119,10 +119,10 @@ class TokenFlowView(View):
     def overlay(self, draw_list, frame) -> None:
         model = self.model
         moves = " + ".join(model.moves()) or "no move"
-        lines = [f"layer {model.layers}, time {model.time:.3g}   β = {model.params['beta']:.3g}   {moves}"]
+        lines = [f"layer {model.layers}, time {model.time:.3g}, β = {model.params['beta']:.3g}", moves]
         if not self.challenge.hide_answers:
             count, largest = model.clusters()
-            lines.append(f"{count} cluster{'s' if count != 1 else ''}, the largest holds {largest:.0%} of the tokens")
+            lines.append(f"{count} cluster{'s' if count != 1 else ''}, the largest {largest:.0%}")
         if not model.params["projection"]:
             lines.append(f"projection off: mean |x| = {np.linalg.norm(model.x, axis=1).mean():.3g}")
         frame.caption(draw_list, lines)
@@ -176,11 +176,17 @@ class TokenFlowView(View):
 
     # -- the plots ---------------------------------------------------------------------------------
     def plots(self) -> None:
-        items = ["clusters", "spread"]
+        # the count sits on its least value for most of a run: a margin keeps that line clear of the frame
+        items = [Plot("###clusters", series=["clusters"], x_label="layer", margin=True, colors={"clusters": PALETTE.orange},
+                      priority=2.0),
+                 Plot("###spread", series=["spread"], x_label="layer", y_log=True, colors={"spread": PALETTE.green},
+                      min_width=9.0, priority=1.0)]
+        wordings = [["clusters against depth", "clusters"], ["spread 1 − |mean|²", "spread"]]
         if self.order is not None:
-            items.append(Plot("error at time 2 against the step h", self._order_plot, x_label="h", y_label="error",
-                              x_log=True, y_log=True, min_width=12.0, priority=-1.0))
-        plot_strip(self.context, items)
+            items.append(Plot("###order", self._order_plot, x_label="h", y_label="error", x_log=True, y_log=True,
+                              min_width=12.0, priority=3.0))
+            wordings.append(["error at time 2 against the step h", "error against h"])
+        plot_strip(self.context, titled(items, wordings))
 
     def _order_plot(self, run) -> None:
         o = self.order
