@@ -236,6 +236,9 @@ class KVCacheView(View):
             kv_boxes.append((left, ys(w + kv), right, ys(w)))
         self.rect_px(frame, weights_boxes, WEIGHTS.alpha(0.8))
         self.rect_px(frame, kv_boxes, [KV] + [KV.alpha(0.6)] * (len(kv_boxes) - 1))
+        for name, other in CARDS.items():  # the other cards, faint, where they fall inside the chart
+            if name != self.params["gpu"] and other.gib < scale:
+                self.lines(frame, [(x0, -ys(other.gib)), (x1, -ys(other.gib))], CARD.alpha(0.3), 1.0)
         card = CARDS[self.params["gpu"]].gib
         self.lines(frame, [(x0, -ys(card)), (x1, -ys(card))], CARD, 2.0)
         self.lines(frame, [(x0, -bottom), (x1, -bottom)], MUTED, 1.0)
@@ -338,6 +341,9 @@ class KVCacheView(View):
                                       f"card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)",
                                       f"card {card_gib:.4g} GiB") if self._fits(t, x1 - x0 - 0.5 * em)), "")
         items = [((x1, -ys(card_gib)), card_text, CARD, 3.0, (-imgui.calc_text_size(card_text).x, -line_h - 4.0))]
+        for name, other in CARDS.items():
+            if name != self.params["gpu"] and other.gib < scale:
+                items.append(((x0, -ys(other.gib)), other.label, CARD.alpha(0.6), 0.5, (2.0, -line_h - 4.0)))
         kv0 = bars[0][1]
         for k, (w, kv) in enumerate(bars):
             cx = x0 + slot * (k + 0.5)
