@@ -129,6 +129,41 @@ def test_the_drawn_atlas_has_no_text_on_text_at_any_scale(make_app, size):
             assert rect[0] + rect[2] <= size[0], (size, scale)  # the hint wraps or shortens, never runs off
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_search_results_and_the_domain_list_have_no_text_on_text_at_any_scale(make_app, size):
+    app = make_app(size=size, progress=Progress(":memory:"))
+    app.atlas.thumbnails.work = lambda order, render=True: False
+    for scale in SCALES:
+        app.imgui.set_scale(scale)
+        for query, group in (("softmax(QK^T/sqrt(d))V", "pillar"), ("", "domain"), ("zzqx florbium", "pillar")):
+            app.atlas.query, app.atlas.group = query, group
+            app.run_frames(2)
+            rects = app.atlas.text_rects
+            assert rects["list"], (size, scale, query)
+            for region, placed in rects.items():
+                assert overlapping(placed) == [], (size, scale, query, group, region)
+            search = app.marks["search"]
+            assert search[0] + search[2] <= size[0] and overlapping([search, *rects["header"]]) == []
+
+
+def test_enter_in_the_search_opens_the_first_hit_where_it_is(make_app):
+    app = make_app(size=(1280, 720), progress=Progress(":memory:"))
+    app.atlas.thumbnails.work = lambda order, render=True: False
+    app.run_frames(2)
+    app.atlas._focus_search = True
+    app.run_frames(2)
+    for c in "2103.00065":  # an arXiv id: the paper, in the About tab of its level
+        app.inject("char", c)
+        app.run_frames(1)
+    app.run_frames(2)
+    assert app.atlas.hits[0].kind == "paper"
+    app.inject("key", imgui.Key.enter, True)
+    app.run_frames(1)
+    app.inject("key", imgui.Key.enter, False)
+    app.run_frames(4)
+    assert app.host is not None and app.host.entry.id == "eos_canyon" and app.host.tab == "About"
+
+
 # -- progress and where to start -----------------------------------------------------------------
 def solve(store, level, challenge_id, right=True):
     challenge = Challenge(id=challenge_id, kind="number", question="?", measure="m", tolerance=1.0)
