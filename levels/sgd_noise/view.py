@@ -81,6 +81,14 @@ def heat(xs, ys) -> tuple[np.ndarray, np.ndarray]:
     return boxes, colors.astype(np.float32)
 
 
+def first_fit(options, width: float) -> str:
+    """The first of ``options`` (longest first) that fits ``width``; the last one if none does."""
+    for text in options:
+        if imgui.calc_text_size(text).x <= width:
+            return text
+    return options[-1]
+
+
 class SgdNoiseView(View):
     camera = "2d"
     controls = ()  # the scene answers to the camera alone: the sliders drive the runs
@@ -180,48 +188,62 @@ class SgdNoiseView(View):
     # -- text over the scene ---------------------------------------------------------------------
     def overlay(self, draw_list, frame) -> None:
         lesson = self.lesson
-        hidden = self.challenge.hidden()
-        lines = self._caption(lesson, hidden)
+        lines = self._caption(lesson, self.challenge.hidden())
         if self.hidden_run:
-            lines.append(("predict first: the run starts when you lock in", PALETTE.accent))
-        frame.caption(draw_list, lines)
+            lines.append((["predict first: the run starts when you lock in", "predict, then lock in"], PALETTE.accent))
+        room = frame.size[0] - 24.0  # each line: the longest wording that fits the pane
+        frame.caption(draw_list, [(first_fit(options, room), color) for options, color in lines])
         frame.labels(draw_list, self._labels(lesson))
 
     def _caption(self, lesson: str, hidden) -> list:
+        """The caption's lines, each as (wordings longest first, colour)."""
         model, p = self.run.model, self.run.model.params
         if self.hidden_run:
-            spec = self.challenge.open
-            p = self.context.manifest.resolve_params(spec.set)
+            p = self.context.manifest.resolve_params(self.challenge.open.set)
         if lesson == "batch noise":
             b = int(p["batch"])
             mode = "with replacement" if p["replacement"] else "without replacement"
-            out = [(f"each orange dot: one mini-batch gradient, |B| = {b} of N = {N}, {mode}", PALETTE.text)]
+            out = [([f"each orange dot: one mini-batch gradient, |B| = {b} of N = {N}, {mode}",
+                     f"orange: mini-batch gradients, |B| = {b}, {mode}", f"|B| = {b}, {mode}", f"|B| = {b}"], PALETTE.text)]
             if not self.hidden_run and not hidden & {"noise_std", "theory_std"}:
                 latest = self.run.latest()
-                out.append(((f"noise std: measured {latest['noise_std']:.3f}, theory {latest['theory_std']:.3f}"
-                            f"  (σ = {math.sqrt(population_variance(example_gradients(THETA0))):.3f})"), CLOUD))
+                sigma = math.sqrt(population_variance(example_gradients(THETA0)))
+                measured, theory = f"{latest['noise_std']:.3f}", f"{latest['theory_std']:.3f}"
+                out.append(([f"noise std: measured {measured}, theory {theory}  (σ = {sigma:.3f})",
+                             f"noise std: measured {measured}, theory {theory}", f"std {measured} (theory {theory})"],
+                            CLOUD))
             return out
         if lesson == "sharp or flat":
-            out = [(f"{p['runs']} runs from the sharp minimum · |B| = {p['batch']} · η = {p['lr']:.3g}", PALETTE.text)]
+            out = [([f"{p['runs']} runs from the sharp minimum · |B| = {p['batch']} · η = {p['lr']:.3g}",
+                     f"{p['runs']} runs · |B| = {p['batch']} · η = {p['lr']:.3g}", f"|B| = {p['batch']} · η = {p['lr']:.3g}"],
+                    PALETTE.text)]
             if not self.hidden_run and "flat_share" not in hidden:
-                out.append((f"in the flat basin now: {100 * self.run.latest()['flat_share']:.0f}%", PALETTE.green))
+                share = f"{100 * self.run.latest()['flat_share']:.0f}%"
+                out.append(([f"in the flat basin now: {share}", f"flat: {share}"], PALETTE.green))
             return out
         if lesson == "step sizes":
-            out = [(f"48 runs per schedule · |B| = {p['batch']} · η₀ = {p['lr']:.3g}", PALETTE.text)]
+            out = [([f"48 runs per schedule · |B| = {p['batch']} · η₀ = {p['lr']:.3g}",
+                     f"|B| = {p['batch']} · η₀ = {p['lr']:.3g}"], PALETTE.text)]
             if not self.hidden_run:
                 t = model.iteration
-                out.append(("  ·  ".join(f"{name}: η_t = {float(schedule(name, p['lr'], t)):.2g}" for name in SCHEDULES)
-                            + f"   (t = {t:,})", PALETTE.muted))
+                rates = [f"{float(schedule(name, p['lr'], t)):.2g}" for name in SCHEDULES]
+                out.append((["  ·  ".join(f"{name}: η_t = {r}" for name, r in zip(SCHEDULES, rates)) + f"   (t = {t:,})",
+                             "  ·  ".join(f"{name}: η_t = {r}" for name, r in zip(SCHEDULES, rates)),
+                             "η_t: " + " · ".join(rates)], PALETTE.muted))
             return out
-        out = [(f"Adam (orange) and SGD (blue), η = {p['lr']:.3g}, loss × {p['grad_scale']:.3g}", PALETTE.text)]
+        out = [([f"Adam (orange) and SGD (blue), η = {p['lr']:.3g}, loss × {p['grad_scale']:.3g}",
+                 f"Adam (orange), SGD (blue), loss × {p['grad_scale']:.3g}", f"loss × {p['grad_scale']:.3g}"],
+                PALETTE.text)]
         if not self.hidden_run and model.iteration > 0:
             m_hat, v_hat = model.moments
-            out.append(((f"corrected moments: m = ({m_hat[0]:.3g}, {m_hat[1]:.3g})   √v = ({math.sqrt(v_hat[0]):.3g}, "
-                        f"{math.sqrt(v_hat[1]):.3g})"), PALETTE.muted))
+            m, v = f"({m_hat[0]:.3g}, {m_hat[1]:.3g})", f"({math.sqrt(v_hat[0]):.3g}, {math.sqrt(v_hat[1]):.3g})"
+            out.append(([f"corrected moments: m = {m}   √v = {v}", f"m = {m}   √v = {v}", f"m = {m}"], PALETTE.muted))
             if not hidden & {"adam_first", "sgd_first"}:
-                out.append((f"first step ÷ η:  Adam {model.first['adam']:.4f}   SGD {model.first['sgd']:.3g}", ADAM))
+                adam, sgd = f"{model.first['adam']:.4f}", f"{model.first['sgd']:.3g}"
+                out.append(([f"first step ÷ η:  Adam {adam}   SGD {sgd}", f"first step ÷ η: Adam {adam}, SGD {sgd}",
+                             f"Adam {adam}, SGD {sgd}"], ADAM))
             if model.sgd_blown:
-                out.append(("SGD flew off (its loss passed 10¹²) and stopped", PALETTE.bad))
+                out.append((["SGD flew off (its loss passed 10¹²) and stopped", "SGD flew off"], PALETTE.bad))
         return out
 
     def _labels(self, lesson: str) -> list:
