@@ -210,6 +210,13 @@ class KVCacheView(View):
         """Room for the hint and the title above the bars (in font sizes), in a pane tall enough."""
         return 2.8 if frame.size[1] > 14.0 * imgui.get_font_size() else 0.3
 
+    def _other_cards(self, frame, scale: float) -> list:
+        """The cards other than the chosen one that fall inside the chart, in a pane tall enough
+        for their lines to stay clear of the bars' labels."""
+        if frame.size[1] < 22.0 * imgui.get_font_size():
+            return []
+        return [(name, card) for name, card in CARDS.items() if name != self.params["gpu"] and card.gib < scale]
+
     def _scale(self) -> float:
         card = CARDS[self.params["gpu"]].gib
         return 1.12 * max(card, max(w + k for w, k in self.bars()))
@@ -236,9 +243,8 @@ class KVCacheView(View):
             kv_boxes.append((left, ys(w + kv), right, ys(w)))
         self.rect_px(frame, weights_boxes, WEIGHTS.alpha(0.8))
         self.rect_px(frame, kv_boxes, [KV] + [KV.alpha(0.6)] * (len(kv_boxes) - 1))
-        for name, other in CARDS.items():  # the other cards, faint, where they fall inside the chart
-            if name != self.params["gpu"] and other.gib < scale:
-                self.lines(frame, [(x0, -ys(other.gib)), (x1, -ys(other.gib))], CARD.alpha(0.3), 1.0)
+        for name, other in self._other_cards(frame, scale):  # faint, where they fall inside a tall chart
+            self.lines(frame, [(x0, -ys(other.gib)), (x1, -ys(other.gib))], CARD.alpha(0.3), 1.0)
         card = CARDS[self.params["gpu"]].gib
         self.lines(frame, [(x0, -ys(card)), (x1, -ys(card))], CARD, 2.0)
         self.lines(frame, [(x0, -bottom), (x1, -bottom)], MUTED, 1.0)
@@ -341,9 +347,8 @@ class KVCacheView(View):
                                       f"card: {card_gib:.4g} GiB ({card_gib * GIB / 1e9:.3g} GB)",
                                       f"card {card_gib:.4g} GiB") if self._fits(t, x1 - x0 - 0.5 * em)), "")
         items = [((x1, -ys(card_gib)), card_text, CARD, 3.0, (-imgui.calc_text_size(card_text).x, -line_h - 4.0))]
-        for name, other in CARDS.items():
-            if name != self.params["gpu"] and other.gib < scale:
-                items.append(((x0, -ys(other.gib)), other.label, CARD.alpha(0.6), 0.5, (2.0, -line_h - 4.0)))
+        for _, other in self._other_cards(frame, scale):
+            items.append(((x0, -ys(other.gib)), other.label, CARD.alpha(0.6), 0.5, (2.0, -line_h - 4.0)))
         kv0 = bars[0][1]
         for k, (w, kv) in enumerate(bars):
             cx = x0 + slot * (k + 0.5)
