@@ -90,6 +90,9 @@ def check_torus_frame_turn(tube_angle: float) -> dict:
         assert abs(abs(lap) - 360.0) < RECORDED, "a full turn against the frame"
     if tube_angle == 0.0:
         assert abs(lap) < RECORDED, "the outer equator is a geodesic"
+    else:  # the band between the parallel and the outer equator holds 2π|sin v| of curvature
+        measured["sense"] = model.measure_sense(run)
+        assert model.measure_sense(run) == "with the loop"
     return measured
 
 

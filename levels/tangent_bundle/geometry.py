@@ -476,6 +476,8 @@ def circle_loop(surface: Surface, level: float, vector_angle: float, samples: in
         # the parallel winds round the torus and bounds no disc: its turn is compared with the outer
         # equator's (a geodesic, which does not turn the vector in the frame): ∬K over the band between
         loop.enclosed = -loop.enclosed
+        if level > 0:  # the band lies on the loop's right: the loop goes clockwise round it
+            loop.orientation = -1
     return loop
 
 

@@ -269,7 +269,17 @@ class TangentBundleModel(Model):
 
     def position(self) -> dict[str, np.ndarray | float]:
         """The traveller now: ``point``, ``normal``, ``vector`` (exact), ``discrete`` (the discrete
-        scheme's), ``e1`` and ``frame_angle`` (the exact vector's angle to e₁ over all laps, radians)."""
+        scheme's), ``e1`` and ``frame_angle`` (the exact vector's angle to e₁ over all laps, radians).
+        Kept until the traveller moves or the loop changes: the view asks for it several times a frame."""
+        key = (self.t, id(self.loop()), id(self.discrete_path()))
+        cached = getattr(self, "_position", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        value = self._position_now()
+        self._position = (key, value)
+        return value
+
+    def _position_now(self) -> dict[str, np.ndarray | float]:
         loop = self.loop()
         point, normal, _, angle = loop.at(self.progress)
         turned = angle + self.laps * loop.frame_turn

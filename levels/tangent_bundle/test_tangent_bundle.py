@@ -181,8 +181,10 @@ def test_the_tinted_region_holds_the_curvature_the_turn_equals(params):
     if params.get("surface") == "cone":
         assert np.any(triangles == 0), "the apex is inside"
         total += model.surface.pole_defect()
-    # the torus's parallel is compared with the band to the outer equator, which lies on its right
-    expected = -loop.enclosed if params.get("surface") == "torus" else loop.enclosed
+    # the torus's parallel is compared with the band to the outer equator, here on its right: the loop
+    # goes clockwise round it (orientation −1)
+    expected = loop.orientation * loop.enclosed
+    assert (loop.orientation == -1) == (params.get("surface") == "torus")
     assert total == pytest.approx(expected, rel=0.05, abs=0.02), (total, expected)
 
 

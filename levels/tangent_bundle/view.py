@@ -137,7 +137,7 @@ class TangentBundleView(View):
         segments = []
         if isinstance(surface, geo.Saddle):
             for c in np.linspace(-2.0, 2.0, 9):
-                s = np.linspace(-1, 1, 80) * math.sqrt(max(surface.extent ** 2 - c * c, 0.0))
+                s = np.linspace(-1, 1, 40) * math.sqrt(max(surface.extent ** 2 - c * c, 0.0))
                 for u, v in ((np.full_like(s, c), s), (s, np.full_like(s, c))):
                     segments.append(self._lifted_polyline(surface, u, v))
         else:
@@ -148,10 +148,10 @@ class TangentBundleView(View):
                 u_lines, v_lines = np.radians(np.arange(-180, 180, 30)), np.radians(np.arange(-180, 180, 45))
             else:
                 u_lines, v_lines = np.radians(np.arange(-180, 180, 30)), np.arange(0.5, surface.length + 0.01, 0.5)
-            t = np.linspace(vs[0], vs[-1], 90)
+            t = np.linspace(vs[0], vs[-1], 48)  # the software renderer pays per segment
             for u in u_lines:
                 segments.append(self._lifted_polyline(surface, np.full_like(t, u), t))
-            t = np.linspace(-math.pi, math.pi, 180)
+            t = np.linspace(-math.pi, math.pi, 96)
             for v in v_lines:
                 segments.append(self._lifted_polyline(surface, t, np.full_like(t, v)))
         return np.concatenate(segments)
@@ -170,9 +170,9 @@ class TangentBundleView(View):
         self._draw_surface(frame)
         loop = model.loop()
         self._shade_enclosed(frame)
-        batch, bold = Batch(), Batch()
-        batch.segments(self._grid_lines(), PALETTE.white.alpha(0.16))
-        lifted = loop.points + LIFT * loop.normals
+        grid, batch, bold = Batch(), Batch(), Batch()
+        grid.segments(self._grid_lines(), PALETTE.white.alpha(0.16))
+        lifted = (loop.points + LIFT * loop.normals)[::2]  # 360 segments read as smooth
         batch.polylines(lifted[None], LOOP)
         if loop.corners is not None:
             normals = loop.corners / np.linalg.norm(loop.corners, axis=1, keepdims=True) if loop.kind == "triangle" \
@@ -191,7 +191,8 @@ class TangentBundleView(View):
             self._journey(batch, bold, loop, length)
         if isinstance(model.surface, geo.Cone):
             batch.points(np.zeros((1, 3)), PALETTE.vermillion, 10.0)
-        batch.draw(self.painter, mvp, vp, 1.6)
+        grid.draw(self.painter, mvp, vp, 1.0)
+        batch.draw(self.painter, mvp, vp, 1.8)
         bold.draw(self.painter, mvp, vp, 4.0)
 
     def _shade_enclosed(self, frame) -> None:
@@ -443,7 +444,7 @@ class TangentBundleView(View):
     def plots(self) -> None:
         hide = self.challenge.hide_answers
         angle = dataclasses.replace(manifest_plot(self.context, "angle"), min_width=10, priority=2)
-        items = [angle, Plot("discrete error against steps", self._error_plot, x_label="steps per lap",
+        items = [angle, Plot("error after a lap against steps", self._error_plot, x_label="steps per lap",
                                y_label="error (°)", x_log=True, y_log=True, min_width=12, priority=1)]
         if self.shown.params["surface"] == "sphere" and self.shown.loop().kind == "circle" and not hide:
             items.append(Plot("turn against colatitude", self._latitude_plot, x_label="colatitude θ (°)",
@@ -455,14 +456,14 @@ class TangentBundleView(View):
         steps, errors = data["steps"], np.degrees(data["errors"])
         keep = errors > 0
         if keep.any():
-            line("discrete scheme", steps[keep], errors[keep], DISCRETE, marker=4.0)
+            line("projection", steps[keep], errors[keep], DISCRETE, marker=4.0)
             reference = errors[keep][-1] * steps[keep][-1] / steps  # through the finest point: the asymptote
-            line("∝ 1/steps", steps, reference, PALETTE.muted, weight=1.0)
+            line("1/steps", steps, reference, PALETTE.muted, weight=1.0)
         rotation = np.degrees(data["rotation_errors"])
         kept = rotation > 0
         if kept.any():
-            line("smallest rotation", steps[kept], rotation[kept], ROTATION, marker=4.0)
-            line("∝ 1/steps²", steps, rotation[kept][-1] * (steps[kept][-1] / steps) ** 2, PALETTE.muted.alpha(0.6),
+            line("rotation", steps[kept], rotation[kept], ROTATION, marker=4.0)
+            line("1/steps²", steps, rotation[kept][-1] * (steps[kept][-1] / steps) ** 2, PALETTE.muted.alpha(0.6),
                  weight=1.0)
         vlines([float(self.shown.params["steps"])], ["now"], PALETTE.text)
 
