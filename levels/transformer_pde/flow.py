@@ -132,9 +132,9 @@ def euler_layers(x: np.ndarray, h: float, time: float, beta: float, qkv, heun: b
 def convergence(x0: np.ndarray, beta: float, qkv, time: float = 2.0,
                 steps=(0.1, 0.05, 0.025, 0.0125, 0.00625)) -> dict:
     """How far discrete layers of step h end from the continuous flow at ``time``: the largest
-    distance of a token from where a fine Heun integration (h = 1/2048) puts it, for Euler layers and
+    distance of a token from where a fine Heun integration (h = 1/1024) puts it, for Euler layers and
     Heun layers, and the order each error falls at (the slope of log error against log h)."""
-    reference = euler_layers(x0, 1.0 / 2048, time, beta, qkv, heun=True)
+    reference = euler_layers(x0, 1.0 / 1024, time, beta, qkv, heun=True)
     hs = np.asarray(steps, dtype=np.float64)
     euler = np.array([np.abs(euler_layers(x0, h, time, beta, qkv) - reference).max() for h in hs])
     heun = np.array([np.abs(euler_layers(x0, h, time, beta, qkv, heun=True) - reference).max() for h in hs])

@@ -87,6 +87,13 @@ class TokenFlowView(View):
         if trail is not None:
             paint.lines(mvp, trail, PALETTE.white.alpha(0.35), 1.0, vp, strip=False)
         paint.points(mvp, model.x, colors, size)
+        if model.params["projection"]:
+            # a collapsed cluster is many tokens on one spot: a halo sized by its share shows how many
+            for centre, share, members in self.cluster_centres():
+                if share >= LABELLED:
+                    halo = 0.5 + 0.5 * colors[members].mean(axis=0)  # lighter than its tokens, to read on the dark
+                    halo[3] = 0.45
+                    paint.points(mvp, self._lift(centre)[None, :] / 1.08, halo, 10.0 + 40.0 * math.sqrt(share))
 
     def cache_colors(self) -> np.ndarray:
         model = self.model
@@ -129,7 +136,7 @@ class TokenFlowView(View):
         if self.challenge.hide_answers or not model.params["projection"]:
             return
         labels = []
-        big = [(c, share) for c, share in self.cluster_centres() if share >= LABELLED]
+        big = [(c, share) for c, share, _ in self.cluster_centres() if share >= LABELLED]
         for rank, (center, share) in enumerate(big[:4]):
             labels.append((self._lift(center), f"{share:.0%}", PALETTE.text, 3 - min(rank, 2)))
         frame.labels(draw_list, labels)
@@ -139,13 +146,14 @@ class TokenFlowView(View):
         p[:len(point)] = 1.08 * np.asarray(point) / max(np.linalg.norm(point), 1e-12)
         return p
 
-    def cluster_centres(self) -> list[tuple[np.ndarray, float]]:
-        """The biggest clusters' mean directions and their shares of the counted tokens, biggest first."""
+    def cluster_centres(self) -> list[tuple[np.ndarray, float, np.ndarray]]:
+        """The clusters' mean directions, their shares of the counted tokens and their members,
+        biggest first."""
         model = self.model
         key = (model.seed, model.layers, id(model.x))
         if getattr(self, "_centres_key", None) != key:
             x = model.x[:flow.CLUSTER_SAMPLE]
-            self._centres = [(x[members].mean(axis=0), len(members) / len(x)) for members in flow.clusters(x)]
+            self._centres = [(x[members].mean(axis=0), len(members) / len(x), members) for members in flow.clusters(x)]
             self._centres_key = key
         return self._centres
 
@@ -185,12 +193,12 @@ class TokenFlowView(View):
         if self.order is not None:
             items.append(Plot("###order", self._order_plot, x_label="h", y_label="error", x_log=True, y_log=True,
                               min_width=12.0, priority=3.0))
-            wordings.append(["error at time 2 against the step h", "error against h"])
+            wordings.append(["error at time 2 against h", "error against h", "order"])
         plot_strip(self.context, titled(items, wordings))
 
     def _order_plot(self, run) -> None:
         o = self.order
-        line("Euler layers", o["h"], o["euler"], PALETTE.orange, 2.5, marker=3.0)
-        line("Heun layers", o["h"], o["heun"], PALETTE.green, 2.5, marker=3.0)
-        line("∝ h", o["h"], o["euler"][0] * o["h"] / o["h"][0], MUTED, 1.0)
-        line("∝ h²", o["h"], o["heun"][0] * (o["h"] / o["h"][0]) ** 2, MUTED.alpha(0.6), 1.0)
+        line("Euler", o["h"], o["euler"], PALETTE.orange, 2.5, marker=3.0)
+        line("Heun", o["h"], o["heun"], PALETTE.green, 2.5, marker=3.0)
+        line("slopes 1 and 2", o["h"], o["euler"][0] * o["h"] / o["h"][0], MUTED, 1.0, legend=False)
+        line("slopes 1 and 2", o["h"], o["heun"][0] * (o["h"] / o["h"][0]) ** 2, MUTED, 1.0, legend=False)
