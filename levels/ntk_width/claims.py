@@ -115,10 +115,14 @@ def check_mean_field_is_not_lazy(seed: int) -> dict:
     change = _assert_slope("mean-field weight change", table["weight_change"], -0.15, 0.15)
     flips = _assert_slope("mean-field flips", table["flipped"], -0.15, 0.15)
     assert np.all(table["gap_kernel"] > CLOSE), f"mean-field gaps {table['gap_kernel']} come within {CLOSE}"
+    assert np.all(table["weight_change"] > 1.0), f"mean-field weight changes {table['weight_change']}: not above 100%"
+    assert np.all((table["flipped"] > 0.15) & (table["flipped"] < 0.3)), \
+        f"mean-field flips {table['flipped']}: not about a fifth"
     lazy = _sweep(seed, ("weight_change",), widths=(16384,))["weight_change"][0]
     assert table["weight_change"][-1] > 10 * lazy, "mean field moves its weights far more than the NTK net at 16,384"
     return {"weight change slope": change, "flips slope": flips,
             "weight change per width": [f"{v:.1%}" for v in table["weight_change"]],
+            "flipped per width": [f"{v:.1%}" for v in table["flipped"]],
             "gap per width": [round(float(g), 3) for g in table["gap_kernel"]]}
 
 
