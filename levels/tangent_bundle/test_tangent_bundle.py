@@ -145,21 +145,7 @@ def test_laps_add_up_in_the_frame():
 def test_sense_reads_the_unwrapped_turn_and_the_loops_own_direction():
     assert sense(math.radians(-199.0)) == "against the loop" and sense(0.3) == "with the loop"
     assert sense(0.0) == "no turn" and sense(-0.3, -1) == "with the loop"
-    for surface, centre in (("sphere", (0.2, 1.2)), ("saddle", (0.3, 0.2)), ("torus", (0.5, 0.4)), ("cone", (0.3, 1.4))):
-        turns = []
-        t = np.linspace(0, TAU, 41)
-        polygon = np.stack([centre[0] + 0.3 * np.cos(t), centre[1] + 0.3 * np.sin(t)], 1)
-        for points in (polygon, polygon[::-1]):  # the same small circle in the chart, drawn both ways
-            model = make_runner(LEVEL, {"surface": surface, "loop": "drawn"}).model
-            for u, v in points:
-                model.extend_drawing(float(u), float(v))
-            assert model.finish_drawing() == ""
-            loop = model.loop()
-            turns.append(loop.turn)
-            curvature = float(np.sign(model.surface.curvature(*centre))) or 0.0
-            expected = {1.0: "with the loop", -1.0: "against the loop", 0.0: "no turn"}[curvature]
-            assert sense(loop.turn, loop.orientation) == expected, surface
-        assert turns[0] == pytest.approx(-turns[1], abs=1e-12), "drawn the other way, it turns the other way"
+    # drawn loops both ways round, on every surface: the claim sense_follows_the_loop
 
 
 def test_a_geodesic_triangle_asked_on_the_torus_says_it_uses_the_circle():
@@ -260,7 +246,7 @@ def test_dragging_the_tip_turns_the_vector_and_dragging_the_surface_draws_a_loop
         app.run_frames(3)
         middle = view.cam.world_to_screen((0.0, 0.0, 0.0), viewport)
         circle = [(middle[0] + 0.25 * viewport[1] * math.cos(a) - 0.1 * viewport[1], middle[1] + 0.25 * viewport[1] * math.sin(a))
-                  for a in np.linspace(0, 1.9 * math.pi, 24)]
+                  for a in np.linspace(0, 1.9 * math.pi, 14)]
         _drag(app, origin, circle)
         model = app.host.runner.model
         assert model.drawn_paths.get("sphere") is not None, view.message
