@@ -17,6 +17,7 @@ import pytest
 from sandbox.manifest import load_manifest
 from sandbox.testing import (
     cut_off_text,
+    finished_challenge,
     headless_app,
     level,
     make_runner,
@@ -139,7 +140,8 @@ def test_changing_eta_live_keeps_all_three_on_the_same_steps():
 
 
 def test_sixteen_times_wider_moves_about_a_quarter_as_far():
-    measured = measured_outcome(LEVEL, "sixteen_times_wider", backend="numba")
+    attempt = finished_challenge(LEVEL, "sixteen_times_wider", backend="numba")
+    measured = attempt.verdict.measured
     challenge = load_manifest(HERE).challenges["sixteen_times_wider"]
     entry = level(LEVEL)
     params = entry.manifest.resolve_params(challenge.set)
@@ -147,6 +149,9 @@ def test_sixteen_times_wider_moves_about_a_quarter_as_far():
     assert abs(narrow / 4 - measured) <= challenge.tolerance * measured, "the 1/√n answer scores"
     assert abs(narrow / 16 - measured) > challenge.tolerance * measured, "1/n does not"
     assert abs(narrow - measured) > challenge.tolerance * measured, "nor 'as far'"
+    wide_run = attempt.runner
+    narrow_model = entry.model_class()(params, "numba").trained(1024, challenge.steps, seed=challenge.seed)
+    assert wide_run.model.loss <= narrow_model.loss, "the explanation's 'the fit is no worse'"
 
 
 def test_wide_ntk_net_is_close_and_mean_field_is_not():
