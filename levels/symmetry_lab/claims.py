@@ -69,9 +69,14 @@ def check_p4_exact_for_right_angles(seed: int, size: int, dtype: str) -> dict:
         assert p4.unchanged > 1e-2, "the p4 output did not move"
         out[f"{degrees:g}°: plain CNN"] = float(f"{cnn.error:.3g}")
     for degrees in (45.0, 30.0):
-        p4, cnn, _, _ = evaluate(make_station("Groups", seed, dtype, size=size, degrees=degrees), 1)
+        station = make_station("Groups", seed, dtype, size=size, degrees=degrees)
+        p4, cnn, _, _ = evaluate(station, 1)
+        loss = station.extra["round_trip"]()
         assert p4.error > 1e-3 and cnn.error > 1e-3, f"{degrees}°: p4 {p4.error:.2g}, CNN {cnn.error:.2g}"
-        out[f"{degrees:g}°: p4, plain CNN"] = [float(f"{p4.error:.3g}"), float(f"{cnn.error:.3g}")]
+        assert 0.1 < loss < 0.3, f"{degrees}°: turning and turning back changes the picture by {loss:.2g}"
+        assert p4.error > 0.5 * loss and cnn.error > 0.5 * loss, "an error far below the interpolation's own loss"
+        out[f"{degrees:g}°: p4, plain CNN, turn and back"] = [float(f"{e:.3g}") for e in (p4.error, cnn.error, loss)]
+    assert make_station("Groups", seed, dtype, size=size, degrees=90.0).extra["round_trip"]() == 0.0
     # two 45° turns make 90°: exact again
     p4 = evaluate(make_station("Groups", seed, dtype, size=size, degrees=45.0), 2)[0]
     assert p4.error <= tol, f"45° twice: p4 errs by {p4.error:.2g}"

@@ -287,8 +287,14 @@ def groups_station(seed: int, size: int, degrees: float, dtype: str) -> Station:
     def act_output(model, out, k):
         return out if model.kind == "invariant" else rotate_image(out, degrees * k)
 
+    def round_trip() -> float:
+        """How much turning the picture by the angle and back changes it, inside the disc: 0 for
+        multiples of 90°, the interpolation's own loss otherwise."""
+        back = rotate_image(rotate_image(x, degrees), -degrees)
+        return relative_error(back * mask, x * mask, x * mask)
+
     return Station("Groups", f"Turn by {degrees:g}°", x, models, act_input, act_output, None,
-                   {"degrees": degrees, "mask": mask})
+                   {"degrees": degrees, "mask": mask, "round_trip": round_trip})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -465,7 +465,10 @@ class SymmetryView(View):
         if st.name == "Groups" and not self._hidden():
             degrees = float(str(model.params["angle"]).rstrip("°"))
             if math.remainder(degrees, 90.0) != 0:
+                loss = st.extra["round_trip"]()
                 imgui.text_colored(PALETTE.yellow, f"{degrees:g}° is not in p4, and a pixel grid turned by it does not "
                                                    "land on pixels: the picture is interpolated, so no network on this "
-                                                   "grid can be exact. Two 45° turns make 90°: exact again.")
+                                                   f"grid can be exact. Turning the picture by {degrees:g}° and back "
+                                                   f"already changes it by {loss:.0%}. Turns that add up to a multiple "
+                                                   "of 90° are exact again.")
         imgui.pop_text_wrap_pos()
