@@ -534,7 +534,7 @@ class CausalSelfAttention(Layer):
         self.grads += [np.zeros_like(p) for p in self.params]
         self.head_mask = np.ones(n_heads, dtype=dtype)
         self.rotary = rotary
-        self._rot = rotary_tables(max_len, d_head) if rotary else None
+        self._rot = tuple(t.astype(dtype) for t in rotary_tables(max_len, d_head)) if rotary else None
         self.keep_head_outputs = False
         self.pattern: np.ndarray | None = None
         self.head_out: np.ndarray | None = None

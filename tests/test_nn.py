@@ -399,3 +399,16 @@ def test_a_two_layer_model_learns_to_copy_with_adam_and_generates():
         opt.step(model.grads)
     assert loss < 0.1
     np.testing.assert_array_equal(model.generate(np.array([3]), 3), [3, 3, 3, 3])
+
+
+@pytest.mark.parametrize("positions", nn.POSITIONS)
+def test_a_float32_transformer_stays_float32_and_matches_float64(positions):
+    kw = {"vocab": 7, "d_model": 8, "n_layers": 2, "n_heads": 2, "max_len": 8, "positions": positions}
+    m64 = nn.Transformer(rng=np.random.default_rng(30), **kw)
+    m32 = nn.Transformer(rng=np.random.default_rng(30), dtype=np.float32, **kw)
+    tokens = np.random.default_rng(31).integers(0, 7, size=(3, 6))
+    l64, g64 = nn.loss_and_gradient(m64, nn.sequence_cross_entropy, tokens, tokens)
+    l32, g32 = nn.loss_and_gradient(m32, nn.sequence_cross_entropy, tokens, tokens)
+    assert m32.forward(tokens).dtype == np.float32 and all(g.dtype == np.float32 for g in m32.grads)
+    assert l32 == pytest.approx(l64, rel=1e-5)
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5)
