@@ -273,3 +273,22 @@ def test_no_text_overlaps_or_is_cut_at_small_windows_and_large_ui_scales(tmp_pat
         assert any(t.startswith(("moves with it", "equivariant")) for t, *_ in boxes)
     finally:
         app.shutdown()
+
+
+def test_a_prediction_at_ui_scale_2_hides_the_verdicts_on_the_compact_cards(tmp_path, monkeypatch):
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    boxes = record_scene_text(monkeypatch)
+    app = App(size=(1280, 720), headless=True, level=LEVEL, ui_scale=2.0, progress=Progress(tmp_path / "p.sqlite3"))
+    try:
+        app.run_frames(3)
+        open_challenge(app, "relabel_unchanged")
+        boxes.clear()
+        app.run_frames(1)
+        assert app.host.error is None, app.host.error
+        texts = [b[0] for b in boxes]
+        assert "hidden" in " ".join(texts) and not any(t.startswith(("breaks", "moves", "stays")) for t in texts)
+        assert not overlapping_text(boxes) and not cut_off_text(boxes)
+    finally:
+        app.shutdown()

@@ -360,8 +360,8 @@ class SymmetryView(View):
             if imgui.calc_text_size(title).x <= card["title_width"] + 4:
                 frame.text(draw_list, card["title"], title, PALETTE.text)
             if hidden:
-                frame.text(draw_list, (card["a"][0], card["a"][1]), self._fit(width, "hidden until you lock in",
-                                                                              "hidden"), HIDDEN)
+                at = card["badge"] if card["a"] is None else card["a"][:2]
+                frame.text(draw_list, at, self._fit(width, "hidden until you lock in", "hidden"), HIDDEN)
                 continue
             if not lay["pictures"]:
                 self._badge(draw_list, frame, card, model, outcome, verdict, k)
