@@ -255,6 +255,21 @@ def test_clicking_the_big_button_applies_g(tmp_path):
         assert view.model.k == before + 1
 
 
+def test_while_paused_the_button_records_the_new_errors(tmp_path):
+    with headless_app(LEVEL, tmp_path, params={"station": "Grids"}, paused=True) as app:
+        app.run_frames(3)
+        view, runner = app.host.view, app.host.runner
+        x0, y0, _, _ = app.layout()["scene"]
+        bx, by, bw, bh = view._button
+        app.inject("mouse_pos", x0 + bx + 0.5 * bw, y0 + by + 0.5 * bh)
+        app.run_frames(1)
+        app.inject("mouse_button", 0, True)
+        app.inject("mouse_button", 0, False)
+        app.run_frames(3)
+        assert view.model.k == 2 and runner.latest()["applied"] == 2
+        assert runner.latest()["grid_stride"] < 1e-12, "a shift by 2 in all: the stride-2 output shifts with it"
+
+
 @pytest.mark.parametrize(("size", "scale", "station"), [((960, 600), 1.0, "Grids"), ((1280, 720), 2.0, "Graphs"),
                                                        ((1280, 720), 2.0, "Gauges")])
 def test_no_text_overlaps_or_is_cut_at_small_windows_and_large_ui_scales(tmp_path, monkeypatch, size, scale, station):

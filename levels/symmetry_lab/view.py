@@ -421,7 +421,7 @@ class SymmetryView(View):
         mx, my = (np.asarray(inp.mouse, np.float64) / frame.pixel_ratio)
         x, y, w, h = self._button
         if x <= mx <= x + w and y <= my <= y + h:
-            self.model.apply()
+            self._apply()
             return True
         return False
 
@@ -440,6 +440,16 @@ class SymmetryView(View):
         plot_strip(self.context, [Plot(title, series=ERRORS[name], y_label="relative error", y_log=True,
                                        y_limits=(1e-18, 10.0), colors=colors, legend_at=where)])
 
+    def _apply(self, undo: bool = False) -> None:
+        """Apply g once more (or go back to x); while paused, one step records the new errors so the
+        table and the plot agree with the cards."""
+        if undo:
+            self.model.undo_all()
+        else:
+            self.model.apply()
+        if self.transport.paused:
+            self.transport.step()
+
     # -- the side panel -----------------------------------------------------------------------------
     def panel(self) -> None:
         model = self.shown
@@ -449,9 +459,9 @@ class SymmetryView(View):
         if self._can_apply():
             width = imgui.get_content_region_avail().x
             if imgui.button(st.action, imgui.ImVec2(width, 2.2 * imgui.get_text_line_height())):
-                self.model.apply()
+                self._apply()
             if imgui.button("Back to x (k = 0)"):
-                self.model.undo_all()
+                self._apply(undo=True)
         imgui.text(f"g applied {model.k} time{'s' if model.k != 1 else ''}")
         tol = TOLERANCE[model.params["dtype"]]
         imgui.text_colored(PALETTE.muted, f"exact means an error below {tol:g} ({model.params['dtype']} rounding)")
