@@ -154,15 +154,17 @@ def clusters(x: np.ndarray, angle: float = CLUSTER_ANGLE, min_size: int | None =
     need = min_cluster_size(len(u)) if min_size is None else int(min_size)
     linked = u @ u.T > np.cos(angle)
     free = np.ones(len(u), bool)
+    neighbours = linked.sum(axis=1)  # free neighbours of every token, kept up to date as clusters leave
     out = []
     while free.any():
-        counts = np.where(free, linked[:, free].sum(axis=1), -1)
+        counts = np.where(free, neighbours, -1)
         leader = int(np.argmax(counts))  # the lowest index among ties: deterministic
         if counts[leader] < need:
             break
         members = np.nonzero(linked[leader] & free)[0]
         out.append(members)
         free[members] = False
+        neighbours -= linked[:, members].sum(axis=1)
     return out
 
 

@@ -42,6 +42,9 @@ def _sphere_grid(rings: int = 6, meridians: int = 8, sides: int = 72) -> np.ndar
     return np.concatenate(segments)
 
 
+SPHERE_GRID = _sphere_grid(sides=48)
+
+
 def _circle(radius: float = 1.0, sides: int = 180) -> np.ndarray:
     t = np.linspace(0.0, 2 * math.pi, sides + 1)
     return np.stack([radius * np.cos(t), radius * np.sin(t)], 1)
@@ -55,6 +58,9 @@ def token_colors(x0: np.ndarray) -> np.ndarray:
     if x0.shape[1] == 3:
         colors[:, :3] = colors[:, :3] * (0.75 + 0.25 * x0[:, 2:3]) + 0.15 * (1 + x0[:, 2:3]) / 2
     return np.clip(colors, 0.0, 1.0)
+
+
+CIRCLE = _circle()
 
 
 class TokenFlowView(View):
@@ -77,9 +83,9 @@ class TokenFlowView(View):
     def scene(self, frame) -> None:
         model, paint, mvp, vp = self.model, self.painter, frame.mvp, frame.viewport
         if model.d == 3:
-            paint.lines(mvp, _sphere_grid(), GRID, 1.0, vp, strip=False)
+            paint.lines(mvp, SPHERE_GRID, GRID, 1.0, vp, strip=False)
         else:
-            paint.lines(mvp, _circle(), GRID, 1.5, vp)
+            paint.lines(mvp, CIRCLE, GRID, 1.5, vp)
             paint.lines(mvp, self.density_ring(), DENSITY, 2.0, vp)
         colors = self.cache_colors()
         size = float(np.clip(14.0 / math.sqrt(max(len(model.x), 1) / 64.0), 2.0, 11.0))
@@ -87,13 +93,13 @@ class TokenFlowView(View):
         if trail is not None:
             paint.lines(mvp, trail, PALETTE.white.alpha(0.35), 1.0, vp, strip=False)
         paint.points(mvp, model.x, colors, size)
-        if model.params["projection"]:
+        big = [c for c in self.cluster_centres() if c[1] >= LABELLED]
+        if model.params["projection"] and big:
             # a collapsed cluster is many tokens on one spot: a halo sized by its share shows how many
-            for centre, share, members in self.cluster_centres():
-                if share >= LABELLED:
-                    halo = 0.5 + 0.5 * colors[members].mean(axis=0)  # lighter than its tokens, to read on the dark
-                    halo[3] = 0.45
-                    paint.points(mvp, self._lift(centre)[None, :] / 1.08, halo, 10.0 + 40.0 * math.sqrt(share))
+            halos = np.array([0.5 + 0.5 * colors[members].mean(axis=0) for _, _, members in big])  # lighter than its tokens
+            halos[:, 3] = 0.45
+            paint.points(mvp, np.array([self._lift(c) / 1.08 for c, _, _ in big]), halos,
+                         np.array([10.0 + 40.0 * math.sqrt(share) for _, share, _ in big]))
 
     def cache_colors(self) -> np.ndarray:
         model = self.model
