@@ -639,3 +639,27 @@ def test_a_levels_own_ticks_keep_every_tick_and_only_the_labels_that_fit(demo_ap
     shown = [(v / 20.0 * now.pixels, imgui.calc_text_size(t).x) for v, t in zip(values, labels) if t]
     for (a, wa), (b, wb) in itertools.pairwise(shown):
         assert b - a - 0.5 * (wa + wb) >= plots.TICK_GAP[False] * imgui.get_font_size() - 0.5
+
+
+def test_an_equal_plot_keeps_one_unit_as_long_on_both_axes(demo_app):
+    from imgui_bundle import implot
+
+    from sandbox.kit import Plot, plot_strip, plots
+
+    app = demo_app
+    seen = {}
+
+    def record(name):
+        def draw(run):
+            plots.line("circle", np.cos(np.linspace(0, 2 * np.pi, 64)), 3 * np.sin(np.linspace(0, 2 * np.pi, 64)))
+            limits, size = implot.get_plot_limits(), implot.get_plot_size()
+            seen[name] = ((limits.x.max - limits.x.min) / size.x, (limits.y.max - limits.y.min) / size.y)
+        return draw
+
+    app.host.view.plots = lambda: plot_strip(app.host.context, [
+        Plot("equal", record("equal"), x_label="", equal=True), Plot("free", record("free"), x_label="")])
+    app.run_frames(5)
+    units_x, units_y = seen["equal"]
+    assert units_x == pytest.approx(units_y, rel=0.02), "a unit is as many pixels across as up"
+    free_x, free_y = seen["free"]
+    assert abs(free_x / free_y - 1) > 0.1, "without it the axes fit the data each on its own"

@@ -468,6 +468,9 @@ class Plot:
     legend_at: str = "above"
     margin: bool = False  # fitted linear axes keep 8% room, so a series at its minimum (a floor) clears the frame
     x_invert: bool = False  # the x axis runs right to left (time from noise to data, say)
+    #: one unit is as long on both axes (a plane, a circle, eigenvalues in the complex plane):
+    #: the limits grow on one axis to keep the aspect, so fixed limits are the least shown
+    equal: bool = False
     weight: float = 1.0  # share of the strip's width
     #: the least width (in font sizes, so a larger UI scale needs more pixels) at which the plot
     #: is worth showing; 0: shown at any width
@@ -561,7 +564,7 @@ def draw_plot(run, plot: Plot, hidden=frozenset()) -> None:
 def _draw_plot(run, plot: Plot, hidden) -> None:
     many = len(plot.series) > 1 or plot.draw is not None
     legend = many if plot.legend is None else plot.legend
-    flags = 0 if legend else implot.Flags_.no_legend.value
+    flags = (0 if legend else implot.Flags_.no_legend.value) | (implot.Flags_.equal.value if plot.equal else 0)
     if not implot.begin_plot(plot.title, imgui.ImVec2(-1, -1), flags):
         return
     x_flags = (0 if plot.x_limits else FIT) | (implot.AxisFlags_.invert.value if plot.x_invert else 0)
