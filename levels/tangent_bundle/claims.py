@@ -15,7 +15,7 @@ import numpy as np
 from sandbox.testing import make_runner, measured_outcome
 
 from . import geometry as geo
-from .model import LAP_STEPS, sense
+from .model import ERROR_STEPS, LAP_STEPS, sense
 
 HERE = Path(__file__).resolve().parent  # this level's folder, wherever it is installed
 TAU = geo.TAU
@@ -48,7 +48,7 @@ def check_latitude_turn(colatitude: float) -> dict:
     assert abs(loop.turn - expected) < 1e-10
     seen = model.measure_turn(run)
     assert abs(seen - math.degrees(float(geo.wrap(expected)))) < RECORDED or abs(abs(seen) - 180.0) < RECORDED
-    assert model.measure_sense(run) == ("no turn" if colatitude == 90.0 else sense(float(geo.wrap(expected))))
+    assert model.measure_sense(run) == "with the loop", "the cap's curvature is positive, the equator's 2π too"
     if colatitude == 90.0:
         assert abs(seen) < RECORDED and abs(math.degrees(loop.turn) - 360.0) < 1e-9, "the equator: 2π, seen as 0"
     if colatitude > 90.0:
@@ -245,6 +245,24 @@ def check_discrete_first_order(surface: str) -> dict:
     assert 0.85 <= curve["order"] <= 1.2, f"order {curve['order']:.2f}"
     tail = curve["errors"][3:]
     assert np.all(np.diff(tail) < 0), "the error shrinks with every doubling from 64 steps"
+    return measured
+
+
+def check_projection_special_cases(case: str) -> dict:
+    """Projection at half a turn (second order) and on the torus's top circle (exact)."""
+    params = {"60° latitude": {"surface": "sphere", "colatitude": 60.0},
+              "torus parallel at 150°": {"surface": "torus", "tube_angle": 150.0},
+              "torus top circle": {"surface": "torus", "tube_angle": 90.0}}[case]
+    model = _run(0, **params).model
+    curve, loop = model.error_curve(), model.loop()
+    measured = {"turn as seen (°)": round(math.degrees(loop.wrapped), 6),
+                "error (°)": [float(f"{math.degrees(e):.3g}") for e in curve["errors"]]}
+    if case == "torus top circle":
+        assert float(np.max(curve["errors"])) < 1e-12, "the tangent planes never tilt: exact"
+    else:
+        order = geo.order_of(ERROR_STEPS[3:], curve["errors"][3:])
+        measured["fitted order"] = round(order, 3)
+        assert abs(abs(math.degrees(loop.wrapped)) - 180.0) < 1e-9 and 1.8 <= order <= 2.2, f"order {order:.2f}"
     return measured
 
 
