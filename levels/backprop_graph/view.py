@@ -439,7 +439,8 @@ class BackpropView(View):
             return
         total = sum(p for _, p in products)
         k = graph.inputs.index(start)
-        imgui.text(f"sum over the {len(products)} paths: ∂{out}/∂{xname} = {fmt(total)}")
+        paths = "the one path" if len(products) == 1 else f"the {len(products)} paths"
+        imgui.text(f"sum over {paths}: ∂{out}/∂{xname} = {fmt(total)}")
         if snap.known[k]:
             imgui.text_colored(GRAD if model.mode == REVERSE else TANGENT,
                                f"{'backprop' if model.mode == REVERSE else 'forward mode'}: {fmt(snap.gradients[k])}"
@@ -447,8 +448,8 @@ class BackpropView(View):
             imgui.separator()
             self._checks(model)
         else:
-            imgui.text_colored(MUTED, f"the {'backward pass' if model.mode == REVERSE else 'pass for ' + xname} "
-                                      "has not brought it back yet: the checks follow")
+            way = "the backward pass" if model.mode == REVERSE else f"the forward-mode pass for {xname}"
+            imgui.text_colored(MUTED, f"∂{out}/∂{xname} waits for {way}; the checks follow it")
         imgui.pop_text_wrap_pos()
 
     def _check(self, what: str, formula, measured) -> None:
