@@ -13,11 +13,14 @@ import numpy as np
 import pytest
 
 from sandbox.testing import (
+    cut_off_text,
     headless_app,
     level,
     make_runner,
     measured_outcome,
     open_challenge,
+    overlapping_text,
+    record_scene_text,
 )
 
 level("induction_circuit").module("circuit")  # imports the level's package as the game does
@@ -257,6 +260,30 @@ def test_the_word_keyboard_edits_the_prompt_and_bad_edits_leave_a_message(tmp_pa
         tr = model.trace()
         assert tr.earlier is not None and view.message == ""
         app.run_frames(2)
+
+
+@pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((1280, 720), 2.0)])
+def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale):
+    """The caption, the words (staggered when crowded), the prediction and the labels, for the
+    default prompt and for the longest one, at a small window and at UI scale 2."""
+    from sandbox.app import App
+    from sandbox.progress import Progress
+
+    boxes = record_scene_text(monkeypatch)
+    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
+    try:
+        for prompt in (None, list(range(SEQ_LEN - 1)) + [5]):
+            if prompt is not None:
+                app.host.view.set_prompt(prompt)
+            app.run_frames(3)
+            boxes.clear()
+            app.run_frames(1)
+            assert app.host.error is None, app.host.error
+            assert len(boxes) >= 10
+            assert overlapping_text(boxes) == [], overlapping_text(boxes)
+            assert cut_off_text(boxes) == []
+    finally:
+        app.shutdown()
 
 
 def test_the_witness_runs():

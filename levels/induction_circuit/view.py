@@ -9,6 +9,8 @@ would answer it stays hidden."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from imgui_bundle import imgui, implot
 
@@ -45,6 +47,7 @@ class CircuitView(View):
         self.pattern_head: int | None = None  # None: the circuit's head of that layer
         self.message = ""
         self.rng = np.random.default_rng(12345)
+        self._below = 0.8  # world units the home view leaves under the token row, for the words
 
     def make_camera(self):
         return Camera2D(center=(5.0, 1.45), half_height=2.3)
@@ -55,7 +58,7 @@ class CircuitView(View):
 
     def _fit(self) -> None:
         n = len(self.model.prompt)
-        self.cam.fit(-0.9, n - 0.1, -0.75, 3.75)
+        self.cam.fit(-0.9, n - 0.1, -self._below, ROWS[-1] + 1.1, follow=True)
 
     # -- hiding -------------------------------------------------------------------------------------
     def _hidden(self) -> frozenset[str]:
@@ -112,7 +115,7 @@ class CircuitView(View):
     def overlay(self, draw_list, frame) -> None:
         model = self.model
         tr = model.trace()
-        n, last = len(tr.tokens), len(tr.tokens) - 1
+        last = len(tr.tokens) - 1
         fit = frame.size[0] - 24.0
         layers = len(tr.patterns)
         lines = [self._headline(tr, fit)]
@@ -125,31 +128,49 @@ class CircuitView(View):
         else:
             lines.append(("one layer: its keys know only their own word and place", PALETTE.muted))
         frame.caption(draw_list, lines)
-        # the words: staggered when they would touch
-        spacing = abs(frame.to_overlay((1.0, 0.0)).x - frame.to_overlay((0.0, 0.0)).x) if n > 1 else 1e9
-        widest = max(imgui.calc_text_size(WORDS[t]).x for t in tr.tokens)
-        stagger = widest + 6.0 > spacing
-        for i, t in enumerate(tr.tokens):
+        # the words: staggered on as many rows as they need, abbreviated when even that is crowded
+        spacing = 1.0 / max(frame.world_per_pixel(), 1e-9)
+        texts, rows = self.word_rows([WORDS[t] for t in tr.tokens], spacing)
+        line_height = imgui.get_text_line_height() + 2.0
+        for i, text in enumerate(texts):
             color = KCOMP if tr.earlier is not None and i in (tr.earlier, last) else \
                 OUT if tr.earlier is not None and i == tr.source else TOKEN
             at = frame.to_overlay((float(i), ROWS[0]))
             if at is None:
                 continue
-            size = imgui.calc_text_size(WORDS[t])
-            drop = 14.0 + (size.y + 2.0 if stagger and i % 2 else 0.0)
-            frame.text(draw_list, (at.x - size.x / 2 - frame.origin[0], at.y + drop - frame.origin[1]), WORDS[t], color)
-        if not self._prediction_hidden():
-            top = frame.to_overlay((float(last), ROWS[-1]))
-            if top is not None:
-                word = f"→ {WORDS[tr.predicted]}  {tr.probs[tr.predicted]:.0%}"
-                size = imgui.calc_text_size(word)
-                x = min(top.x - size.x / 2, frame.origin[0] + frame.size[0] - size.x - 8.0)
-                frame.text(draw_list, (x - frame.origin[0], top.y - size.y - frame.origin[1]), word, OUT)
+            width = imgui.calc_text_size(text).x
+            drop = 12.0 + line_height * (i % rows)
+            frame.text(draw_list, (at.x - width / 2 - frame.origin[0], at.y + drop - frame.origin[1]), text, color)
+        self._reserve_below(12.0 + line_height * rows + 8.0, frame.size[1])
         labels = [((-0.55, ROWS[1]), "layer 0", PREV, 1), ((-0.55, ROWS[2]), "layer 1", IND, 1)] if layers > 1 else \
             [((-0.55, ROWS[1]), "layer 0", PREV, 1)]
         if tr.earlier is not None and layers > 1:
             labels.append(((tr.source, ROWS[1] + 0.45), f"key: 'after {WORDS[tr.tokens[last]]}'", KCOMP, 2))
+        if not self._prediction_hidden():  # the prediction first: the most important label
+            labels.insert(0, ((float(last), ROWS[-1]), f"→ {WORDS[tr.predicted]}  {tr.probs[tr.predicted]:.0%}", OUT, 3))
         frame.labels(draw_list, labels)
+
+    @staticmethod
+    def word_rows(words: list[str], spacing: float) -> tuple[list[str], int]:
+        """The texts of the words under the token row and on how many rows they alternate so that
+        neighbours on a row do not touch (``spacing``: window units between positions): the
+        words themselves on up to two rows, else their first three letters."""
+        for texts in (words, [w[:3] for w in words]):
+            widest = max(imgui.calc_text_size(t).x for t in texts)
+            rows = max(1, math.ceil((widest + 8.0) / max(spacing, 1e-6)))
+            if rows <= 2:
+                break
+        return texts, min(rows, len(words))
+
+    def _reserve_below(self, pixels: float, pane_height: float) -> None:
+        """Make the home view leave ``pixels`` under the token row for its words (applied from the
+        next frame; only when it changes, so a pan or zoom of the learner's stays otherwise)."""
+        height = ROWS[-1] + 1.1  # world units above the token row
+        below = height * pixels / max(pane_height * 0.92 - pixels, 1.0)
+        below = float(np.clip(below, 0.5, 4.0))
+        if abs(below - self._below) > 0.04:
+            self._below = below
+            self._fit()
 
     def _headline(self, tr, fit: float) -> str:
         model = self.model
@@ -303,11 +324,11 @@ class CircuitView(View):
         n = max(self.model.run.step_count, 1)
         plot_strip(self.context, [
             Plot("loss on the repeat", self._loss_plot, y_label="loss (nats)", x_limits=(0.0, float(max(n, 50))),
-                 y_limits=(0.0, 4.2), weight=1.4, min_width=12),
+                 y_limits=(0.0, 4.2), weight=1.4, min_width=12, priority=4),
             Plot("head scores", self._score_plot, x_limits=(0.0, float(max(n, 50))), y_limits=(-0.02, 1.02),
                  min_width=9, priority=2),
             Plot("loss by position", self._profile_plot, x_label="position", x_limits=(-0.5, SEQ_LEN - 1.5),
-                 y_limits=(0.0, 4.2), legend=False, min_width=9),
+                 y_limits=(0.0, 4.2), legend=False, min_width=9, priority=1),
             Plot("attention L{} H{}".format(*self._pattern_head()), self._pattern_plot, x_label="key position",
                  y_label="query", legend=False, min_width=8, priority=3)])
 
