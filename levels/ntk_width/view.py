@@ -166,8 +166,9 @@ class NtkWidthView(View):
         _, self.show_sweep = imgui.checkbox("Sweep the widths 64 to 16,384", self.show_sweep)
         imgui.end_disabled()
         if imgui.is_item_hovered():
-            imgui.set_tooltip("Trains a fresh net at each width (same seed, same η, 300 steps) and plots the weight "
-                              "change, the flips and the gaps against the width on log-log axes, with the 1/√n slope.")
+            imgui.set_tooltip("Trains a fresh net at each width (same seed, same η, 300 steps; about a second) and "
+                              "plots the weight change, the flips and the gaps against the width on log-log axes, "
+                              "with the 1/√n slope. The slopes in the legend are fitted from 1,024 up.")
 
     def _reference(self, challenge) -> float:
         """The measurement the question builds on: width 1,024 under the challenge's settings."""
