@@ -86,17 +86,14 @@ class CircuitView(View):
         for y in ROWS[1:3]:
             self.lines(frame, [(-0.5, y), (n - 0.5, y)], PALETTE.muted.alpha(0.25), 1.0)
         a0 = tr.patterns[0][tr.prev_head]
-        for t in range(n):  # layer 0's head: each position gathers from earlier words
-            for s in range(t + 1):
-                w = float(a0[t, s])
-                if w > EDGE_FLOOR:
-                    self.lines(frame, [(s, ROWS[0]), (t, ROWS[1])], PREV.alpha(0.15 + 0.6 * w), 1.0 + 3.0 * w)
+        t_idx, s_idx = np.nonzero(np.tril(a0) > EDGE_FLOOR)  # layer 0's head: each position gathers from earlier words
+        self._edges(frame, np.stack([s_idx, np.full(len(s_idx), ROWS[0]), t_idx, np.full(len(t_idx), ROWS[1])], 1),
+                    a0[t_idx, s_idx], PREV, 0.15, 0.6, 3.0)
         if len(tr.patterns) > 1:
             a1 = tr.patterns[-1][tr.ind_head][last]
-            for s in range(n):  # layer 1's head, from the last word only
-                w = float(a1[s])
-                if w > EDGE_FLOOR:
-                    self.lines(frame, [(s, ROWS[1]), (last, ROWS[2])], IND.alpha(0.2 + 0.7 * w), 1.0 + 4.0 * w)
+            s_idx = np.flatnonzero(a1 > EDGE_FLOOR)  # layer 1's head, from the last word only
+            self._edges(frame, np.stack([s_idx, np.full(len(s_idx), ROWS[1]), np.full(len(s_idx), last),
+                                         np.full(len(s_idx), ROWS[2])], 1), a1[s_idx], IND, 0.2, 0.7, 4.0)
             self.lines(frame, [(last, ROWS[0]), (last, ROWS[2])], QUERY.alpha(0.6), 2.0)  # the query: the word itself
             if tr.earlier is not None:  # the circuit, lit
                 src = tr.source
@@ -111,6 +108,21 @@ class CircuitView(View):
         self.dots(frame, np.stack([xs, np.full(n, ROWS[1])], 1), PREV.alpha(0.8), 7.0)
         if len(tr.patterns) > 1:
             self.dots(frame, [(last, ROWS[2])], IND, 12.0)
+
+    def _edges(self, frame, segments: np.ndarray, weights: np.ndarray, color, alpha0: float, alpha1: float,
+               widen: float) -> None:
+        """Attention edges ``(x0, y0, x1, y1)``, more opaque and thicker for larger weights: one draw
+        call per thickness class, each vertex with its own colour."""
+        if len(segments) == 0:
+            return
+        widths = np.round(1.0 + widen * weights)
+        base = np.array([color.x, color.y, color.z, 1.0], np.float32)
+        for width in np.unique(widths):
+            pick = widths == width
+            rgba = np.repeat(base[None], pick.sum(), axis=0)
+            rgba[:, 3] = alpha0 + alpha1 * weights[pick]
+            points = segments[pick].reshape(-1, 2)
+            self.painter.lines(frame.mvp, points, np.repeat(rgba, 2, axis=0), float(width), frame.viewport, strip=False)
 
     def overlay(self, draw_list, frame) -> None:
         model = self.model
