@@ -249,6 +249,10 @@ class BackpropModel(Model):
         """∂L/∂w as the backward pass computed it."""
         return self._gradient(run, "w")
 
+    def measure_products(self, run) -> float:
+        """The local-derivative products the run's passes took, counted as they were made."""
+        return float(run.series("multiplies")[-1])
+
     def _bigger_path(self, start: str) -> str:
         graph = self.graph()
         node = [n.name for n in graph.nodes].index(start)

@@ -4,6 +4,7 @@ chain rule says one node a step, and a view that shows no gradient while a predi
 The level's statements across their ranges are its claims (claims.py, run by the engine's tests)."""
 
 import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,7 @@ MANIFEST = load_manifest(HERE)
     ("de_db", 8.0, 3.0, "both paths"),
     ("dl_dw", 1.5, 2.0, "x, not w"),
     ("dead_relu", 0.0, -1.0, "above or below 0"),
+    ("forward_products", 11.0, 6.0, "a pass of its own"),
 ])
 def test_number_challenges_are_measured_from_the_backward_pass(challenge, expected, wrong, hint):
     assert measured_outcome(LEVEL, challenge) == pytest.approx(expected, abs=1e-12)
@@ -182,6 +184,8 @@ def test_while_a_prediction_is_made_no_gradient_is_shown(tmp_path, monkeypatch):
     boxes = record_scene_text(monkeypatch)
     with headless_app(LEVEL, tmp_path) as app:
         view = app.host.view
+        view_module = sys.modules[type(view).__module__]
+        real_strip = view_module.plot_strip
         app.run_frames(5)
         for challenge in MANIFEST.challenges:
             open_challenge(app, challenge)
@@ -193,6 +197,12 @@ def test_while_a_prediction_is_made_no_gradient_is_shown(tmp_path, monkeypatch):
             assert texts, challenge
             leaks = [t for t in texts if "∂" in t and "hidden" not in t or (t.startswith("×") and "=" in t)]
             assert not leaks, (challenge, leaks)
+            strips = []
+            monkeypatch.setattr(view_module, "plot_strip", lambda context, plots, strips=strips: strips.append(
+                [p.title.split("###")[-1] for p in plots]))
+            app.run_frames(1)
+            assert strips and all("cost" not in s and "gradients" not in s for s in strips), strips
+            monkeypatch.setattr(view_module, "plot_strip", real_strip)
             snap = view.shown.snapshot()
             assert snap.values_known.all() or view.shown.mode == FORWARD, "the forward values are the setup"
         open_challenge(app, None)
@@ -213,7 +223,7 @@ def test_after_the_backward_pass_the_scene_shows_gradients_and_local_derivatives
 
 
 @pytest.mark.parametrize(("size", "scale", "graphs"), [
-    ((960, 600), 1.0, GRAPHS), ((1280, 720), 1.0, GRAPHS), ((1920, 1080), 2.0, GRAPHS),
+    ((960, 600), 1.0, GRAPHS), ((1280, 720), 1.0, GRAPHS), ((1920, 1080), 2.0, GRAPHS[3:]),
     ((1280, 720), 2.0, GRAPHS[:3]),  # LayerNorm's eight columns need more than 640 × 360 at scale 1
 ])
 def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale, graphs):

@@ -342,7 +342,7 @@ class BackpropView(View):
         names = [graph.nodes[i].name for i in graph.inputs]
         node = graph.nodes[snap.active] if snap.active >= 0 else None
         if self.challenge.choosing:
-            first = fit("the forward pass is done: predict, then lock in", "predict, then lock in")
+            first = fit("the question's graph: predict, then lock in", "predict, then lock in")
         elif snap.phase == "start":
             first = fit("the inputs are set: the forward pass begins", "the forward pass begins")
         elif model.mode == REVERSE and snap.phase == "forward":
@@ -401,9 +401,10 @@ class BackpropView(View):
         values = model.values()
         n, E = len(graph.inputs), len(graph.edges())
         forward_products = sum(graph.forward_mode(values, k)[1] for k in range(n))
-        imgui.text("To get all the gradients:")
-        imgui.text_colored(GRAD, f"reverse mode: 1 backward pass, {E} products")
-        imgui.text_colored(TANGENT, f"forward mode: {n} passes, {forward_products} products")
+        if not self.hiding:  # the counts answer the challenge on forward mode's cost
+            imgui.text("To get all the gradients:")
+            imgui.text_colored(GRAD, f"reverse mode: 1 backward pass, {E} products")
+            imgui.text_colored(TANGENT, f"forward mode: {n} passes, {forward_products} products")
         imgui.separator()
         start = self._start(model)
         names = [graph.nodes[i].name for i in graph.inputs]
@@ -493,11 +494,12 @@ class BackpropView(View):
     def plots(self) -> None:
         model = self.shown
         shown = [Plot("###work", series=("multiplies", "gradients_known"), y_label="count", priority=0.0,
-                      min_width=12.0),
-                 Plot("###cost", lambda run: self._cost_plot(model), x_label="",
-                      y_label="products", legend=False, priority=1.0, min_width=12.0)]
-        wordings = [["work done so far", "work done"], ["products for every gradient", "products", "cost"]]
-        if not self.hiding:
+                      min_width=12.0)]
+        wordings = [["work done so far", "work done"]]
+        if not self.hiding:  # the cost of each mode, and the gradients: both answer a challenge
+            shown.append(Plot("###cost", lambda run: self._cost_plot(model), x_label="", y_label="products",
+                              legend=False, priority=1.0, min_width=12.0))
+            wordings.append(["products for every gradient", "products", "cost"])
             shown.append(Plot("###gradients", lambda run: self._gradient_plot(model), x_label="", y_label="gradient",
                               priority=2.0, min_width=14.0, margin=True))
             wordings.append(["∂L/∂input: autodiff, finite differences", "∂L/∂input"])
