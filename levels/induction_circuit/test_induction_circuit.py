@@ -223,7 +223,7 @@ def test_challenge_drop_step_trained_live():
 # the view
 
 
-def test_the_view_hides_what_would_answer_the_open_challenge(tmp_path):
+def test_the_view_hides_what_would_answer_the_open_challenge(tmp_path, monkeypatch):
     with headless_app(LEVEL, tmp_path, paused=True) as app:
         app.run_frames(2)
         view = app.host.view
@@ -231,6 +231,9 @@ def test_the_view_hides_what_would_answer_the_open_challenge(tmp_path):
         open_challenge(app, "layer0_back_to_chance")
         assert view._prediction_hidden()
         assert "after the verdict" in view._headline(view.model.trace(), 1e6)
+        shown = record_scene_text(monkeypatch)
+        app.run_frames(1)
+        assert not any("key:" in box[0] or "→" in box[0] for box in shown)  # no lit circuit, no prediction
         app.run_frames(2)
         open_challenge(app, "drop_step")
         assert view._curves_hidden()

@@ -89,7 +89,7 @@ class CircuitView(View):
         t_idx, s_idx = np.nonzero(np.tril(a0) > EDGE_FLOOR)  # layer 0's head: each position gathers from earlier words
         self._edges(frame, np.stack([s_idx, np.full(len(s_idx), ROWS[0]), t_idx, np.full(len(t_idx), ROWS[1])], 1),
                     a0[t_idx, s_idx], PREV, 0.15, 0.6, 3.0)
-        if len(tr.patterns) > 1:
+        if len(tr.patterns) > 1 and not self._prediction_hidden():  # where layer 1 looks would hint at the verdict
             a1 = tr.patterns[-1][tr.ind_head][last]
             s_idx = np.flatnonzero(a1 > EDGE_FLOOR)  # layer 1's head, from the last word only
             self._edges(frame, np.stack([s_idx, np.full(len(s_idx), ROWS[1]), np.full(len(s_idx), last),
@@ -156,7 +156,7 @@ class CircuitView(View):
         self._reserve_below(12.0 + line_height * rows + 8.0, frame.size[1])
         labels = [((-0.55, ROWS[1]), "layer 0", PREV, 1), ((-0.55, ROWS[2]), "layer 1", IND, 1)] if layers > 1 else \
             [((-0.55, ROWS[1]), "layer 0", PREV, 1)]
-        if tr.earlier is not None and layers > 1:
+        if tr.earlier is not None and layers > 1 and not self._prediction_hidden():
             labels.append(((tr.source, ROWS[1] + 0.45), f"key: 'after {WORDS[tr.tokens[last]]}'", KCOMP, 2))
         if not self._prediction_hidden():  # the prediction first: the most important label
             labels.insert(0, ((float(last), ROWS[-1]), f"→ {WORDS[tr.predicted]}  {tr.probs[tr.predicted]:.0%}", OUT, 3))
@@ -413,6 +413,9 @@ class CircuitView(View):
         """The pattern on the prompt: a row per query (the first at the top), a column per key."""
         tr = self.model.trace()
         layer, head = self._pattern_head()
+        if layer > 0 and self._prediction_hidden():
+            implot.plot_text("after the verdict", 0.5, 0.5)
+            return
         a = tr.patterns[layer][head]
         n = a.shape[0]
         rows = list(range(n))
