@@ -17,7 +17,7 @@ from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
 from sandbox.gfx.draw import arrows
-from sandbox.kit import PALETTE, Plot, finite, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, finite, hline, line, plot_strip, scatter, vlines, first_fit
 from sandbox.view import View, side_by_side
 
 from .maps import ENTRY_RANGE, HOUSE, PRESETS, SIZE, UNIT_SQUARE, compose_path, ellipse
@@ -340,7 +340,7 @@ class MatrixView(View):
         room = frame.size[0] - 28.0
 
         def fit(*wordings):
-            return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+            return first_fit(wordings, room)
 
         if not self._hiding("signed_area"):
             det = f"{float(np.linalg.det(M)):.3g}".replace("-", "−")

@@ -9,7 +9,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, finite, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, finite, hline, line, plot_strip, scatter, vlines, first_fit
 from sandbox.view import View
 
 from .kernels import QUINTIC_BAND
@@ -85,7 +85,7 @@ class OrthogonalizerView(View):
             key = (("blue: the iterate X   grey: the input A", "blue: X   grey: A"),
                    ("green: where it heads   orange: image of the unit circle",
                     "green: where it heads   orange: X (unit circle)", "green: UVᵀ   orange: X (circle)"))
-            lines += [(_fitting(wordings, room), PALETTE.muted) for wordings in key]
+            lines += [(first_fit(wordings, room), PALETTE.muted) for wordings in key]
         frame.caption(draw_list, lines)  # first: the labels keep clear of it
         # the handles say what to drag and are always named; UVᵀ where there is room, then the σ
         hint = "" if self.challenge.locked else " (drag)"
@@ -253,10 +253,6 @@ class OrthogonalizerView(View):
         for name, (label, color) in RACE.items():
             line(label.split()[0], steps, run.series(f"loss_{name}"), color)  # short legend: SGD, Adam, Muon
 
-
-def _fitting(wordings, room: float) -> str:
-    """The first of ``wordings`` (longest first) whose text is at most ``room`` wide, else the last."""
-    return next((words for words in wordings if imgui.calc_text_size(words).x <= room), wordings[-1])
 
 
 def _band(limits: tuple[float, float], vertical: bool) -> None:

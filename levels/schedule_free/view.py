@@ -8,7 +8,7 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, finite, finite_rows, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, finite, finite_rows, hline, line, plot_strip, scatter, vlines, first_fit
 from sandbox.view import View
 
 from .schedule_free import DIVERGED_LOSS, cosine_lr
@@ -105,8 +105,8 @@ class ScheduleFreeView(View):
         T = model.planned_steps
         if self._race_hidden:
             frame.caption(draw_list, [
-                _fitting((f"the planned horizon T = {T};  × marks the minimum", f"T = {T};  × the minimum"), room),
-                (_fitting(("the race is hidden while you predict: lock in to watch it",
+                first_fit((f"the planned horizon T = {T};  × marks the minimum", f"T = {T};  × the minimum"), room),
+                (first_fit(("the race is hidden while you predict: lock in to watch it",
                            "the race is hidden until you lock in", "hidden until you lock in"), room), PALETTE.muted)])
             frame.labels(draw_list, [(model.plane(model.problem.start), "start: every run begins here", PALETTE.white,
                                       3, (14.0, -22.0))])
@@ -117,16 +117,16 @@ class ScheduleFreeView(View):
                  if model.landscape else
                  ("the first two of 32 weights (the strongest features); contours of the loss in this plane",
                   "the first two of 32 weights; contours of the loss", "weights 1 and 2; loss contours"))
-        lines = [_fitting((f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  × marks the minimum",
+        lines = [first_fit((f"step {t} of the planned T = {T}  (t/T = {t / T:.2f});  × marks the minimum",
                            f"step {t} of T = {T}  (t/T = {t / T:.2f});  × the minimum",
                            f"step {t} of T = {T}  (t/T = {t / T:.2f})"), room),
-                 (_fitting(where, room), PALETTE.muted)]
+                 (first_fit(where, room), PALETTE.muted)]
         for name, label, color in RUNS:
             stopped = model.race.diverged_at[name]
             if stopped is not None:
                 wordings = (f"{label} diverged at step {stopped} (its step is too large): it stopped, the others race on",
                             f"{label} diverged at step {stopped}: it stopped", f"{label} diverged at step {stopped}")
-                lines.append((_fitting(wordings, room), PALETTE.bad))
+                lines.append((first_fit(wordings, room), PALETTE.bad))
         frame.caption(draw_list, lines)  # first: the labels keep clear of it
         # the clouds meet the trio near the minimum: the trio's labels matter most, the start's least
         items = []
@@ -260,10 +260,6 @@ class ScheduleFreeView(View):
             line(label, index, values, color, weight=1.5)
             scatter(label, index, values, color, size=2.5, legend=False)
 
-
-def _fitting(wordings, room: float) -> str:
-    """The first of ``wordings`` (longest first) whose text is at most ``room`` wide, else the last."""
-    return next((words for words in wordings if imgui.calc_text_size(words).x <= room), wordings[-1])
 
 
 def _fading(color, count: int, start: float, end: float) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from sandbox.kit import PALETTE, Plot, hues, line, plot_strip, scatter
+from sandbox.kit import PALETTE, Plot, hues, line, plot_strip, scatter, first_fit
 from sandbox.kit.plots import set_ticks
 from sandbox.view import View
 
@@ -31,10 +31,6 @@ TREE_NAMES = {"work_efficient": "work-efficient (Brent-Kung)", "step_efficient":
 SHORT_TREE_NAMES = {"work_efficient": "Brent-Kung", "step_efficient": "Hillis-Steele"}
 PHASES = {"up": "up-sweep", "down": "down-sweep", "double": "doubling"}
 
-
-def fitting(options, width: float) -> str | None:
-    """The first of ``options`` (longest first) that fits in ``width`` window units, else None."""
-    return next((text for text in options if imgui.calc_text_size(text).x <= width), None)
 
 
 def diverging(values: np.ndarray) -> np.ndarray:
@@ -199,7 +195,7 @@ class ScanView(View):
         def row(name, x, options, color=PALETTE.text, width=stream_px, align=0.0):
             """A row of text from layout.py, in the longest wording that fits ``width``."""
             if name in lay.rows:
-                text((x, lay.rows[name]), fitting(options, width), color, dy=0.1 * em, align=align)
+                text((x, lay.rows[name]), first_fit(options, width, otherwise=None), color, dy=0.1 * em, align=align)
 
         row("stream_title", 0.0, [f"stream: token {t} of {length}, marked tokens numbered by register",
                                   f"stream: token {t} of {length}", f"token {t}"])
@@ -266,7 +262,7 @@ class ScanView(View):
             count = f"{sum(right.values())}/{len(arrived)}"
             options = [name] if hidden or each_row or not arrived else [f"{name}: {count} copied", f"{name} {count}"]
             room = (x0 + REGISTERS_WIDTH - WIDTH) / frame.world_per_pixel() - 6.0  # right of the stream's numbers
-            text((x0 + REGISTERS_WIDTH, span[1]), fitting(options, room) or name, color.lighter(), dy=-1.15 * em,
+            text((x0 + REGISTERS_WIDTH, span[1]), first_fit(options, room, otherwise=None) or name, color.lighter(), dy=-1.15 * em,
                  align=1.0)
             if not each_row:  # too short for a number and a mark each: the title counts what was copied
                 continue

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from imgui_bundle import imgui, implot
 
-from sandbox.kit import PALETTE, Color, Plot, hline, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Color, Plot, hline, line, plot_strip, scatter, vlines, first_fit
 from sandbox.view import View
 
 from .model import (
@@ -80,13 +80,6 @@ class Shown:
     estimate: float | None = None
     rows: list = field(default_factory=list)
 
-
-def first_fit(options, width: float) -> str:
-    """The first of ``options`` (longest first) that fits ``width``; the last one if none does."""
-    for text in options:
-        if imgui.calc_text_size(text).x <= width:
-            return text
-    return options[-1]
 
 
 def count(n: int) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.draw import arrows
-from sandbox.kit import PALETTE, Plot, plot_strip
+from sandbox.kit import PALETTE, Plot, plot_strip, first_fit
 from sandbox.view import View
 
 from .model import ERRORS, SymmetryModel
@@ -323,7 +323,7 @@ class SymmetryView(View):
 
     # -- text --------------------------------------------------------------------------------------
     def _fit(self, room, *wordings):
-        return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+        return first_fit(wordings, room)
 
     def overlay(self, draw_list, frame) -> None:
         lay = self._layout(frame.size)

@@ -24,7 +24,9 @@ import numpy as np
 from imgui_bundle import imgui, implot
 from imgui_bundle.implot import internal as implot_internal
 
+
 from .color import PALETTE, Color
+from .widgets import first_fit
 
 FIT = implot.AxisFlags_.auto_fit.value
 X1, Y1 = implot.ImAxis_.x1.value, implot.ImAxis_.y1.value
@@ -613,6 +615,6 @@ def titled(plots: list, wordings: list) -> list:
     out = []
     for k, (plot, options) in enumerate(zip(plots, wordings)):
         room = width * plot.weight / total - 3.0 * font  # less the y axis and the padding
-        title = next((w for w in options if imgui.calc_text_size(w).x <= room), options[-1]) if k in keep else options[-1]
+        title = first_fit(options, room) if k in keep else options[-1]
         out.append(replace(plot, title=f"{title}{plot.title}"))  # plot.title holds its "###id"
     return out

@@ -18,3 +18,15 @@ def progress_bar(fraction: float, text: str | None = None) -> None:
     imgui.push_style_color(imgui.Col_.plot_histogram, PROGRESS)
     imgui.progress_bar(fraction, imgui.ImVec2(-1, 0), text)
     imgui.pop_style_color()
+
+
+_LAST = object()
+
+
+def first_fit(wordings, room: float, otherwise=_LAST):
+    """The first of ``wordings`` (longest first) whose text is at most ``room`` window units wide
+    in the current font; when none fits, ``otherwise`` (default: the last, shortest wording)."""
+    for words in wordings:
+        if imgui.calc_text_size(words).x <= room:
+            return words
+    return wordings[-1] if otherwise is _LAST else otherwise
