@@ -18,10 +18,14 @@ from .kernels import descend
 from .model import (
     BATCHES,
     MODES,
+    SADDLE_X,
+    SHARP_MIN,
     SHARPNESS,
+    SHIFTS,
     N,
     batch_variance,
     flat_share_sweep,
+    start_positions,
 )
 
 HERE = Path(__file__).resolve().parent  # this level's folder, wherever it is installed
@@ -115,8 +119,15 @@ def check_flat_tendency_needs_noise(seed: int) -> dict:
     edge = 2.0 / SHARPNESS["sharp"]
     large = flat_share_sweep((N,), (0.6,), SWEEP_STEPS, SWEEP_RUNS, seed, _fast_backend())[0, 0]
     assert 0.6 > edge and large == 0.0, f"η = 0.6, full batch: {large:.3f} flat"
+    # it does not settle either: every run still jumps at each step, inside the sharp well
+    start = start_positions(seed, SWEEP_RUNS)
+    end = descend(start, 0.6, N, SHIFTS, seed, 0, SWEEP_STEPS, False, backend=_fast_backend())
+    jump = np.abs(descend(end, 0.6, N, SHIFTS, seed, SWEEP_STEPS, 1, False, backend=_fast_backend()) - end).max(1)
+    reach = np.linalg.norm(end - SHARP_MIN, axis=1).max()
+    assert jump.min() > 0.1 and reach < -SHARP_MIN[0] + SADDLE_X, (jump.min(), reach)
     return {"η = 0.01, most that left at any |B|": float(small.max()), "2/λ (sharp)": round(edge, 3),
-            "η = 0.6, |B| = N: share flat": float(large)}
+            "η = 0.6, |B| = N: share flat": float(large), "η = 0.6: smallest jump per step": round(float(jump.min()), 3),
+            "η = 0.6: farthest from the sharp minimum": round(float(reach), 3)}
 
 
 def check_robbins_monro(lr: float, seed: int) -> dict:
