@@ -18,7 +18,7 @@ import math
 import numpy as np
 from imgui_bundle import imgui
 
-from sandbox.kit import PALETTE, Plot, hline, line, plot_strip, scatter, titled, vlines
+from sandbox.kit import PALETTE, Plot, first_fit, hline, line, plot_strip, scatter, titled, vlines
 from sandbox.view import View
 
 from .kernels import descend
@@ -80,14 +80,6 @@ def heat(xs, ys) -> tuple[np.ndarray, np.ndarray]:
     X1, Y1 = np.meshgrid(xs[1:], ys[1:])
     boxes = np.stack([X0.ravel(), X1.ravel(), Y0.ravel(), Y1.ravel()], 1)
     return boxes, colors.astype(np.float32)
-
-
-def first_fit(options, width: float) -> str:
-    """The first of ``options`` (longest first) that fits ``width``; the last one if none does."""
-    for text in options:
-        if imgui.calc_text_size(text).x <= width:
-            return text
-    return options[-1]
 
 
 class SgdNoiseView(View):
