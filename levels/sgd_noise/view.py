@@ -18,7 +18,17 @@ import math
 import numpy as np
 from imgui_bundle import imgui
 
-from sandbox.kit import PALETTE, Plot, first_fit, hline, line, plot_strip, scatter, titled, vlines
+from sandbox.kit import (
+    PALETTE,
+    Plot,
+    first_fit,
+    hline,
+    line,
+    plot_strip,
+    scatter,
+    titled,
+    vlines,
+)
 from sandbox.view import View
 
 from .kernels import descend
