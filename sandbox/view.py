@@ -279,6 +279,7 @@ class View:
         self.challenge = context.challenge
         self.transport = context.transport
         self.cache = Cache()
+        self._cells_program = None  # cells.glsl, compiled when a grid is first drawn
         self.cam = self.make_camera()
 
     # -- what subclasses override ------------------------------------------------------------
@@ -333,7 +334,8 @@ class View:
         return self.context.run.params
 
     def program(self, filename: str, defines: dict | None = None, compute: bool = False):
-        """A hot-reloaded shader program from the level folder (or the shared shaders/)."""
+        """A hot-reloaded shader program from the level folder (its ``#include`` may name the shared
+        shaders/ too)."""
         return self.context.program(filename, defines, compute)
 
     def quad(self, frame: Frame, hot, texture=None, **uniforms) -> None:
@@ -349,6 +351,22 @@ class View:
         if texture is not None:
             texture.use(0)
         vao.render(self.gl.TRIANGLE_STRIP, vertices=4)
+
+    def cells(self, frame: Frame, name: str, key, edges, colors) -> None:
+        """A grid of coloured cells (a picture, a matrix, a heat map) filling the world rectangle
+        ``edges`` = (x0, x1, y0, y1), row 0 at the top: one texture quad drawn by the shared
+        ``cells.glsl``, however many cells. ``colors()`` makes the (rows, cols, 4) RGBA array; it
+        runs, and the texture is rebuilt, only when ``key`` changes (``name`` tells grids apart)."""
+        def build():
+            rgba = np.ascontiguousarray(np.asarray(colors(), np.float32))
+            if rgba.ndim != 3 or rgba.shape[2] != 4:
+                raise ValueError(f"cells {name!r}: colours must be (rows, cols, 4) RGBA, got shape {rgba.shape}")
+            return self.gl.texture((rgba.shape[1], rgba.shape[0]), 4, rgba.tobytes(), dtype="f4")
+
+        if self._cells_program is None:
+            self._cells_program = self.context.shared_program("cells.glsl")
+        texture = self.cache.get(f"cells {name}", key, build)
+        self.quad(frame, self._cells_program, texture, edges=tuple(float(e) for e in edges))
 
     def lines(self, frame: Frame, points, color, thickness: float = 1.0, strip: bool = False) -> None:
         """Line segments, each a pair of points (``strip``: one polyline through all of them), in

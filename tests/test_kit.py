@@ -663,3 +663,27 @@ def test_an_equal_plot_keeps_one_unit_as_long_on_both_axes(demo_app):
     assert units_x == pytest.approx(units_y, rel=0.02), "a unit is as many pixels across as up"
     free_x, free_y = seen["free"]
     assert abs(free_x / free_y - 1) > 0.1, "without it the axes fit the data each on its own"
+
+
+def test_a_grid_of_cells_is_one_quad_coloured_cell_by_cell_and_rebuilt_only_when_its_key_changes(demo_app):
+    app = demo_app
+    view = app.host.view
+    builds = []
+
+    def colors():
+        builds.append(1)
+        return np.array([[[1, 0, 0, 1], [0, 1, 0, 1]]], np.float32)  # one row: red, then green
+
+    view.scene = lambda frame: view.cells(frame, "halves", "v1", (-1e4, 1e4, -1e4, 1e4), colors)
+    app.run_frames(4)
+    x, y, w, h = app.layout()["scene"]
+    pixels = app.read_pixels()
+    left, right = pixels[int(y + h / 2), int(x + 5)], pixels[int(y + h / 2), int(x + w - 5)]
+    assert left[0] > 200 and left[1] < 60, left
+    assert right[1] > 200 and right[0] < 60, right
+    assert len(builds) == 1, "the colours are made once while the key stays"
+    view.scene = lambda frame: view.cells(frame, "halves", "v2", (-1e4, 1e4, -1e4, 1e4), colors)
+    app.run_frames(2)
+    assert len(builds) == 2
+    with pytest.raises(ValueError, match="RGBA"):
+        view.cells(None, "bad", 0, (0, 1, 0, 1), lambda: np.zeros((2, 2)))

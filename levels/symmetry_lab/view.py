@@ -51,7 +51,6 @@ class SymmetryView(View):
         self._framed = None
         self._preview = None  # (challenge id, model) shown while a prediction is chosen
         self._button = None  # the button's box (x, y, w, h), window units from the pane's top-left
-        self.cells_program = self.program("cells.glsl")
         self._outlines: list = []  # boxes to outline this frame, drawn in one call at the end
         self._nearest = None  # ((model, k, card), the nearest shift of a stride-2 output)
 
@@ -156,12 +155,8 @@ class SymmetryView(View):
     def _cells(self, frame, name, key, box, colors, rows, cols):
         """A rows × cols grid of coloured cells filling ``box`` (row 0 at the top): one texture quad,
         the texture rebuilt only when ``key`` changes (``colors``: a function making the RGBA rows)."""
-        def build():
-            rgba = np.ascontiguousarray(np.asarray(colors(), np.float32).reshape(rows, cols, 4))
-            return self.gl.texture((cols, rows), 4, rgba.tobytes(), dtype="f4")
-
-        texture = self.cache.get(name, (key, rows, cols), build)
-        self.quad(frame, self.cells_program, texture, edges=tuple(map(float, self._world(box))))
+        self.cells(frame, name, (key, rows, cols), self._world(box),
+                   lambda: np.asarray(colors(), np.float32).reshape(rows, cols, 4))
         self._outlines.append(self._world(box))
 
     def _heat(self, frame, name, key, box, values, scale):

@@ -205,3 +205,10 @@ class ViewContext:
     def program(self, filename: str, defines: dict | None = None, compute: bool = False):
         """A hot-reloaded shader program from the level's folder (released with the level)."""
         return self._host.program(self.folder / filename, defines, compute)
+
+    def shared_program(self, filename: str, defines: dict | None = None):
+        """A program of the engine's shared ``shaders/`` folder (the kit's own drawing, such as
+        the grid of cells), released with the level like the level's own."""
+        from ..paths import SHADERS_DIR
+
+        return self._host.program(SHADERS_DIR / filename, defines, False)
