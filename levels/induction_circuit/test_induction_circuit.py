@@ -265,7 +265,7 @@ def test_the_word_keyboard_edits_the_prompt_and_bad_edits_leave_a_message(tmp_pa
         app.run_frames(2)
 
 
-@pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((1280, 720), 2.0)])
+@pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((1280, 720), 2.0), ((960, 600), 2.0)])
 def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale):
     """The caption, the words (staggered when crowded), the prediction and the labels, for the
     default prompt and for the longest one, at a small window and at UI scale 2."""

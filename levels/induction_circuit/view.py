@@ -134,9 +134,12 @@ class CircuitView(View):
         if layers > 1:
             key = (f"green: layer 0, head {tr.prev_head} (previous word) · purple: layer 1, head {tr.ind_head} (induction) · "
                    "yellow: K-composition")
-            if imgui.calc_text_size(key).x > fit:
-                key = f"green: L0 head {tr.prev_head} · purple: L1 head {tr.ind_head} · yellow: K-comp."
-            lines.append((key, PALETTE.muted))
+            for shorter in (f"green: L0 head {tr.prev_head} · purple: L1 head {tr.ind_head} · yellow: K-comp.",
+                            f"L0 H{tr.prev_head} · L1 H{tr.ind_head} · K-comp."):
+                if imgui.calc_text_size(key).x > fit:
+                    key = shorter
+            if imgui.calc_text_size(key).x <= fit:
+                lines.append((key, PALETTE.muted))
         else:
             lines.append(("one layer: its keys know only their own word and place", PALETTE.muted))
         frame.caption(draw_list, lines)
