@@ -215,10 +215,6 @@ class NtkWidthModel(Model):
         z = augment(fixed["xs"])
         return {**fixed, "empirical": empirical_ntk(z, z, self.w, self.a)}
 
-    def kernel_limit(self) -> np.ndarray:
-        """Kernel regression at t = ∞ on ``grid_x``: Θ(x, X) Θ(X, X)⁻¹ y (where the same steps head)."""
-        return self.analytic_gx @ np.linalg.solve(self.analytic_xx, self.data_y)
-
     def stability(self) -> float:
         """η·λ_max(Θ(X, X))/m for the analytic kernel: gradient descent on it is stable below 2."""
         return self.lr * float(np.linalg.eigvalsh(self.analytic_xx)[-1]) / len(self.data_x)
