@@ -121,8 +121,8 @@ class Verdict:
 def judge(challenge: Challenge, prediction: Any, measured: Any, confidence: float) -> Verdict:
     """Compare a parsed prediction with a measured outcome."""
     error = None
-    if challenge.kind == "choice":
-        correct = prediction == measured
+    if challenge.kind == "choice":  # a tuple measured: a tie, each of its choices is right
+        correct = prediction in measured if isinstance(measured, tuple) else prediction == measured
         mistake = None if correct else (prediction if prediction in challenge.hints else "wrong")
     elif challenge.kind == "number":
         error = prediction - measured
@@ -165,6 +165,16 @@ class ChallengeRun:
     runner: Runner | None = None
     verdict: Verdict | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: the sandbox's settings a ``from_sandbox`` challenge starts from (its ``set`` on top);
+    #: None: the manifest's defaults
+    sandbox: dict[str, Any] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The parameters the challenge's run is given: its ``set``, over the sandbox's settings
+        when it is ``from_sandbox`` and they are known."""
+        if self.challenge.from_sandbox and self.sandbox is not None:
+            return {**self.sandbox, **self.challenge.set}
+        return dict(self.challenge.set)
 
     def lock(self, answer: Any, confidence: float = DEFAULT_CONFIDENCE) -> None:
         """Fix the prediction and start the simulation the challenge prescribes."""
@@ -172,7 +182,7 @@ class ChallengeRun:
         self.prediction = parse_answer(self.challenge, answer)
         self.confidence = confidence
         manifest = self.entry.manifest
-        self.runner = Runner(manifest, self.entry.model_class(), self.challenge.set, seed=self.challenge.seed,
+        self.runner = Runner(manifest, self.entry.model_class(), self.settings(), seed=self.challenge.seed,
                              backend=self.backend)
         self.params = self.runner.params
         self.verdict = None
@@ -204,9 +214,11 @@ class ChallengeRun:
             raise AttributeError(f"{self.entry.id}: the model has no measure_{self.challenge.measure}(run)")
         value = method(self.runner)
         if self.challenge.kind == "choice":
-            if value not in self.challenge.choices:
+            # one choice, or several that tie (a tuple or list: any of them is right)
+            values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+            if not values or any(v not in self.challenge.choices for v in values):
                 raise ValueError(f"measure_{self.challenge.measure} returned {value!r}, not one of {self.challenge.choices}")
-            return value
+            return values if len(values) > 1 else values[0]
         return float(value)
 
     def finish(self) -> Verdict:

@@ -336,6 +336,9 @@ class Challenge:
     #: what to repair after a wrong answer: the level (``"level_id"``) or the claim of a level
     #: (``"level_id:claim_id"``) its hints rest on; empty: none named
     repair: str = ""
+    #: the run starts from the learner's current settings in the sandbox (then ``set``), so a
+    #: question can be about the build the learner made; headless, from the defaults
+    from_sandbox: bool = False
 
     def __post_init__(self):
         if not self.title:
@@ -709,7 +712,7 @@ def _parse_math(items: Any, path: Path) -> tuple[tuple[str, str], ...]:
 
 
 _CHALLENGE_KEYS = ("id", "title", "kind", "question", "measure", "set", "steps", "seed", "choices", "tolerance",
-                   "relative", "unit", "plot", "axis", "hints", "explain", "hides", "repair")
+                   "relative", "unit", "plot", "axis", "hints", "explain", "hides", "repair", "from_sandbox")
 _KIND_KEYS = {"choices": ("choice",), "tolerance": ("number", "region"), "relative": ("number",),
               "axis": ("region",)}
 _HINT_KEYS = {"number": ("too_low", "too_high", "wrong"), "region": ("too_low", "too_high", "too_wide", "wrong")}
@@ -799,6 +802,7 @@ def _parse_challenge(index: int, data: Any, params: dict[str, Param], observable
         hides=hides,
         title=title.strip(),
         repair=_parse_repair(t),
+        from_sandbox=t.bool("from_sandbox", False),
     )
 
 

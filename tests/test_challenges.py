@@ -84,3 +84,47 @@ def test_a_confidence_below_a_coin_flip_cannot_be_locked_in():
     assert attempt.runner is None, "nothing ran"
     attempt.lock("0.1", MIN_CONFIDENCE)
     assert attempt.finish().score == 75
+
+
+def test_a_challenge_from_the_sandbox_measures_the_build_the_learner_made(make_app):
+    from sandbox.testing import open_challenge
+
+    app = make_app(level="kv_cache", size=(1280, 720))
+    app.run_frames(2)
+    host = app.host
+    defaults = host.challenges.settings(host.manifest.challenges["lever_yours"])
+    host.runner.set_param("kv_heads", 1)  # multi-query already: the MQA lever frees nothing
+    host.runner.set_param("context", 65536)  # a long context: the window keeps 1/16
+    open_challenge(app, "lever_yours")
+    challenge = host.manifest.challenges["lever_yours"]
+    assert "1 KV heads" in challenge.format_question(host.challenges.settings(challenge))
+    assert host.challenges.lock(challenge, "4096-token window")
+    while host.challenges.attempt.verdict is None:
+        app.run_frames(2)
+    verdict = host.challenges.attempt.verdict
+    assert verdict.measured == "4096-token window" and verdict.correct
+    assert host.challenges.attempt.params["kv_heads"] == 1 and defaults["kv_heads"] == 8
+
+
+def test_levers_that_tie_are_each_right_and_anything_else_is_wrong():
+    from sandbox.challenges import judge
+    from sandbox.testing import level
+
+    challenge = level("kv_cache").manifest.challenges["lever_yours"]
+    tie = ("halve the batch B", "halve the context T")
+    assert judge(challenge, "halve the context T", tie, 0.8).correct
+    assert judge(challenge, "halve the batch B", tie, 0.8).correct
+    wrong = judge(challenge, "4-bit cache", tie, 0.8)
+    assert not wrong.correct and wrong.hint == challenge.hints["4-bit cache"]
+
+
+def test_a_tied_measurement_comes_back_as_every_lever_that_ties():
+    from sandbox.challenges import ChallengeRun
+    from sandbox.testing import level
+
+    entry = level("kv_cache")
+    run = ChallengeRun(entry, entry.manifest.challenges["lever_yours"],
+                       sandbox={**entry.manifest.defaults(), "kv_heads": 1, "cache_dtype": "int4 (0.5 byte)",
+                                "context": 4096, "batch": 8})
+    verdict = run.lock("halve the batch B") or run.finish()
+    assert verdict.measured == ("halve the batch B", "halve the context T") and verdict.correct

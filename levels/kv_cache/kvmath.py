@@ -136,6 +136,14 @@ def best_lever(config: Config) -> str:
     return max(LEVERS, key=lambda name: (savings[name], -LEVERS.index(name)))
 
 
+def best_levers(config: Config) -> tuple[str, ...]:
+    """Every lever that frees the most bytes: more than one when they tie (halving B and halving
+    T both free half), each of them a right answer."""
+    savings = lever_savings(config)
+    most = max(savings.values())
+    return tuple(name for name in LEVERS if savings[name] == most)
+
+
 def number(x: float) -> str:
     """Three significant digits below 1000, whole numbers above (2,048, not 2.05e+03)."""
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"

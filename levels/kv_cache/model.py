@@ -21,6 +21,7 @@ from .kvmath import (
     ToyDecoder,
     advance,
     best_lever,
+    best_levers,
     decode_step_bytes,
     lever_savings,
     new_requests,
@@ -143,6 +144,10 @@ class KVCacheLab(Model):
     def measure_best_lever(self, run) -> str:
         """The lever that frees the most bytes, from the formula with the run's configuration."""
         return best_lever(self.config())
+
+    def measure_best_levers(self, run) -> tuple[str, ...]:
+        """The levers that free the most bytes from the run's configuration (several when they tie)."""
+        return best_levers(self.config())
 
     def measure_kv_gib(self, run) -> float:
         """The cache of the run's configuration in GiB, as recorded."""

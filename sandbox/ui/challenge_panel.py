@@ -100,7 +100,7 @@ class ChallengePanel:
         if answer is None:
             self.error = "Make your prediction first."
             return False
-        attempt = ChallengeRun(self.host.entry, challenge, backend=self.host.backend)
+        attempt = ChallengeRun(self.host.entry, challenge, backend=self.host.backend, sandbox=self.sandbox_settings())
         try:
             attempt.lock(answer, self.confidence)
         except Exception as exc:  # a bad prediction or a level that fails to start
@@ -112,6 +112,16 @@ class ChallengePanel:
         self.recorded = False
         self.host.paused = False  # the run starts at once, whatever the sandbox was doing
         return True
+
+    def sandbox_settings(self) -> dict | None:
+        """The sandbox's current settings (a ``from_sandbox`` challenge starts from them)."""
+        runner = self.host.runner
+        return dict(runner.params) if runner is not None else None
+
+    def settings(self, challenge: Challenge) -> dict:
+        """The parameters the challenge's question and run use."""
+        base = self.sandbox_settings() if challenge.from_sandbox else None
+        return self.host.manifest.resolve_params({**(base or {}), **challenge.set})
 
     def advance(self, steps: int) -> None:
         """Step the challenge's run (called by the host each frame)."""
@@ -153,7 +163,7 @@ class ChallengePanel:
             if clicked and not self.running:  # a verdict in: another challenge may be opened
                 self.select(challenge)
             if imgui.is_item_hovered():
-                tip = challenge.format_question(manifest.resolve_params(challenge.set))
+                tip = challenge.format_question(self.settings(challenge))
                 if rec:
                     tip += f"\n\n{rec.attempts} attempt(s), best score {rec.best_score:.0f}"
                 imgui.set_tooltip(tip)
@@ -162,13 +172,16 @@ class ChallengePanel:
             imgui.text_wrapped("Pick a challenge. You predict first, lock it in, then the simulation decides.")
             return
         challenge = manifest.challenges[self.selected]
-        params = manifest.resolve_params(challenge.set)
+        params = self.attempt.params if self.attempt is not None and self.attempt.params else self.settings(challenge)
         imgui.push_text_wrap_pos(0.0)
         imgui.text(challenge.format_question(params))
         if challenge.set:
             settings = ", ".join(f"{manifest.params[k].label if k in manifest.params else k} = {_short(v)}"
                                  for k, v in challenge.set.items())
-            imgui.text_colored(MUTED, f"The run: {settings}.")
+            imgui.text_colored(MUTED, f"The run: {settings}" + (", the rest as you set them on Play."
+                                                               if challenge.from_sandbox else "."))
+        elif challenge.from_sandbox:
+            imgui.text_colored(MUTED, "The run: your settings on the Play tab.")
         imgui.pop_text_wrap_pos()
         if self.attempt is None:
             self._predict(challenge)
@@ -251,7 +264,10 @@ class ChallengePanel:
             if paused and imgui.button("Play (Space)"):
                 self.host.paused = False
             return
-        measured = verdict.measured if isinstance(verdict.measured, str) else format_value(verdict.measured, challenge.unit)
+        if isinstance(verdict.measured, tuple):  # a tie: each is right
+            measured = " and ".join(verdict.measured) + " (a tie)"
+        else:
+            measured = verdict.measured if isinstance(verdict.measured, str) else format_value(verdict.measured, challenge.unit)
         imgui.text(f"Measured: {measured}")
         imgui.text_colored(GOOD if verdict.correct else BAD, f"{'Right' if verdict.correct else 'Not this time'}"
                            f"  ·  score {verdict.score:.0f} / 100")
