@@ -1,0 +1,317 @@
+"""The Training Loop, drawn. Left: the loop's six stages as a column of boxes, the one just done
+lit, with a return arrow (repeat). Right: one position close up: the 8 characters the network
+reads, the character it must predict, and its P(next) over the 23 characters as bars, with the
+grammar's own P as white ticks (and, after an update, the P before it as outlines). Under them, the
+text the network writes now with the chosen sampling rule. The plots: held-out perplexity against
+the iteration, with V, the counting models and the text's own perplexity as lines; the loss of
+each batch. While a prediction is open, what would answer it stays hidden."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from imgui_bundle import imgui
+
+from sandbox.gfx.camera import Camera2D
+from sandbox.kit import PALETTE, Plot, first_fit, hline, line, plot_strip, progress_bar
+from sandbox.view import View
+
+from .lm import BATCH, CONTEXT, STAGES
+
+LIT, DONE, TODO = PALETTE.orange, PALETTE.green, PALETTE.muted
+MODEL, TRUTH, BEFORE = PALETTE.sky, PALETTE.white, PALETTE.yellow
+#: The scene's world box: the loop column on the left, the close-up on the right.
+BOX = (-0.3, 20.3, -1.2, 10.4)
+STAGE_X = (0.2, 6.2)
+STAGE_H, STAGE_GAP, STAGE_TOP = 1.05, 1.5, 9.4
+BARS_X, BARS_Y0, BARS_Y1 = 7.6, 1.0, 6.4
+CONTEXT_Y = 8.2
+#: Short names of the stages for narrow panes (the long ones are lm.STAGES).
+SHORT = ("sample", "forward", "P(next)", "loss", "backward", "update")
+
+
+def stage_box(k: int) -> tuple[float, float, float, float]:
+    """(x0, x1, y0, y1) of stage k's box."""
+    y1 = STAGE_TOP - k * STAGE_GAP
+    return STAGE_X[0], STAGE_X[1], y1 - STAGE_H, y1
+
+
+class TrainingLoopView(View):
+    controls = (("Next stage (panel, or N)", "step-through mode: do the loop's next stage now"),
+                ("Run the loop (panel)", "switch to run mode: a whole iteration per tick"))
+
+    def make_camera(self):
+        return Camera2D(center=(10.0, 4.6), half_height=6.0)
+
+    def on_reset(self) -> None:
+        self.cam.fit(*BOX)
+
+    # -- hiding -------------------------------------------------------------------------------
+    def _hidden(self) -> frozenset[str]:
+        return self.challenge.hidden()
+
+    def _ppl_hidden(self) -> bool:
+        return "held_out_ppl" in self._hidden()
+
+    # -- scene ----------------------------------------------------------------------------------
+    def scene(self, frame) -> None:
+        model = self.model
+        if model.finished and not self.transport.paused and not self.challenge.playing and model.loop.stage == -1:
+            self.transport.pause()  # the end of training
+        self.gl.disable(self.gl.DEPTH_TEST)
+        lit = model.last_stage
+        mid = model.loop.stage  # −1 between iterations
+        for k in range(len(STAGES)):
+            box = stage_box(k)
+            if k == lit:
+                self.rects(frame, box, LIT.alpha(0.85))
+            elif mid >= 0 and k < mid or (lit == len(STAGES) - 1 and mid == -1 and not model.stepping):
+                self.rects(frame, box, DONE.alpha(0.25))
+            else:
+                self.rects(frame, box, PALETTE.plate.alpha(0.9))
+            self.outline(frame, box, LIT if k == lit else TODO, 2.5 if k == lit else 1.2)
+            if k < len(STAGES) - 1:  # the arrow down to the next stage
+                x = 0.5 * (STAGE_X[0] + STAGE_X[1])
+                self.lines(frame, [(x, box[2]), (x, box[2] - (STAGE_GAP - STAGE_H))], TODO, 2.0)
+        # the return arrow: repeat
+        top, bottom = stage_box(0), stage_box(len(STAGES) - 1)
+        xr = STAGE_X[0] - 0.0
+        ret = [(STAGE_X[0], 0.5 * (bottom[2] + bottom[3])), (xr - 0.25, 0.5 * (bottom[2] + bottom[3])),
+               (xr - 0.25, 0.5 * (top[2] + top[3])), (STAGE_X[0], 0.5 * (top[2] + top[3]))]
+        self.lines(frame, ret, LIT if lit == len(STAGES) - 1 else TODO, 2.0, strip=True)
+        self._close_up(frame)
+
+    def _close_up(self, frame) -> None:
+        spot = self.model.spotlight()
+        V = len(spot.probs)
+        width = (20.0 - BARS_X) / V
+        # the context: 8 boxes, then the box of the character to predict
+        for i in range(CONTEXT):
+            x0 = BARS_X + i * 1.1
+            self.outline(frame, (x0, x0 + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), PALETTE.sky, 1.5)
+        tx = BARS_X + CONTEXT * 1.1 + 0.9
+        self.outline(frame, (tx, tx + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), LIT, 2.5)
+        self.lines(frame, [(tx - 0.8, CONTEXT_Y + 0.5), (tx - 0.1, CONTEXT_Y + 0.5)], LIT, 2.0)
+        # the bars: P(next) over the V characters
+        self.lines(frame, [(BARS_X - 0.1, BARS_Y0), (20.0, BARS_Y0)], TODO, 1.0)
+        show = self._bars_shown()
+        xs = BARS_X + (np.arange(V) + 0.5) * width
+        height = BARS_Y1 - BARS_Y0
+        if show:
+            target = self._target_index(spot)
+            colors = [LIT if i == target else MODEL for i in range(V)]
+            boxes = np.stack([xs - 0.36 * width, xs + 0.36 * width, np.full(V, BARS_Y0),
+                              BARS_Y0 + height * spot.probs], 1)
+            self.rects(frame, boxes, [c.alpha(0.9) for c in colors])
+            if spot.before is not None:
+                old = np.stack([xs - 0.36 * width, xs + 0.36 * width, np.full(V, BARS_Y0), BARS_Y0 + height * spot.before], 1)
+                self.outline(frame, old, BEFORE, 1.5)
+        ticks = [((x - 0.45 * width, BARS_Y0 + height * p), (x + 0.45 * width, BARS_Y0 + height * p))
+                 for x, p in zip(xs, spot.truth) if p > 0]
+        if ticks:
+            self.lines(frame, ticks, TRUTH, 3.0)
+
+    def _bars_shown(self) -> bool:
+        """In step-through mode the bars appear at the stage that computes them (P(next))."""
+        model = self.model
+        if not model.stepping or model.loop.data.positions is None:
+            return True
+        return model.last_stage >= 2 or model.loop.data.probs is None and model.last_stage == -1
+
+    def _target_index(self, spot) -> int:
+        return -1 if spot.target is None else self.model.corpus.lookup[spot.target]
+
+    def overlay(self, draw_list, frame) -> None:
+        model = self.model
+        spot = model.spotlight()
+        fit = frame.size[0] - 24.0
+        frame.caption(draw_list, self._caption(spot, fit))
+        em = imgui.get_font_size()
+        # stage names inside their boxes
+        box_px = abs(frame.to_overlay((STAGE_X[1], 0.0)).x - frame.to_overlay((STAGE_X[0], 0.0)).x)
+        for k, name in enumerate(STAGES):
+            x0, x1, y0, y1 = stage_box(k)
+            text = first_fit([f"{k + 1}  {name}", f"{k + 1} {SHORT[k]}", f"{k + 1}"], box_px - 0.6 * em)
+            at = frame.to_overlay((0.5 * (x0 + x1), 0.5 * (y0 + y1)))
+            size = imgui.calc_text_size(text)
+            color = PALETTE.shadow if k == model.last_stage else PALETTE.text
+            frame.text(draw_list, (at.x - frame.origin[0] - size.x / 2, at.y - frame.origin[1] - size.y / 2), text,
+                       color, plate=False)
+        # the context's characters, and the one to predict
+        for i, ch in enumerate(spot.context):
+            self._char(draw_list, frame, (BARS_X + i * 1.1 + 0.475, CONTEXT_Y + 0.5), "␣" if ch == " " else ch,
+                       PALETTE.sky)
+        tx = BARS_X + CONTEXT * 1.1 + 0.9 + 0.475
+        target = "?" if spot.target is None or not self._bars_shown() and model.last_stage < 2 else \
+            ("␣" if spot.target == " " else spot.target)
+        self._char(draw_list, frame, (tx, CONTEXT_Y + 0.5), target, LIT)
+        # the characters under their bars
+        V = len(spot.probs)
+        width = (20.0 - BARS_X) / V
+        spacing = abs(frame.to_overlay((width, 0.0)).x - frame.to_overlay((0.0, 0.0)).x)
+        step = 1 if imgui.calc_text_size("m").x * 1.3 < spacing else 2
+        for i, ch in enumerate(model.corpus.chars):
+            if i % step:
+                continue
+            self._char(draw_list, frame, (BARS_X + (i + 0.5) * width, BARS_Y0 - 0.35), "␣" if ch == " " else ch,
+                       LIT if i == self._target_index(spot) else PALETTE.muted, plate=False)
+        # the text the network writes
+        sample = model.sample()
+        label = f"it writes ({self._rule()}): "
+        line_text = first_fit([label + sample, "it writes: " + sample, sample], fit)
+        bottom = frame.to_overlay((0.0, -0.6))
+        frame.text(draw_list, (12.0, bottom.y - frame.origin[1]), line_text, PALETTE.text)
+        frame.labels(draw_list, self._labels(spot))
+
+    def _char(self, draw_list, frame, point, text, color, plate: bool = True) -> None:
+        at = frame.to_overlay(point)
+        size = imgui.calc_text_size(text)
+        frame.text(draw_list, (at.x - frame.origin[0] - size.x / 2, at.y - frame.origin[1] - size.y / 2), text, color,
+                   plate=plate)
+
+    def _rule(self) -> str:
+        p = self.params
+        if p["strategy"] == "top-k":
+            return f"T = {p['temperature']:.2g}, top-k {p['top_k']}"
+        if p["strategy"] == "top-p":
+            return f"T = {p['temperature']:.2g}, top-p {p['top_p']:.2g}"
+        return f"T = {p['temperature']:.2g}"
+
+    def _labels(self, spot) -> list:
+        out = [((BARS_X + 0.2, BARS_Y1 + 0.3), "P(next | the 8 characters)", MODEL, 2)]
+        truth_at = int(np.argmax(spot.truth))
+        V = len(spot.probs)
+        width = (20.0 - BARS_X) / V
+        out.append(((BARS_X + (truth_at + 0.5) * width, BARS_Y0 + (BARS_Y1 - BARS_Y0) * spot.truth[truth_at]),
+                    "white: the grammar's own P", TRUTH, 1))
+        if spot.before is not None:
+            out.append(((BARS_X + 0.2, BARS_Y1 - 0.4), "yellow outline: before the update", BEFORE, 1))
+        return out
+
+    def _caption(self, spot, fit: float) -> list:
+        model, loop = self.model, self.model.loop
+        d = loop.data
+        lines = []
+        head = f"iteration {loop.iteration} of {model.budget}"
+        if model.stepping:
+            lines.append((first_fit([f"{head} · {self._stage_words(d, spot)}", self._stage_words(d, spot)], fit),
+                          LIT))
+        else:
+            if self._ppl_hidden():
+                lines.append((f"{head} · the perplexity shows after the verdict", LIT))
+            else:
+                lines.append((first_fit([f"{head} · held-out perplexity {model.held_out_ppl:.2f} (V = {model.corpus.V})",
+                                         f"{head} · perplexity {model.held_out_ppl:.2f}"], fit), LIT))
+        where = ("the batch's first window" if model.stepping and d.positions is not None
+                 else "a sentence starting 'the small ': which noun comes next?")
+        lines.append((first_fit([f"close up: {where}", where], fit), PALETTE.muted))
+        return lines
+
+    def _stage_words(self, d, spot) -> str:
+        """What the stage just done did, in numbers."""
+        stage = self.model.last_stage
+        hidden = self._ppl_hidden()
+        target = "␣" if spot.target == " " else spot.target
+        if stage == -1:
+            return "press Next stage: the loop starts by sampling a batch"
+        if stage == 0:
+            return f"1 sampled {BATCH} windows of {CONTEXT} characters from the training text"
+        if stage == 1:
+            return f"2 forward: {CONTEXT} embeddings → {128} tanh units → {len(spot.probs)} logits per window"
+        if stage == 2:
+            return f"3 softmax: P('{target}' | context) = {spot.probs[self._target_index(spot)]:.3f}"
+        if stage == 3:
+            if hidden:
+                return "4 the loss: shown after the verdict"
+            p = spot.probs[self._target_index(spot)]
+            return f"4 loss = mean −log P = {d.loss:.3f} nats (here −log {p:.3f} = {-math.log(max(p, 1e-300)):.2f})"
+        if stage == 4:
+            return f"5 backward: ‖∂L/∂θ‖ = {d.grad_norm:.3f}, largest in the {d.largest_grad}"
+        if hidden:
+            return "6 Adam moved every parameter"
+        return f"6 Adam: θ moved by {d.update_norm:.3f}; the batch's loss {d.loss:.3f} → {d.loss_after:.3f}"
+
+    # -- panel ----------------------------------------------------------------------------------
+    def panel(self) -> None:
+        model, transport = self.model, self.transport
+        imgui.push_text_wrap_pos(0.0)
+        imgui.separator()
+        progress_bar(model.progress, f"iteration {model.loop.iteration} of {model.budget}")
+        locked = self.challenge.locked
+        if locked:
+            imgui.begin_disabled()
+        wide = imgui.ImVec2(-1, imgui.get_frame_height() * 1.6)
+        if model.stepping:
+            if imgui.button("Next stage  ▸", wide) or (imgui.is_key_pressed(imgui.Key.n) and not imgui.get_io().want_text_input):
+                self.next_stage()
+            if imgui.button("Run the loop", imgui.ImVec2(-1, 0)):
+                self.context.set_param("mode", "run")
+                transport.play()
+        else:
+            if imgui.button("Run the loop  ▶" if transport.paused else "Pause", wide):
+                transport.play() if transport.paused else transport.pause()
+            if imgui.button("Step through one stage at a time", imgui.ImVec2(-1, 0)):
+                self.context.set_param("mode", "step through")
+                transport.pause()
+        if locked:
+            imgui.end_disabled()
+        imgui.separator()
+        self._table()
+        imgui.pop_text_wrap_pos()
+
+    def next_stage(self) -> None:
+        """Step-through mode: run to the next stage and pause there."""
+        self.transport.run_until(self.run.steps + self.model.ticks_to_next_stage())
+
+    def _table(self) -> None:
+        model = self.model
+        b = model.baselines()
+        hidden = self._ppl_hidden()
+        imgui.text("Perplexity on the held-out text (lower is better):")
+        rows = [("uniform: 1/V each", float(model.corpus.V), PALETTE.muted),
+                ("before training", math.exp(model.loop.initial_nll) if "initial_ppl" not in self._hidden() else None,
+                 PALETTE.text),
+                ("unigram (counting)", b["unigram"], PALETTE.muted), ("bigram (counting)", b["bigram"], PALETTE.vermillion),
+                ("trigram (counting)", b["trigram"], PALETTE.yellow),
+                ("the network now", None if hidden else model.held_out_ppl, MODEL),
+                ("the text's own (floor)", b["floor"], PALETTE.green)]
+        flags = imgui.TableFlags_.borders_inner_h.value | imgui.TableFlags_.sizing_fixed_fit.value
+        if imgui.begin_table("##ppl", 2, flags):
+            for name, value, color in rows:
+                imgui.table_next_row()
+                imgui.table_next_column()
+                imgui.text_colored(color, name)
+                imgui.table_next_column()
+                imgui.text_colored(color, "hidden" if value is None else f"{value:.2f}")
+            imgui.end_table()
+
+    # -- plots ----------------------------------------------------------------------------------
+    def plots(self) -> None:
+        n = float(max(self.model.budget, 10))
+        plot_strip(self.context, [
+            Plot("held-out perplexity", self._ppl_plot, x_label="iteration", y_log=True, x_limits=(0.0, n),
+                 y_limits=(1.2, 30.0), weight=1.6, min_width=14, priority=3, legend_at="beside"),
+            Plot("loss on each batch", self._loss_plot, x_label="iteration", y_label="nats", x_limits=(0.0, n),
+                 y_limits=(0.0, 3.4), legend=False, min_width=9, priority=1)])
+
+    def _ppl_plot(self, run) -> None:
+        model = self.model
+        b = model.baselines()
+        hline(model.corpus.V, PALETTE.muted, "V")
+        hline(b["bigram"], PALETTE.vermillion, "bigram")
+        hline(b["trigram"], PALETTE.yellow, "trigram")
+        hline(b["floor"], PALETTE.green, "floor")
+        if self._ppl_hidden():
+            return
+        r = model.loop.record
+        line("network", np.asarray(r.eval_iterations, np.float64), np.asarray(r.held_out_ppl), MODEL, marker=2.5)
+
+    def _loss_plot(self, run) -> None:
+        model = self.model
+        hline(math.log(model.baselines()["floor"]), PALETTE.green)
+        if self._ppl_hidden():
+            return
+        r = model.loop.record
+        if r.train_loss:
+            line("batch loss", np.asarray(r.iterations, np.float64), np.asarray(r.train_loss), PALETTE.orange, weight=1.2)
