@@ -266,6 +266,9 @@ class TangentBundleView(View):
             notice = said
         if notice:
             lines.append((_fitting((notice, notice.split(";")[0].split(":")[0]), room), PALETTE.purple))
+        elif not self.challenge.hide_answers and model.laps == 0 and model.drawing is None:
+            lines.append((_fitting(("drag the white arrow's tip to turn the vector", "drag the white arrow"), room),
+                          PALETTE.muted))
         if self._run_hidden:
             lines.append((_fitting(("the journey is hidden while you predict: lock in to watch it",
                                     "hidden while you predict"), room), PALETTE.muted))
