@@ -103,3 +103,18 @@ def check_checkpoint_is_this_levels_run() -> dict:
     measured = {f"largest {k} gap, 60 steps": float(f"{v:.2g}") for k, v in gaps.items()}
     assert all(v < 1e-3 for v in gaps.values()), measured
     return measured
+
+
+def check_redundant_induction_heads(seed: int) -> dict:
+    run = _stored(seed=seed)
+    ev = run.evaluate()
+    full = ev.rep_loss
+    share = (run.evaluate("induction head").rep_loss - full) / (LN_V - full)
+    second = float(np.sort(ev.induction[1])[-2])
+    measured = {"layer 1 induction scores": np.round(ev.induction[1], 2).tolist(),
+                "induction head ablated: gap back": f"{share:.0%}"}
+    if second > HEAD_THRESHOLD:
+        assert share < 2 / 3, measured
+    else:
+        assert share > 0.95, measured
+    return measured
