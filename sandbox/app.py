@@ -494,6 +494,9 @@ class App:
                           host.elapsed, ratio, rect[:2], pane.name)
             self.ctx.viewport = (int(rect[0] * ratio), int(fb_h - (rect[1] + rect[3]) * ratio), *frame.viewport)
             self.ctx.enable(self.ctx.DEPTH_TEST)
+            # what is drawn later at the same depth wins: a flat (2-D) scene draws in order, the
+            # way a painter does, instead of dropping a shape laid over another at depth 0
+            self.ctx.depth_func = "<="
             if any(_overlap(pane.rect, other.rect) for other in panes[:index]):  # an inset: clear under it
                 self.ctx.clear(*SCENE_BACKGROUND, depth=1.0, viewport=self.ctx.viewport)
             host.scene(frame)

@@ -360,7 +360,11 @@ class LevelHost:
         """Controls, parameters, observables, and the tabs (challenges, math, code, about)."""
         manifest = self.manifest
         imgui.push_font(self.fonts.bold, 0.0)
-        imgui.text_wrapped(manifest.title if manifest is not None else self.entry.id)
+        title = manifest.title if manifest is not None else self.entry.id
+        words = max((imgui.calc_text_size(w).x for w in title.split()), default=0.0)
+        if words > imgui.get_content_region_avail().x:  # beside the buttons a word would break: below them
+            imgui.new_line()
+        imgui.text_wrapped(title)
         imgui.pop_font()
         if imgui.is_item_hovered():
             imgui.set_tooltip(f"{self.entry.id} · {self.backend} backend · {self.entry.folder}")

@@ -156,7 +156,11 @@ def level_entries(entry) -> list[Entry]:
     for i, (tex, caption) in enumerate(m.math):
         out.append(Entry("formula", m.id, str(i), caption or tex, f"{tex}\n{caption}"))
     for c in m.challenges.values():
-        out.append(Entry("challenge", m.id, c.id, c.title, f"{c.title}. {c.question} {c.explain}"))
+        try:
+            question = c.format_question(m.resolve_params(c.set))
+        except Exception:  # noqa: BLE001  (a question that cannot be filled is found as written)
+            question = c.question
+        out.append(Entry("challenge", m.id, c.id, c.title, f"{c.title}. {question} {c.explain}"))
     for c in m.claims.values():
         out.append(Entry("claim", m.id, c.id, c.statement, f"{c.statement} Boundary: {c.boundary}".strip()))
     for p in m.papers:

@@ -64,7 +64,7 @@ def measured_outcome(level_id: str, challenge_id: str, backend: str = "numpy",
 
 @contextlib.contextmanager
 def headless_app(level_id: str, data_dir: str | Path, params: dict[str, Any] | None = None,
-                 size: tuple[int, int] = (1024, 640), paused: bool = False) -> Iterator:
+                 size: tuple[int, int] = (1024, 640), paused: bool = False, ui_scale: float = 1.0) -> Iterator:
     """A headless app with ``level_id`` open (its progress kept in ``data_dir``; ``paused``: the run
     does not step by itself), checked for a level error and shut down after::
 
@@ -75,7 +75,7 @@ def headless_app(level_id: str, data_dir: str | Path, params: dict[str, Any] | N
     from .app import App
     from .progress import Progress
 
-    app = App(size=size, headless=True, level=level_id, params=params,
+    app = App(size=size, headless=True, level=level_id, params=params, ui_scale=ui_scale,
               progress=Progress(Path(data_dir) / "progress.sqlite3"))
     try:
         if paused:
