@@ -17,7 +17,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.draw import arrows
-from sandbox.kit import PALETTE, Plot, bars, plot_strip, set_ticks, titled
+from sandbox.kit import PALETTE, Plot, bars, plot_strip, set_ticks, titled, first_fit
 from sandbox.view import View
 
 from .graphs import (
@@ -337,7 +337,7 @@ class BackpropView(View):
         room = frame.size[0] - 28.0
 
         def fit(*wordings):
-            return next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+            return first_fit(wordings, room)
 
         names = [graph.nodes[i].name for i in graph.inputs]
         node = graph.nodes[snap.active] if snap.active >= 0 else None

@@ -157,7 +157,7 @@ class MatrixView(View):
         out = []
         for entry in lines[:2] if tall else lines[:1]:
             wordings, color = entry if isinstance(entry, tuple) else (entry, PALETTE.text)
-            words = next((w for w in wordings if imgui.calc_text_size(w).x <= room), wordings[-1])
+            words = first_fit(wordings, room)
             out.append((words, color))
         return out
 

@@ -12,7 +12,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D, OrbitCamera
-from sandbox.kit import PALETTE, Plot, line, plot_strip, scatter, vlines
+from sandbox.kit import PALETTE, Plot, line, plot_strip, scatter, vlines, first_fit
 from sandbox.kit.plots import manifest_plot
 from sandbox.view import View, side_by_side
 
@@ -259,18 +259,18 @@ class TangentBundleView(View):
             return self._dial_overlay(draw_list, frame)
         model, loop = self.shown, self.shown.loop()
         room = frame.size[0] - 24
-        lines = [(_fitting(self._loop_words(), room), PALETTE.text)]
+        lines = [(first_fit(self._loop_words(), room), PALETTE.text)]
         notice = model.notice
         said, when = self.message
         if said and self.context.time - when < 5.0:
             notice = said
         if notice:
-            lines.append((_fitting((notice, notice.split(";")[0].split(":")[0]), room), PALETTE.purple))
+            lines.append((first_fit((notice, notice.split(";")[0].split(":")[0]), room), PALETTE.purple))
         elif not self.challenge.hide_answers and model.laps == 0 and model.drawing is None:
-            lines.append((_fitting(("drag the white arrow's tip to turn the vector", "drag the white arrow"), room),
+            lines.append((first_fit(("drag the white arrow's tip to turn the vector", "drag the white arrow"), room),
                           PALETTE.muted))
         if self._run_hidden:
-            lines.append((_fitting(("the journey is hidden while you predict: lock in to watch it",
+            lines.append((first_fit(("the journey is hidden while you predict: lock in to watch it",
                                     "hidden while you predict"), room), PALETTE.muted))
         frame.caption(draw_list, lines)
         if not self.challenge.hide_answers and model.laps > 0 and model.drawing is None:
@@ -307,13 +307,13 @@ class TangentBundleView(View):
 
     def _dial_overlay(self, draw_list, frame) -> None:
         model, loop = self.shown, self.shown.loop()
-        lines = [(_fitting(("the vector in the frame, e₁ →", "in the frame, e₁ →", "e₁ →"), frame.size[0] - 24), PALETTE.text)]
+        lines = [(first_fit(("the vector in the frame, e₁ →", "in the frame, e₁ →", "e₁ →"), frame.size[0] - 24), PALETTE.text)]
         if not self.challenge.hide_answers and model.drawing is None:
             turned = math.degrees(model.position()["frame_angle"] - loop.frame_angle[0])
-            lines.append((_fitting((f"{turned:+.1f}° so far", f"{turned:+.0f}°"), frame.size[0] - 24), EXACT))
+            lines.append((first_fit((f"{turned:+.1f}° so far", f"{turned:+.0f}°"), frame.size[0] - 24), EXACT))
         frame.caption(draw_list, lines)
         frame.caption(draw_list, [("start", START), ("exact", EXACT),
-                                  (_fitting((f"{model.params['steps']} steps", f"{model.params['steps']}"), frame.size[0] - 24), DISCRETE)],
+                                  (first_fit((f"{model.params['steps']} steps", f"{model.params['steps']}"), frame.size[0] - 24), DISCRETE)],
                       corner="bottom-left")
 
     # -- input --------------------------------------------------------------------------------------
@@ -478,13 +478,6 @@ class TangentBundleView(View):
         loop = self.shown.loop()
         scatter("this loop", [float(self.shown.params["colatitude"])], [math.degrees(loop.turn)], EXACT, size=6.0)
 
-
-def _fitting(wordings, width: float) -> str:
-    """The first (longest) wording that fits ``width`` window units, else the last."""
-    for words in wordings:
-        if imgui.calc_text_size(words).x <= width:
-            return words
-    return wordings[-1]
 
 
 class Batch:
