@@ -153,6 +153,17 @@ class Frame:
             return None
         return self.camera.screen_to_world(self.input.mouse, self.viewport)
 
+    def mouse_ray(self) -> tuple[np.ndarray, np.ndarray]:
+        """The world ray under the mouse (3-D picking): its origin on the near plane and its unit
+        direction, from the pane's ``mvp``."""
+        w, h = self.viewport
+        x, y = 2.0 * self.input.mouse[0] / max(w, 1) - 1.0, 1.0 - 2.0 * self.input.mouse[1] / max(h, 1)
+        inverse = np.linalg.inv(np.asarray(self.mvp, np.float64))
+        near, far = np.array([x, y, -1.0, 1.0]) @ inverse, np.array([x, y, 1.0, 1.0]) @ inverse
+        near, far = near[:3] / near[3], far[:3] / far[3]
+        direction = far - near
+        return near, direction / np.linalg.norm(direction)
+
     def world_per_pixel(self) -> float:
         """World units per window unit at the current zoom (2-D cameras)."""
         return 2.0 * self.camera.half_height / max(self.viewport[1], 1) * self.pixel_ratio

@@ -687,3 +687,35 @@ def test_a_grid_of_cells_is_one_quad_coloured_cell_by_cell_and_rebuilt_only_when
     assert len(builds) == 2
     with pytest.raises(ValueError, match="RGBA"):
         view.cells(None, "bad", 0, (0, 1, 0, 1), lambda: np.zeros((2, 2)))
+
+
+def test_the_mouse_ray_passes_through_the_world_point_drawn_under_the_mouse():
+    from sandbox.gfx.camera import FrameInput, OrbitCamera
+    from sandbox.view import Frame
+
+    camera = OrbitCamera(target=(0.3, -0.2, 0.1), distance=6.0, yaw=0.4, pitch=0.3)
+    viewport = (640, 400)
+    rng = np.random.default_rng(1)
+    for point in rng.normal(size=(10, 3)):
+        mvp = np.asarray(camera.matrix(viewport), np.float64)
+        clip = np.append(point, 1.0) @ mvp
+        ndc = clip[:3] / clip[3]
+        mouse = ((ndc[0] + 1) / 2 * viewport[0], (1 - ndc[1]) / 2 * viewport[1])
+        frame = Frame(viewport, camera, FrameInput(mouse=mouse), 0.0)
+        origin, direction = frame.mouse_ray()
+        assert np.linalg.norm(direction) == pytest.approx(1.0)
+        off = (point - origin) - ((point - origin) @ direction) * direction  # the point's distance to the ray
+        assert np.linalg.norm(off) < 1e-4 * np.linalg.norm(point - origin)
+
+
+def test_a_batch_gathers_three_dimensional_segments_and_refuses_3d_arrows():
+    from sandbox.gfx.draw import Batch
+
+    batch = Batch(3)
+    batch.segments(np.zeros((4, 3)), PALETTE.sky)
+    batch.polylines(np.zeros((5, 2, 3)), PALETTE.orange)
+    assert sum(len(p) for p, _ in batch._segments) == 4 + 2 * 4 * 2
+    with pytest.raises(ValueError, match="2-D"):
+        batch.arrows(np.zeros((1, 2)), np.ones((1, 2)), PALETTE.sky)
+    with pytest.raises(ValueError):
+        Batch(4)

@@ -12,6 +12,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D, OrbitCamera
+from sandbox.gfx.draw import Batch
 from sandbox.kit import PALETTE, Plot, line, plot_strip, scatter, vlines, first_fit
 from sandbox.kit.plots import manifest_plot
 from sandbox.view import View, side_by_side
@@ -170,7 +171,7 @@ class TangentBundleView(View):
         self._draw_surface(frame)
         loop = model.loop()
         self._shade_enclosed(frame)
-        grid, batch, bold = Batch(), Batch(), Batch()
+        grid, batch, bold = Batch(3), Batch(3), Batch(3)
         grid.segments(self._grid_lines(), PALETTE.white.alpha(0.16))
         lifted = (loop.points + LIFT * loop.normals)[::2]  # 360 segments read as smooth
         batch.polylines(lifted[None], LOOP)
@@ -349,21 +350,10 @@ class TangentBundleView(View):
                     model.extend_drawing(*hit)
         return self.drag is not None
 
-    def _ray(self, frame) -> tuple[np.ndarray, np.ndarray]:
-        """The world ray under the mouse: origin and unit direction."""
-        w, h = frame.viewport
-        x, y = 2.0 * frame.input.mouse[0] / max(w, 1) - 1.0, 1.0 - 2.0 * frame.input.mouse[1] / max(h, 1)
-        inverse = np.linalg.inv(np.asarray(frame.mvp, np.float64))
-        near = np.array([x, y, -1.0, 1.0]) @ inverse
-        far = np.array([x, y, 1.0, 1.0]) @ inverse
-        near, far = near[:3] / near[3], far[:3] / far[3]
-        d = far - near
-        return near, d / np.linalg.norm(d)
-
     def _pick(self, frame) -> tuple[float, float] | None:
         """The chart point of the surface under the mouse (the nearest crossing), or None."""
         surface = self.model.surface
-        origin, direction = self._ray(frame)
+        origin, direction = frame.mouse_ray()
         reach = 2.5 * self.cam.distance
         ts = np.linspace(0.0, reach, 1200)
         f = surface.implicit(origin + ts[:, None] * direction)
@@ -394,7 +384,7 @@ class TangentBundleView(View):
         """Point the starting vector at the mouse, within the tangent plane at the start."""
         loop = self.model.loop()
         p, n, e1 = loop.points[0], loop.normals[0], loop.e1[0]
-        origin, direction = self._ray(frame)
+        origin, direction = frame.mouse_ray()
         facing = direction @ n
         if abs(facing) < 1e-6:
             return
@@ -478,39 +468,6 @@ class TangentBundleView(View):
         loop = self.shown.loop()
         scatter("this loop", [float(self.shown.params["colatitude"])], [math.degrees(loop.turn)], EXACT, size=6.0)
 
-
-
-class Batch:
-    """Segments and points in 3-D gathered over a frame and drawn with one call each (the kit's
-    :class:`sandbox.gfx.draw.Batch` is 2-D only)."""
-
-    def __init__(self, dims: int = 3):
-        self.dims = dims
-        self._segments: list[tuple[np.ndarray, np.ndarray]] = []
-        self._points: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def segments(self, points, color) -> None:
-        points = np.asarray(points, np.float32).reshape(-1, self.dims)
-        self._segments.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4))))
-
-    def polylines(self, paths, color) -> None:
-        """Polylines, each (points along, dims), given as a stack (lines, points, dims)."""
-        for path in np.asarray(paths, np.float32):
-            self.segments(np.stack([path[:-1], path[1:]], 1), color)
-
-    def points(self, points, color, size: float) -> None:
-        points = np.asarray(points, np.float32).reshape(-1, self.dims)
-        self._points.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4)),
-                             np.full(len(points), size, np.float32)))
-
-    def draw(self, painter, mvp, viewport, thickness: float) -> None:
-        if self._segments:
-            points = np.concatenate([p for p, _ in self._segments])
-            colors = np.concatenate([c for _, c in self._segments])
-            painter.lines(mvp, points, colors, thickness, viewport, strip=False)
-        if self._points:
-            points, colors, sizes = (np.concatenate(parts) for parts in zip(*self._points))
-            painter.points(mvp, points, colors, sizes)
 
 
 class _Owned:

@@ -232,20 +232,24 @@ def ellipse_segments(means: np.ndarray, covariances: np.ndarray, sides: int = 12
 
 
 class Batch:
-    """2-D line segments and points gathered over a frame, drawn with one call each (a software
-    renderer pays per draw call, hardly per vertex)."""
+    """Line segments and points gathered over a frame, drawn with one call each (a software
+    renderer pays per draw call, hardly per vertex). Points have ``dims`` coordinates: 2 for a
+    flat scene, 3 for one seen by the orbit camera (arrows are 2-D only)."""
 
-    def __init__(self):
+    def __init__(self, dims: int = 2):
+        if dims not in (2, 3):
+            raise ValueError(f"a batch holds 2-D or 3-D points, not {dims}-D")
+        self.dims = dims
         self._segments: list[tuple[np.ndarray, np.ndarray]] = []
         self._points: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def segments(self, points: np.ndarray, color) -> None:
         """Separate segments (pairs of points) in one colour or one colour per point."""
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        points = np.asarray(points, dtype=np.float32).reshape(-1, self.dims)
         self._segments.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4))))
 
     def polylines(self, paths: np.ndarray, color) -> None:
-        """Many polylines of equal length at once: ``paths`` is (points along, lines, 2). ``color``
+        """Many polylines of equal length at once: ``paths`` is (points along, lines, dims). ``color``
         broadcasts to (lines, segments, 4): one colour, one per segment index (segments, 4), one
         per line (lines, 1, 4), or one per segment."""
         paths = np.asarray(paths, dtype=np.float32)
@@ -258,13 +262,15 @@ class Batch:
     def arrows(self, starts: np.ndarray, vectors: np.ndarray, color, opacity=None, head: float = 0.35) -> None:
         """Arrows (:func:`arrows`) in one colour or one per arrow; ``opacity``, one per arrow,
         multiplies the colour's (a field's arrows fade where it is weak)."""
+        if self.dims != 2:
+            raise ValueError("arrows are drawn in 2-D batches")
         colors = np.array(np.broadcast_to(np.asarray(color, np.float32), (len(starts), 4)))
         if opacity is not None:
             colors[:, 3] *= np.asarray(opacity, np.float32)
         self.segments(arrows(np.asarray(starts), np.asarray(vectors), head), np.repeat(colors, 6, axis=0))
 
     def points(self, points: np.ndarray, color, size: float) -> None:
-        points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+        points = np.asarray(points, dtype=np.float32).reshape(-1, self.dims)
         self._points.append((points, np.broadcast_to(np.asarray(color, np.float32), (len(points), 4)),
                              np.full(len(points), size, np.float32)))
 
