@@ -1,0 +1,243 @@
+"""The Manifold Untangler's view.
+
+Left pane, the input: the disc and the ring in the plane, coloured by what the net (or k-NN)
+says, with the points it gets wrong in red; or, for the linked rings, the rings in space. Right
+pane, a layer: the training points and the grid of the plane carried through the first L layers
+(a plane for width 2, space for width 3 and more), with the read-out's line or plane after the
+last one. The captions put the training-point accuracy beside the continuum accuracy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from imgui_bundle import imgui
+
+from sandbox.gfx.camera import Camera2D, OrbitCamera
+from sandbox.kit import PALETTE, first_fit, progress_bar
+from sandbox.view import View, side_by_side
+
+from .model import DISC, HALF, MAP_CELLS
+
+CLASS_COLORS = (PALETTE.orange, PALETTE.sky)  # class 0 (disc, ring A), class 1 (ring, ring B)
+WRONG = PALETTE.purple  # pink: far from both class colours
+GRID_LINES = 17  # grid lines each way over the input square
+GRID_SAMPLES = 90  # points along each grid line (enough to show it bend)
+LINK_STRIDE = 6  # every this many continuum points of the linked rings are drawn
+HOME_3D = ((0.0, 0.0, 0.0), 4.2, -0.7, 0.5)
+HOME_LINKS = ((0.5, 0.0, 0.0), 6.0, -0.9, 0.45)
+
+
+def _pct(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{100.0 * value:.1f}%"
+
+
+def grid_lines() -> np.ndarray:
+    """The input square's grid as (lines, samples, 2) polylines, both directions."""
+    ticks = np.linspace(-HALF, HALF, GRID_LINES)
+    along = np.linspace(-HALF, HALF, GRID_SAMPLES)
+    vertical = np.stack([np.broadcast_to(ticks[:, None], (GRID_LINES, GRID_SAMPLES)),
+                         np.broadcast_to(along[None, :], (GRID_LINES, GRID_SAMPLES))], -1)
+    return np.concatenate([vertical, vertical[..., ::-1]])
+
+
+def _strip_segments(lines: np.ndarray) -> np.ndarray:
+    """Polylines (lines, samples, d) as separate segments (pairs of points), for one draw call."""
+    return np.stack([lines[:, :-1], lines[:, 1:]], 2).reshape(-1, lines.shape[-1])
+
+
+def _readout(net) -> tuple[np.ndarray, float]:
+    """The read-out's boundary after the last layer: n·h + c = 0 (class 1 where positive)."""
+    out = net.layers[-1]
+    return out.W[:, 1] - out.W[:, 0], float(out.b[1] - out.b[0])
+
+
+def plane_patch(n: np.ndarray, c: float, reach: float = 1.15, lines: int = 9) -> np.ndarray:
+    """Segments of a square mesh on the plane n·h + c = 0 (3-D), clipped to the cube |h| ≤ reach."""
+    n = np.asarray(n, np.float64)
+    norm = float(np.linalg.norm(n))
+    if norm < 1e-12:
+        return np.zeros((0, 3))
+    unit = n / norm
+    p0 = -c / norm * unit
+    helper = np.array([1.0, 0.0, 0.0]) if abs(unit[0]) < 0.9 else np.array([0.0, 1.0, 0.0])
+    u = np.cross(unit, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(unit, u)
+    s = np.linspace(-2.0 * reach, 2.0 * reach, 60)
+    out = []
+    for t in np.linspace(-2.0 * reach, 2.0 * reach, lines):
+        for a, b in ((u, v), (v, u)):
+            pts = p0 + s[:, None] * a + t * b
+            inside = np.all(np.abs(pts) <= reach, 1)
+            seg = inside[:-1] & inside[1:]
+            out.append(np.stack([pts[:-1][seg], pts[1:][seg]], 1).reshape(-1, 3))
+    return np.concatenate(out) if out else np.zeros((0, 3))
+
+
+class UntanglerView(View):
+    camera = "2d"
+    controls = (("drag in a 3-D pane", "turns the space (right-drag pans, the wheel zooms)"),
+                ("'show the points after layer' slider, or the ◀ ▶ buttons", "steps the points through the layers"))
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.orbit_in = OrbitCamera(*HOME_LINKS)
+        self.cam_layer = Camera2D()
+        self.orbit_layer = OrbitCamera(*HOME_3D)
+        self._grid = grid_lines()
+        self._layer_fit: bool | None = None  # whether the layer pane is framed for the input (layer 0)
+
+    # -- layout ----------------------------------------------------------------------------------
+    def _layer_dims(self) -> int:
+        model = self.model
+        layer = model.shown_layer
+        return model.x.shape[1] if layer == 0 else model.width
+
+    def panes(self):
+        model = self.model
+        left = self.cam if model.data == DISC else self.orbit_in
+        right = self.cam_layer if self._layer_dims() == 2 else self.orbit_layer
+        return side_by_side(("input", left, 1.0), ("layer", right, 1.0))
+
+    def on_reset(self) -> None:
+        self.cam.fit(-HALF, HALF, -HALF - 0.2, HALF + 0.9, 0.02, follow=True)
+        self.orbit_in.reset()
+        self.orbit_layer.reset()
+        self._fit_layer()
+
+    def _fit_layer(self) -> None:
+        if self.model.shown_layer == 0:
+            self.cam_layer.fit(-HALF, HALF, -HALF - 0.2, HALF + 0.9, 0.02, follow=True)
+        else:
+            self.cam_layer.fit(-1.1, 1.1, -1.15, 1.55, 0.02, follow=True)
+
+    def _hiding(self) -> bool:
+        return bool(self.challenge.hide_answers)
+
+    # -- the input pane --------------------------------------------------------------------------
+    def _map_colors(self) -> np.ndarray:
+        model = self.model
+        member = model.membership_map()
+        rgba = np.zeros((MAP_CELLS, MAP_CELLS, 4), np.float32)
+        if self._hiding():
+            for cls in (0, 1):
+                rgba[member == cls] = CLASS_COLORS[cls].alpha(0.45).rgba
+            return rgba
+        labels = model.knn_map() if model.params["map"] == "k-NN" else model.decision_map()
+        for cls in (0, 1):
+            rgba[(labels == cls) & (member < 0)] = CLASS_COLORS[cls].alpha(0.14).rgba
+            rgba[(labels == cls) & (member == cls)] = CLASS_COLORS[cls].alpha(0.5).rgba
+        rgba[(member >= 0) & (labels != member)] = WRONG.alpha(0.95).rgba
+        return rgba
+
+    def _scene_input(self, frame) -> None:
+        model = self.model
+        if model.data == DISC:
+            key = (id(model), model.training.done, model.current, model.best, model.params["map"], model.params["k"],
+                   self._hiding())
+            self.cells(frame, "decision", key, (-HALF, HALF, -HALF, HALF), self._map_colors)
+            colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
+            self.dots(frame, model.x, colors, 5.0, rim=3.0)
+            return
+        pts, labels = model.cx[::LINK_STRIDE], model.cy[::LINK_STRIDE]
+        colors = np.array([CLASS_COLORS[c].alpha(0.8).rgba for c in labels], np.float32)
+        sizes = np.full(len(pts), 4.0, np.float32)
+        if not self._hiding():
+            from .untangle import predict
+
+            wrong = predict(model.net, pts) != labels
+            colors[wrong] = WRONG.rgba
+            sizes[wrong] = 7.0
+        self.painter.points(frame.mvp, pts, colors, sizes)
+
+    # -- the layer pane --------------------------------------------------------------------------
+    def _scene_layer(self, frame) -> None:
+        model = self.model
+        layer = model.shown_layer
+        dims = self._layer_dims()
+        if self._layer_fit != (layer == 0):  # the input square and tanh's (−1, 1)² need different frames
+            self._layer_fit = layer == 0
+            self._fit_layer()
+        if model.data == DISC:
+            carried = model.carry(self._grid.reshape(-1, 2), layer).reshape(len(self._grid), GRID_SAMPLES, -1)
+            self.painter.lines(frame.mvp, _strip_segments(carried[..., :3]), PALETTE.grid.alpha(0.55), 1.0,
+                               frame.viewport, strip=False)
+        points = model.layers()[layer][:, :3]
+        colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
+        if layer == model.depth and not self._hiding():
+            n, c = _readout(model.net)
+            if dims == 2:
+                self._readout_line(frame, n, c)
+            else:
+                self.painter.lines(frame.mvp, plane_patch(n[:3], c), PALETTE.white.alpha(0.55), 1.5, frame.viewport,
+                                   strip=False)
+        if dims == 2:
+            self.dots(frame, points, colors, 6.0, rim=3.0)
+        else:
+            self.painter.points(frame.mvp, points, colors, 6.0)
+
+    def _readout_line(self, frame, n, c) -> None:
+        """The read-out's boundary line n·h + c = 0 across the layer pane."""
+        norm = float(np.linalg.norm(n))
+        if norm < 1e-12:
+            return
+        unit = n / norm
+        p0 = -c / norm * unit
+        along = np.array([-unit[1], unit[0]])
+        self.lines(frame, [p0 - 4.0 * along, p0 + 4.0 * along], PALETTE.white, 2.0)
+
+    def scene(self, frame) -> None:
+        if frame.pane == "input":
+            self._scene_input(frame)
+        else:
+            self._scene_layer(frame)
+
+    # -- text ------------------------------------------------------------------------------------
+    def overlay(self, draw_list, frame) -> None:
+        model = self.model
+        room = frame.size[0] - 28.0
+        if frame.pane == "input":
+            if self._hiding():
+                lines = [first_fit(["accuracies hidden until the verdict", "accuracies hidden"], room)]
+            else:
+                lines = [first_fit([f"net: training points {_pct(model.train_accuracy())}",
+                                    f"training pts {_pct(model.train_accuracy())}"], room),
+                         (first_fit([f"net: continuum {_pct(model.continuum_accuracy())}",
+                                     f"continuum {_pct(model.continuum_accuracy())}"], room), PALETTE.sky),
+                         (first_fit([f"k-NN (k = {model.params['k']}): continuum {_pct(model.knn_accuracy())}",
+                                     f"k-NN {_pct(model.knn_accuracy())}"], room), PALETTE.green)]
+            if model.data == DISC and not self._hiding() and model.params["map"] == "k-NN":
+                lines.append((first_fit(["plane coloured by k-NN", "k-NN map"], room), PALETTE.muted))
+            frame.caption(draw_list, lines)
+            if not model.finished:
+                frame.caption(draw_list, [(first_fit([f"training… {model.progress:.0%}", f"{model.progress:.0%}"], room),
+                                           PALETTE.yellow)], corner="bottom-left")
+            return
+        layer, dims = model.shown_layer, self._layer_dims()
+        where = "the input" if layer == 0 else f"after layer {layer} of {model.depth}"
+        shape = {2: "a plane", 3: "space"}.get(dims, f"3 of {dims} coordinates")
+        lines = [first_fit([f"{where}: {shape}", where], room)]
+        if layer == model.depth and not self._hiding():
+            lines.append((first_fit([f"white: the read-out's {'line' if dims == 2 else 'plane'}", "white: read-out"],
+                                    room), PALETTE.muted))
+        elif layer < model.depth:
+            lines.append((first_fit(["slide 'layer' on to see the rest", "more layers"], room), PALETTE.muted))
+        frame.caption(draw_list, lines)
+
+    def panel(self) -> None:
+        model = self.model
+        if model.finished:
+            which = f"best of {len(model.trainings)} (seed {model.seed + model.best})" if len(model.trainings) > 1 else \
+                f"seed {model.seed}"
+            progress_bar(1.0, f"trained: {model.training.done} steps, {which}")
+        else:
+            progress_bar(model.progress, f"net {model.current + 1} of {len(model.trainings)}: step "
+                                         f"{model.training.done} of {model.training.steps}")
+        layer = model.shown_layer
+        if imgui.button("◀ layer") and layer > 0:
+            self.context.set_param("layer", layer - 1)
+        imgui.same_line()
+        if imgui.button("layer ▶") and layer < model.depth:
+            self.context.set_param("layer", layer + 1)
+        imgui.same_line()
+        imgui.text(f"{layer} of {model.depth}")
