@@ -114,6 +114,10 @@ class TrainingLoopModel(Model):
         """Ticks until step-through mode does its next stage."""
         return max(1, STAGE_TICKS - self.ticks)
 
+    def hurry(self) -> None:
+        """Make the next tick do the next stage (the Next-stage button: only the pacing changes)."""
+        self.ticks = max(self.ticks, STAGE_TICKS - 1)
+
     def work_per_step(self) -> float:
         return 0.0 if self.finished or self.stepping else 1.0
 

@@ -22,7 +22,7 @@ from .lm import BATCH, CONTEXT, STAGES
 LIT, DONE, TODO = PALETTE.orange, PALETTE.green, PALETTE.muted
 MODEL, TRUTH, BEFORE = PALETTE.sky, PALETTE.white, PALETTE.yellow
 #: The scene's world box: the loop column on the left, the close-up on the right.
-BOX = (-0.3, 20.3, -1.2, 10.4)
+BOX = (-0.3, 20.3, 0.1, 9.7)
 STAGE_X = (0.2, 6.2)
 STAGE_H, STAGE_GAP, STAGE_TOP = 1.05, 1.5, 9.4
 BARS_X, BARS_Y0, BARS_Y1 = 7.6, 1.0, 6.4
@@ -41,11 +41,32 @@ class TrainingLoopView(View):
     controls = (("Next stage (panel, or N)", "step-through mode: do the loop's next stage now"),
                 ("Run the loop (panel)", "switch to run mode: a whole iteration per tick"))
 
+    def __init__(self, context):
+        super().__init__(context)
+        self._fitted = None
+        self._boxed = True
+
     def make_camera(self):
         return Camera2D(center=(10.0, 4.6), half_height=6.0)
 
     def on_reset(self) -> None:
         self.cam.fit(*BOX)
+        self._fitted = None
+        self._boxed = True
+
+    def _fit(self, frame) -> None:
+        """Fit the drawing between the caption's two lines at the top and the text line at the
+        bottom, whatever the pane's size and the UI scale (again when either changes)."""
+        line = imgui.get_text_line_height() + 6.0
+        key = (tuple(round(v) for v in frame.size), round(line, 1))
+        if getattr(self, "_fitted", None) == key:
+            return
+        self._fitted = key
+        width, height = frame.size
+        top, bottom = 2.0 * line + 14.0, line + 14.0
+        x0, x1, y0, y1 = BOX
+        s = min(width / (x1 - x0), max(height - top - bottom, 20.0) / (y1 - y0)) / 1.05
+        self.cam.fit(x0, x1, y0 - bottom / s, y1 + top / s, margin=0.0)
 
     # -- hiding -------------------------------------------------------------------------------
     def _hidden(self) -> frozenset[str]:
@@ -86,15 +107,20 @@ class TrainingLoopView(View):
         spot = self.model.spotlight()
         V = len(spot.probs)
         width = (20.0 - BARS_X) / V
-        # the context: 8 boxes, then the box of the character to predict
-        for i in range(CONTEXT):
+        # the context: 8 boxes, then the box of the character to predict (when they hold a character)
+        boxed = self._boxed
+        for i in range(CONTEXT if boxed else 0):
             x0 = BARS_X + i * 1.1
             self.outline(frame, (x0, x0 + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), PALETTE.sky, 1.5)
         tx = BARS_X + CONTEXT * 1.1 + 0.9
-        self.outline(frame, (tx, tx + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), LIT, 2.5)
-        self.lines(frame, [(tx - 0.8, CONTEXT_Y + 0.5), (tx - 0.1, CONTEXT_Y + 0.5)], LIT, 2.0)
+        if boxed:
+            self.outline(frame, (tx, tx + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), LIT, 2.5)
+            self.lines(frame, [(tx - 0.8, CONTEXT_Y + 0.5), (tx - 0.1, CONTEXT_Y + 0.5)], LIT, 2.0)
         # the bars: P(next) over the V characters
         self.lines(frame, [(BARS_X - 0.1, BARS_Y0), (20.0, BARS_Y0)], TODO, 1.0)
+        for level in (0.5, 1.0):  # the probability scale: bars reach the top line at P = 1
+            y = BARS_Y0 + (BARS_Y1 - BARS_Y0) * level
+            self.lines(frame, [(BARS_X - 0.1, y), (20.0, y)], TODO.alpha(0.35), 1.0)
         show = self._bars_shown()
         xs = BARS_X + (np.arange(V) + 0.5) * width
         height = BARS_Y1 - BARS_Y0
@@ -125,6 +151,7 @@ class TrainingLoopView(View):
     def overlay(self, draw_list, frame) -> None:
         model = self.model
         spot = model.spotlight()
+        self._fit(frame)
         fit = frame.size[0] - 24.0
         frame.caption(draw_list, self._caption(spot, fit))
         em = imgui.get_font_size()
@@ -138,31 +165,53 @@ class TrainingLoopView(View):
             color = PALETTE.shadow if k == model.last_stage else PALETTE.text
             frame.text(draw_list, (at.x - frame.origin[0] - size.x / 2, at.y - frame.origin[1] - size.y / 2), text,
                        color, plate=False)
-        # the context's characters, and the one to predict
-        for i, ch in enumerate(spot.context):
-            self._char(draw_list, frame, (BARS_X + i * 1.1 + 0.475, CONTEXT_Y + 0.5), "␣" if ch == " " else ch,
-                       PALETTE.sky)
+        # the context's characters, and the one to predict: in their boxes, or as one line when the
+        # boxes are too small for the font (a small pane at a large UI scale)
         tx = BARS_X + CONTEXT * 1.1 + 0.9 + 0.475
         target = "?" if spot.target is None or not self._bars_shown() and model.last_stage < 2 else \
             ("␣" if spot.target == " " else spot.target)
-        self._char(draw_list, frame, (tx, CONTEXT_Y + 0.5), target, LIT)
-        # the characters under their bars
+        context = spot.context.replace(" ", "␣")
+        cell = abs(frame.to_overlay((0.95, 0.0)).x - frame.to_overlay((0.0, 0.0)).x)
+        self._boxed = imgui.calc_text_size("m").x + 4.0 <= cell  # read by the next frame's scene
+        if self._boxed:
+            for i, ch in enumerate(context):
+                self._char(draw_list, frame, (BARS_X + i * 1.1 + 0.475, CONTEXT_Y + 0.5), ch, PALETTE.sky, plate=False)
+            self._char(draw_list, frame, (tx, CONTEXT_Y + 0.5), target, LIT, plate=False)
+        else:
+            self._char(draw_list, frame, (0.5 * (BARS_X + tx), CONTEXT_Y + 0.5), f"{context} → {target}", PALETTE.sky)
+        # the characters under their bars: all when they fit, else every other one and those that matter
         V = len(spot.probs)
         width = (20.0 - BARS_X) / V
         spacing = abs(frame.to_overlay((width, 0.0)).x - frame.to_overlay((0.0, 0.0)).x)
-        step = 1 if imgui.calc_text_size("m").x * 1.3 < spacing else 2
+        every = imgui.calc_text_size("m").x * 1.3 < spacing
+        target = self._target_index(spot)
         for i, ch in enumerate(model.corpus.chars):
-            if i % step:
+            matters = i == target or spot.truth[i] > 0 or spot.probs[i] >= 0.1
+            if not (every or matters or (i % 2 == 0 and not self._neighbour_matters(spot, i))):
                 continue
             self._char(draw_list, frame, (BARS_X + (i + 0.5) * width, BARS_Y0 - 0.35), "␣" if ch == " " else ch,
-                       LIT if i == self._target_index(spot) else PALETTE.muted, plate=False)
+                       LIT if i == target else PALETTE.text if matters else PALETTE.muted, plate=False)
         # the text the network writes
-        sample = model.sample()
-        label = f"it writes ({self._rule()}): "
-        line_text = first_fit([label + sample, "it writes: " + sample, sample], fit)
-        bottom = frame.to_overlay((0.0, -0.6))
-        frame.text(draw_list, (12.0, bottom.y - frame.origin[1]), line_text, PALETTE.text)
-        frame.labels(draw_list, self._labels(spot))
+        line_text = self._sample_line(fit)
+        frame.text(draw_list, (12.0, frame.size[1] - imgui.get_text_line_height() - 10.0), line_text, PALETTE.text)
+        at = frame.to_overlay((BARS_X, 0.5 * (BARS_Y1 + CONTEXT_Y)))
+        title = first_fit(["bars: P(next | 8 characters)", "P(next)"], 0.45 * frame.size[0])
+        frame.text(draw_list, (at.x - frame.origin[0], at.y - frame.origin[1] - 10.0), title, MODEL)
+        frame.labels(draw_list, self._labels(spot), always=3)
+
+    def _neighbour_matters(self, spot, i: int) -> bool:
+        V = len(spot.probs)
+        return any(0 <= j < V and (spot.truth[j] > 0 or spot.probs[j] >= 0.1 or j == self._target_index(spot))
+                   for j in (i - 1, i + 1))
+
+    def _sample_line(self, fit: float) -> str:
+        """'it writes (rule): ' and as much of the sample as fits."""
+        sample = self.model.sample()
+        prefix = first_fit([f"it writes ({self._rule()}): ", "it writes: "], fit * 0.5)
+        text = prefix + sample
+        while len(text) > len(prefix) + 8 and imgui.calc_text_size(text + "…").x > fit:
+            text = text[:-1]
+        return text if text == prefix + sample else text + "…"
 
     def _char(self, draw_list, frame, point, text, color, plate: bool = True) -> None:
         at = frame.to_overlay(point)
@@ -179,58 +228,65 @@ class TrainingLoopView(View):
         return f"T = {p['temperature']:.2g}"
 
     def _labels(self, spot) -> list:
-        out = [((BARS_X + 0.2, BARS_Y1 + 0.3), "P(next | the 8 characters)", MODEL, 2)]
-        truth_at = int(np.argmax(spot.truth))
-        V = len(spot.probs)
-        width = (20.0 - BARS_X) / V
-        out.append(((BARS_X + (truth_at + 0.5) * width, BARS_Y0 + (BARS_Y1 - BARS_Y0) * spot.truth[truth_at]),
-                    "white: the grammar's own P", TRUTH, 1))
+        row = 0.5 * (BARS_Y1 + CONTEXT_Y)
+        out = []
+        out.append(((14.2, row), "white: the grammar's P", TRUTH, 1, (0.0, -10.0)))
         if spot.before is not None:
-            out.append(((BARS_X + 0.2, BARS_Y1 - 0.4), "yellow outline: before the update", BEFORE, 1))
+            out.append(((14.2, BARS_Y1 - 0.3), "yellow: before the update", BEFORE, 1, (0.0, -10.0)))
+        for level in (0.5, 1.0):  # the scale, at the right end of its line
+            out.append(((20.0, BARS_Y0 + (BARS_Y1 - BARS_Y0) * level), f"P = {level:g}", PALETTE.muted, 0))
         return out
 
     def _caption(self, spot, fit: float) -> list:
         model, loop = self.model, self.model.loop
         d = loop.data
-        lines = []
-        head = f"iteration {loop.iteration} of {model.budget}"
+        current = loop.iteration + (1 if loop.stage >= 0 else 0)  # the iteration under way, stage by stage
+        head = f"iteration {current} of {model.budget}"
         if model.stepping:
-            lines.append((first_fit([f"{head} · {self._stage_words(d, spot)}", self._stage_words(d, spot)], fit),
-                          LIT))
+            words = self._stage_words(d, spot)
+            first = first_fit([f"{head} · {words[0]}"] + words, fit)
+        elif self._ppl_hidden():
+            first = first_fit([f"{head} · the perplexity shows after the verdict", f"iteration {loop.iteration}"], fit)
         else:
-            if self._ppl_hidden():
-                lines.append((f"{head} · the perplexity shows after the verdict", LIT))
-            else:
-                lines.append((first_fit([f"{head} · held-out perplexity {model.held_out_ppl:.2f} (V = {model.corpus.V})",
-                                         f"{head} · perplexity {model.held_out_ppl:.2f}"], fit), LIT))
-        where = ("the batch's first window" if model.stepping and d.positions is not None
-                 else "a sentence starting 'the small ': which noun comes next?")
-        lines.append((first_fit([f"close up: {where}", where], fit), PALETTE.muted))
-        return lines
+            first = first_fit([f"{head} · held-out perplexity {model.held_out_ppl:.2f} (V = {model.corpus.V})",
+                               f"{head} · perplexity {model.held_out_ppl:.2f}",
+                               f"it. {loop.iteration} · perplexity {model.held_out_ppl:.2f}"], fit)
+        if model.stepping and d.positions is not None:
+            where = ["close up: the batch's first window", "the batch's first window", "first window"]
+        else:
+            where = ["close up: a sentence starting 'the small ': which noun comes next?",
+                     "close up: 'the small ', then which noun?", "'the small ': which noun?"]
+        return [(first, LIT), (first_fit(where, fit), PALETTE.muted)]
 
-    def _stage_words(self, d, spot) -> str:
-        """What the stage just done did, in numbers."""
+    def _stage_words(self, d, spot) -> list[str]:
+        """What the stage just done did, in numbers: wordings from the longest to the shortest."""
         stage = self.model.last_stage
         hidden = self._ppl_hidden()
         target = "␣" if spot.target == " " else spot.target
         if stage == -1:
-            return "press Next stage: the loop starts by sampling a batch"
+            return ["press Next stage: the loop starts by sampling a batch", "press Next stage", "Next stage"]
         if stage == 0:
-            return f"1 sampled {BATCH} windows of {CONTEXT} characters from the training text"
+            return [f"1 sampled {BATCH} windows of {CONTEXT} characters from the training text",
+                    f"1 sampled {BATCH} windows of {CONTEXT} characters", f"1 {BATCH} windows"]
         if stage == 1:
-            return f"2 forward: {CONTEXT} embeddings → {128} tanh units → {len(spot.probs)} logits per window"
+            return [f"2 forward: {CONTEXT} embeddings → {128} tanh units → {len(spot.probs)} logits per window",
+                    f"2 forward: {CONTEXT} characters → {len(spot.probs)} logits", "2 forward"]
         if stage == 2:
-            return f"3 softmax: P('{target}' | context) = {spot.probs[self._target_index(spot)]:.3f}"
+            p = spot.probs[self._target_index(spot)]
+            return [f"3 softmax: P('{target}' | context) = {p:.3f}", f"3 P('{target}') = {p:.3f}"]
         if stage == 3:
             if hidden:
-                return "4 the loss: shown after the verdict"
+                return ["4 the loss: shown after the verdict", "4 loss: hidden"]
             p = spot.probs[self._target_index(spot)]
-            return f"4 loss = mean −log P = {d.loss:.3f} nats (here −log {p:.3f} = {-math.log(max(p, 1e-300)):.2f})"
+            return [f"4 loss = mean −log P = {d.loss:.3f} nats (here −log {p:.3f} = {-math.log(max(p, 1e-300)):.2f})",
+                    f"4 loss = mean −log P = {d.loss:.3f} nats", f"4 loss {d.loss:.3f}"]
         if stage == 4:
-            return f"5 backward: ‖∂L/∂θ‖ = {d.grad_norm:.3f}, largest in the {d.largest_grad}"
+            return [f"5 backward: ‖∂L/∂θ‖ = {d.grad_norm:.3f}, largest in the {d.largest_grad}",
+                    f"5 backward: ‖∂L/∂θ‖ = {d.grad_norm:.3f}", f"5 ‖g‖ = {d.grad_norm:.3f}"]
         if hidden:
-            return "6 Adam moved every parameter"
-        return f"6 Adam: θ moved by {d.update_norm:.3f}; the batch's loss {d.loss:.3f} → {d.loss_after:.3f}"
+            return ["6 Adam moved every parameter", "6 Adam update"]
+        return [f"6 Adam: θ moved by {d.update_norm:.3f}; the batch's loss {d.loss:.3f} → {d.loss_after:.3f}",
+                f"6 Adam: the batch's loss {d.loss:.3f} → {d.loss_after:.3f}", f"6 loss → {d.loss_after:.3f}"]
 
     # -- panel ----------------------------------------------------------------------------------
     def panel(self) -> None:
@@ -257,12 +313,14 @@ class TrainingLoopView(View):
         if locked:
             imgui.end_disabled()
         imgui.separator()
-        self._table()
         imgui.pop_text_wrap_pos()
+        self._table()
 
     def next_stage(self) -> None:
-        """Step-through mode: run to the next stage and pause there."""
-        self.transport.run_until(self.run.steps + self.model.ticks_to_next_stage())
+        """Step-through mode: do the next stage now (one step of the run) and pause there."""
+        self.transport.pause()
+        self.model.hurry()
+        self.transport.step()
 
     def _table(self) -> None:
         model = self.model
