@@ -181,8 +181,10 @@ class UntanglerModel(Model):
         0 the disc, 1 the ring (the stretch is undone to ask the original radius)."""
         axis = np.linspace(-HALF, HALF, MAP_CELLS)
         xx, yy = np.meshgrid(axis, axis[::-1])
-        y0 = yy * self.factor
-        x0 = xx - 0.5 * y0
+        x0, y0 = xx, yy
+        if self.factor != 1.0:  # the data were squashed (see reset): undo it
+            y0 = yy * self.factor
+            x0 = xx - 0.5 * y0
         r = np.hypot(x0, y0)
         out = np.full(r.shape, -1, np.int64)
         out[r <= DISC_R] = 0
