@@ -57,7 +57,7 @@ class SuperpositionView(View):
         n, _ = self.model.shape
         self.instance = None
         self.cam.fit(-1.75, 1.75, -1.75, 1.95, follow=True)
-        self.cam2.fit(-0.9, n + 1.6, BAR_BASE - 1.4, n + 1.3, follow=True)
+        self.cam2.fit(-0.9, n + 1.6, BAR_BASE - 1.6, n + 1.3, follow=True)
         self.cam3.fit(-1.9, 1.4, -3.1, 0.9, follow=True)
 
     # -- what is shown ---------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class SuperpositionView(View):
             color = feature_color(i)
             if out[i] > 1e-6:
                 self.rects(frame, (x0, x1, BAR_BASE, BAR_BASE + BAR_SCALE * min(out[i], 1.5)), color.alpha(0.85))
-            top = BAR_BASE + BAR_SCALE * float(np.clip(pre[i], -0.8, 1.5))
+            top = BAR_BASE + BAR_SCALE * float(np.clip(pre[i], -0.6, 1.5))
             self.outline(frame, (x0, x1, min(BAR_BASE, top), max(BAR_BASE, top)), color, 2.0)
 
     def _phase_scene(self, frame) -> None:
@@ -212,7 +212,7 @@ class SuperpositionView(View):
             (first_fit([f"feature {probe + 1} on: largest ghost {ghost_pre:+.2f}, after ReLU {ghost_out:.2f}",
                         f"ghost {ghost_pre:+.2f} → {ghost_out:.2f}"], room), MUTED)])
         labels = [((n + 0.9, -0.05), "b", MUTED, 2),
-                  ((n / 2, BAR_BASE - 0.9), first_fit([f"feature {probe + 1} alone: WᵀWx + b (outline), ReLU (filled)",
+                  ((n / 2, BAR_BASE - 1.05), first_fit([f"feature {probe + 1} alone: WᵀWx + b (outline), ReLU (filled)",
                                                         f"feature {probe + 1} alone", ""], frame.size[0] * 0.95) or " ",
                    MUTED, 2)]
         frame.labels(draw_list, labels)
