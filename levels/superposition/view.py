@@ -302,7 +302,7 @@ class SuperpositionView(View):
             Plot("loss of each instance", self._loss_plot, y_label="loss", y_log=True, weight=1.3, min_width=12,
                  priority=3, legend=False),
             Plot("what the best keeps", self._shape_plot, y_limits=(0.0, 5.6), min_width=10, priority=2,
-                 legend_at="north_east")])
+                 legend_at="south_east")])
 
     def _loss_plot(self, run) -> None:
         model = self.model
