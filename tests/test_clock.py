@@ -143,6 +143,7 @@ def test_an_idle_app_sleeps_until_input_and_a_playing_level_does_not(make_app, m
     from sandbox import app as app_module
 
     app = make_app()
+    app.atlas.thumbnails.work = lambda order, render=True: False  # the pictures are done (their own tests)
     waits = []
     monkeypatch.setattr(app.window, "wait", waits.append)
     app.run_frames(40)  # the first frames settle ImGui (they count as input)
