@@ -36,7 +36,7 @@ from .untangle import (
 #: Adam steps per tick: about 7 ms of a frame on two cores for the deepest net.
 CHUNK = 12
 #: The continuum accuracy is measured again every this many ticks while training (and at the end).
-MEASURE_EVERY = 10
+MEASURE_EVERY = 5
 #: The decision map of the input plane: this many cells a side over [−HALF, HALF]².
 MAP_CELLS = 121
 HALF = 2.3
@@ -109,6 +109,12 @@ class UntanglerModel(Model):
     def training(self) -> Training:
         """The run on show: the net in training, or the best on the continuum once all are done."""
         return self.trainings[self.best if self.finished else self.current]
+
+    @property
+    def picture_key(self) -> tuple:
+        """Changes when what the net's pictures show should be drawn again: every MEASURE_EVERY
+        ticks while training, and once when the best net is chosen."""
+        return (self.seed, self.current, self.finished, self.best, self.ticks // MEASURE_EVERY)
 
     @property
     def net(self):

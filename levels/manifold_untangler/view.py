@@ -20,8 +20,8 @@ from .model import DISC, HALF, MAP_CELLS
 
 CLASS_COLORS = (PALETTE.orange, PALETTE.sky)  # class 0 (disc, ring A), class 1 (ring, ring B)
 WRONG = PALETTE.purple  # pink: far from both class colours
-GRID_LINES = 17  # grid lines each way over the input square
-GRID_SAMPLES = 90  # points along each grid line (enough to show it bend)
+GRID_LINES = 13  # grid lines each way over the input square
+GRID_SAMPLES = 64  # points along each grid line (enough to show it bend)
 LINK_STRIDE = 6  # every this many continuum points of the linked rings are drawn
 HOME_3D = ((0.0, 0.0, 0.0), 4.2, -0.7, 0.5)
 HOME_LINKS = ((0.5, 0.0, 0.0), 6.0, -0.9, 0.45)
@@ -85,7 +85,8 @@ class UntanglerView(View):
         self.cam_layer = Camera2D()
         self.orbit_layer = OrbitCamera(*HOME_3D)
         self._grid = grid_lines()
-        self._layer_fit: bool | None = None  # whether the layer pane is framed for the input (layer 0)
+        self._carried: tuple | None = None  # (key, the grid's segments carried to the layer shown)
+        self._framed: dict[str, tuple] = {}  # pane -> (size, font, reach) its camera was fitted for
 
     # -- layout ----------------------------------------------------------------------------------
     def _layer_dims(self) -> int:
@@ -100,16 +101,26 @@ class UntanglerView(View):
         return side_by_side(("input", left, 1.0), ("layer", right, 1.0))
 
     def on_reset(self) -> None:
-        self.cam.fit(-HALF, HALF, -HALF - 0.2, HALF + 0.9, 0.02, follow=True)
+        if self.transport.paused and not self.model.finished and not self.challenge.playing:
+            self.transport.play()  # a new run is a new training: start it (the last one paused at its end)
         self.orbit_in.reset()
         self.orbit_layer.reset()
-        self._fit_layer()
+        self._framed.clear()
 
-    def _fit_layer(self) -> None:
-        if self.model.shown_layer == 0:
-            self.cam_layer.fit(-HALF, HALF, -HALF - 0.2, HALF + 0.9, 0.02, follow=True)
-        else:
-            self.cam_layer.fit(-1.1, 1.1, -1.15, 1.55, 0.02, follow=True)
+    def _frame_plane(self, frame, camera, reach: float) -> None:
+        """Fit a 2-D pane's camera to the square [−reach, reach]² below room for its caption (three
+        lines, measured at the UI scale shown), again whenever the pane's size or the scale changes."""
+        font = imgui.get_font_size()
+        key = (round(frame.size[0]), round(frame.size[1]), font, reach)
+        if self._framed.get(frame.pane) == key:
+            return
+        self._framed[frame.pane] = key
+        width, height = frame.size
+        above = 14.0 + 3.0 * (imgui.get_text_line_height() + 6.0)
+        below = 10.0 + imgui.get_text_line_height()
+        scale = max(2.0 * reach / max(width - 12.0, 0.3 * width),
+                    2.0 * reach / max(height - above - below, 0.3 * height))
+        camera.fit(-reach, reach, -reach - below * scale, reach + above * scale, 0.0, follow=True)
 
     def _hiding(self) -> bool:
         return bool(self.challenge.hide_answers)
@@ -133,7 +144,8 @@ class UntanglerView(View):
     def _scene_input(self, frame) -> None:
         model = self.model
         if model.data == DISC:
-            key = (id(model), model.training.done, model.current, model.best, model.params["map"], model.params["k"],
+            self._frame_plane(frame, self.cam, HALF)
+            key = (id(model), model.picture_key, model.params["map"], model.params["k"],
                    self._hiding())
             self.cells(frame, "decision", key, (-HALF, HALF, -HALF, HALF), self._map_colors)
             colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
@@ -155,13 +167,14 @@ class UntanglerView(View):
         model = self.model
         layer = model.shown_layer
         dims = self._layer_dims()
-        if self._layer_fit != (layer == 0):  # the input square and tanh's (−1, 1)² need different frames
-            self._layer_fit = layer == 0
-            self._fit_layer()
+        if dims == 2:  # the input square, or tanh's (−1, 1)²
+            self._frame_plane(frame, self.cam_layer, HALF if layer == 0 else 1.1)
         if model.data == DISC:
-            carried = model.carry(self._grid.reshape(-1, 2), layer).reshape(len(self._grid), GRID_SAMPLES, -1)
-            self.painter.lines(frame.mvp, _strip_segments(carried[..., :3]), PALETTE.grid.alpha(0.55), 1.0,
-                               frame.viewport, strip=False)
+            key = (id(model), model.picture_key, layer)
+            if self._carried is None or self._carried[0] != key:  # the grid moves only when the net is re-measured
+                carried = model.carry(self._grid.reshape(-1, 2), layer).reshape(len(self._grid), GRID_SAMPLES, -1)
+                self._carried = (key, _strip_segments(carried[..., :3]))
+            self.painter.lines(frame.mvp, self._carried[1], PALETTE.grid.alpha(0.55), 1.0, frame.viewport, strip=False)
         points = model.layers()[layer][:, :3]
         colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
         if layer == model.depth and not self._hiding():
@@ -187,6 +200,8 @@ class UntanglerView(View):
         self.lines(frame, [p0 - 4.0 * along, p0 + 4.0 * along], PALETTE.white, 2.0)
 
     def scene(self, frame) -> None:
+        if self.model.finished and not self.transport.paused and not self.challenge.playing:
+            self.transport.pause()  # the end of training: the app's step counter (and the plots) stop there too
         if frame.pane == "input":
             self._scene_input(frame)
         else:
