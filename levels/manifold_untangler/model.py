@@ -169,24 +169,34 @@ class UntanglerModel(Model):
         """Input points carried through the first ``layer`` layers of the net on show."""
         return hidden_layers(self.net, points)[layer]
 
+    def map_edges(self) -> tuple[float, float, float, float]:
+        """The rectangle the maps cover (x0, x1, y0, y1): the input square, its height divided by
+        the squash so that a squashed plane keeps MAP_CELLS rows across its thin band."""
+        return -HALF, HALF, -HALF / self.factor, HALF / self.factor
+
+    def map_grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """The centres of the maps' cells, (x, y) each (MAP_CELLS, MAP_CELLS), row 0 at the top."""
+        x0, x1, y0, y1 = self.map_edges()
+        half_x, half_y = 0.5 * (x1 - x0) / MAP_CELLS, 0.5 * (y1 - y0) / MAP_CELLS
+        xs = np.linspace(x0 + half_x, x1 - half_x, MAP_CELLS)
+        ys = np.linspace(y1 - half_y, y0 + half_y, MAP_CELLS)
+        return np.meshgrid(xs, ys)
+
     def decision_map(self) -> np.ndarray:
         """The net's label on a MAP_CELLS² grid of the input plane (row 0 at the top)."""
-        axis = np.linspace(-HALF, HALF, MAP_CELLS)
-        xx, yy = np.meshgrid(axis, axis[::-1])
+        xx, yy = self.map_grid()
         return predict(self.net, np.stack([xx.ravel(), yy.ravel()], 1)).reshape(MAP_CELLS, MAP_CELLS)
 
     def knn_map(self) -> np.ndarray:
         """k-NN's label on the same grid as :meth:`decision_map`."""
-        axis = np.linspace(-HALF, HALF, MAP_CELLS)
-        xx, yy = np.meshgrid(axis, axis[::-1])
+        xx, yy = self.map_grid()
         grid = np.stack([xx.ravel(), yy.ravel()], 1)
         return knn_predict(self.x, self.y, grid, int(self.params["k"])).reshape(MAP_CELLS, MAP_CELLS)
 
     def membership_map(self) -> np.ndarray:
         """Which set each cell of the map's grid lies in, in the (stretched) plane shown: −1 none,
         0 the disc, 1 the ring (the stretch is undone to ask the original radius)."""
-        axis = np.linspace(-HALF, HALF, MAP_CELLS)
-        xx, yy = np.meshgrid(axis, axis[::-1])
+        xx, yy = self.map_grid()
         x0, y0 = xx, yy
         if self.factor != 1.0:  # the data were squashed (see reset): undo it
             y0 = yy * self.factor

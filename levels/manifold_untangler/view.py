@@ -147,9 +147,10 @@ class UntanglerView(View):
             self._frame_plane(frame, self.cam, HALF)
             key = (id(model), model.picture_key, model.params["map"], model.params["k"],
                    self._hiding())
-            self.cells(frame, "decision", key, (-HALF, HALF, -HALF, HALF), self._map_colors)
+            self.cells(frame, "decision", key, model.map_edges(), self._map_colors)
             colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
-            self.dots(frame, model.x, colors, 5.0, rim=3.0)
+            squashed = model.factor > 2.0  # smaller dots leave the thin band's wrong cells in view
+            self.dots(frame, model.x, colors, 3.0 if squashed else 5.0, rim=2.0 if squashed else 3.0)
             return
         pts, labels = model.cx[::LINK_STRIDE], model.cy[::LINK_STRIDE]
         colors = np.array([CLASS_COLORS[c].alpha(0.8).rgba for c in labels], np.float32)
