@@ -13,9 +13,26 @@ import numpy as np
 
 from sim.nn import loss_and_gradient, softmax_cross_entropy
 
-from .grammar import Corpus, all_sentences, entropy_rate, mean_sentence_length, sentence_entropy, sentence_prefix, \
-    text_log_prob, true_next
-from .lm import CONTEXT, Loop, NGram, build_net, initial_gap, keep_mask, sampler, windows
+from .grammar import (
+    Corpus,
+    all_sentences,
+    entropy_rate,
+    mean_sentence_length,
+    sentence_entropy,
+    sentence_prefix,
+    text_log_prob,
+    true_next,
+)
+from .lm import (
+    CONTEXT,
+    Loop,
+    NGram,
+    build_net,
+    initial_gap,
+    keep_mask,
+    sampler,
+    windows,
+)
 
 
 @functools.cache

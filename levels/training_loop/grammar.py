@@ -78,7 +78,7 @@ def entropy_rate() -> float:
 
 def sentence_log_prob(sentence: str) -> float:
     """log P(sentence) under the grammar: the sum of its choices' log-probabilities."""
-    texts, p = all_sentences()
+    _texts, p = all_sentences()
     index = _sentence_index().get(sentence)
     if index is None:
         raise ValueError(f"{sentence!r} is not a sentence of the grammar")
@@ -124,8 +124,7 @@ def sentence_prefix(text: str, position: int) -> str:
     """The characters of ``text`` before ``position`` that belong to the sentence ``position`` is in."""
     start = text.rfind(END, 0, position)
     start = 0 if start < 0 else start + len(END)
-    if start > position:  # the position is the space of an end: the next sentence has not begun
-        start = position
+    start = min(start, position)  # at the space of an end the next sentence has not begun
     return text[start:position]
 
 

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.nn import Adam, Dense, Embedding, Flatten, Sequential, Tanh, softmax_cross_entropy
+from sim.nn import (
+    Adam,
+    Dense,
+    Embedding,
+    Flatten,
+    Sequential,
+    Tanh,
+    softmax_cross_entropy,
+)
 
 from .grammar import Corpus
 

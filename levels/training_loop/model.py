@@ -134,6 +134,8 @@ class TrainingLoopModel(Model):
         """The latest held-out perplexity measured."""
         return self.loop.record.held_out_ppl[-1]
 
+    @derived(key=lambda self: (id(self.loop), self.loop.iteration, self.loop.stage, self.last_stage,
+                               self.params["mode"]))
     def spotlight(self) -> Spotlight:
         """The position shown close up: the batch's first window in step-through mode (once a
         batch is drawn), the probe "the small _" otherwise."""

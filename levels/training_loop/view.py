@@ -81,26 +81,34 @@ class TrainingLoopView(View):
         if model.finished and not self.transport.paused and not self.challenge.playing and model.loop.stage == -1:
             self.transport.pause()  # the end of training
         self.gl.disable(self.gl.DEPTH_TEST)
+        # every shape of one colour goes in one call: draw calls are what a software renderer pays for
         lit = model.last_stage
         mid = model.loop.stage  # −1 between iterations
+        boxes = np.array([stage_box(k) for k in range(len(STAGES))])
+        fills = []
         for k in range(len(STAGES)):
-            box = stage_box(k)
             if k == lit:
-                self.rects(frame, box, LIT.alpha(0.85))
+                fills.append(LIT.alpha(0.85))
             elif mid >= 0 and k < mid or (lit == len(STAGES) - 1 and mid == -1 and not model.stepping):
-                self.rects(frame, box, DONE.alpha(0.25))
+                fills.append(DONE.alpha(0.25))
             else:
-                self.rects(frame, box, PALETTE.plate.alpha(0.9))
-            self.outline(frame, box, LIT if k == lit else TODO, 2.5 if k == lit else 1.2)
-            if k < len(STAGES) - 1:  # the arrow down to the next stage
-                x = 0.5 * (STAGE_X[0] + STAGE_X[1])
-                self.lines(frame, [(x, box[2]), (x, box[2] - (STAGE_GAP - STAGE_H))], TODO, 2.0)
-        # the return arrow: repeat
-        top, bottom = stage_box(0), stage_box(len(STAGES) - 1)
-        xr = STAGE_X[0] - 0.0
-        ret = [(STAGE_X[0], 0.5 * (bottom[2] + bottom[3])), (xr - 0.25, 0.5 * (bottom[2] + bottom[3])),
-               (xr - 0.25, 0.5 * (top[2] + top[3])), (STAGE_X[0], 0.5 * (top[2] + top[3]))]
-        self.lines(frame, ret, LIT if lit == len(STAGES) - 1 else TODO, 2.0, strip=True)
+                fills.append(PALETTE.plate.alpha(0.9))
+        self.rects(frame, boxes, fills)
+        others = [k for k in range(len(STAGES)) if k != lit]
+        self.outline(frame, boxes[others], TODO, 1.2)
+        if lit >= 0:
+            self.outline(frame, boxes[lit], LIT, 2.5)
+        x = 0.5 * (STAGE_X[0] + STAGE_X[1])
+        arrows = [((x, box[2]), (x, box[2] - (STAGE_GAP - STAGE_H))) for box in boxes[:-1]]
+        top, bottom = boxes[0], boxes[-1]
+        y_top, y_bottom = 0.5 * (top[2] + top[3]), 0.5 * (bottom[2] + bottom[3])
+        back = [((STAGE_X[0], y_bottom), (STAGE_X[0] - 0.25, y_bottom)), ((STAGE_X[0] - 0.25, y_bottom),
+                (STAGE_X[0] - 0.25, y_top)), ((STAGE_X[0] - 0.25, y_top), (STAGE_X[0], y_top))]  # repeat
+        if lit == len(STAGES) - 1:
+            self.lines(frame, back, LIT, 2.0)
+        else:
+            arrows += back
+        self.lines(frame, arrows, TODO, 2.0)
         self._close_up(frame)
 
     def _close_up(self, frame) -> None:
@@ -108,28 +116,22 @@ class TrainingLoopView(View):
         V = len(spot.probs)
         width = (20.0 - BARS_X) / V
         # the context: 8 boxes, then the box of the character to predict (when they hold a character)
-        boxed = self._boxed
-        for i in range(CONTEXT if boxed else 0):
-            x0 = BARS_X + i * 1.1
-            self.outline(frame, (x0, x0 + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), PALETTE.sky, 1.5)
         tx = BARS_X + CONTEXT * 1.1 + 0.9
-        if boxed:
+        if self._boxed:
+            cells = np.array([(BARS_X + i * 1.1, BARS_X + i * 1.1 + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0)
+                              for i in range(CONTEXT)])
+            self.outline(frame, cells, PALETTE.sky, 1.5)
             self.outline(frame, (tx, tx + 0.95, CONTEXT_Y, CONTEXT_Y + 1.0), LIT, 2.5)
             self.lines(frame, [(tx - 0.8, CONTEXT_Y + 0.5), (tx - 0.1, CONTEXT_Y + 0.5)], LIT, 2.0)
-        # the bars: P(next) over the V characters
-        self.lines(frame, [(BARS_X - 0.1, BARS_Y0), (20.0, BARS_Y0)], TODO, 1.0)
-        for level in (0.5, 1.0):  # the probability scale: bars reach the top line at P = 1
-            y = BARS_Y0 + (BARS_Y1 - BARS_Y0) * level
-            self.lines(frame, [(BARS_X - 0.1, y), (20.0, y)], TODO.alpha(0.35), 1.0)
-        show = self._bars_shown()
-        xs = BARS_X + (np.arange(V) + 0.5) * width
+        # the bars: P(next) over the V characters, on a scale whose lines are P = 0.5 and 1
         height = BARS_Y1 - BARS_Y0
-        if show:
+        self.lines(frame, [((BARS_X - 0.1, BARS_Y0 + height * level), (20.0, BARS_Y0 + height * level))
+                           for level in (0.0, 0.5, 1.0)], TODO.alpha(0.5), 1.0)
+        xs = BARS_X + (np.arange(V) + 0.5) * width
+        if self._bars_shown():
             target = self._target_index(spot)
-            colors = [LIT if i == target else MODEL for i in range(V)]
-            boxes = np.stack([xs - 0.36 * width, xs + 0.36 * width, np.full(V, BARS_Y0),
-                              BARS_Y0 + height * spot.probs], 1)
-            self.rects(frame, boxes, [c.alpha(0.9) for c in colors])
+            bars = np.stack([xs - 0.36 * width, xs + 0.36 * width, np.full(V, BARS_Y0), BARS_Y0 + height * spot.probs], 1)
+            self.rects(frame, bars, [(LIT if i == target else MODEL).alpha(0.9) for i in range(V)])
             if spot.before is not None:
                 old = np.stack([xs - 0.36 * width, xs + 0.36 * width, np.full(V, BARS_Y0), BARS_Y0 + height * spot.before], 1)
                 self.outline(frame, old, BEFORE, 1.5)
@@ -157,7 +159,11 @@ class TrainingLoopView(View):
         em = imgui.get_font_size()
         # stage names inside their boxes
         box_px = abs(frame.to_overlay((STAGE_X[1], 0.0)).x - frame.to_overlay((STAGE_X[0], 0.0)).x)
+        pitch = abs(frame.to_overlay((0.0, STAGE_GAP)).y - frame.to_overlay((0.0, 0.0)).y)
+        crowded = pitch < imgui.get_text_line_height() + 4.0  # then only the lit stage is named
         for k, name in enumerate(STAGES):
+            if crowded and k != max(model.last_stage, 0):
+                continue
             x0, x1, y0, y1 = stage_box(k)
             text = first_fit([f"{k + 1}  {name}", f"{k + 1} {SHORT[k]}", f"{k + 1}"], box_px - 0.6 * em)
             at = frame.to_overlay((0.5 * (x0 + x1), 0.5 * (y0 + y1)))
@@ -179,30 +185,48 @@ class TrainingLoopView(View):
             self._char(draw_list, frame, (tx, CONTEXT_Y + 0.5), target, LIT, plate=False)
         else:
             self._char(draw_list, frame, (0.5 * (BARS_X + tx), CONTEXT_Y + 0.5), f"{context} → {target}", PALETTE.sky)
-        # the characters under their bars: all when they fit, else every other one and those that matter
+        # the characters under their bars: each where it does not touch one already written, the
+        # character to predict first, then those the grammar or the network gives weight, then the rest
         V = len(spot.probs)
         width = (20.0 - BARS_X) / V
-        spacing = abs(frame.to_overlay((width, 0.0)).x - frame.to_overlay((0.0, 0.0)).x)
-        every = imgui.calc_text_size("m").x * 1.3 < spacing
         target = self._target_index(spot)
-        for i, ch in enumerate(model.corpus.chars):
-            matters = i == target or spot.truth[i] > 0 or spot.probs[i] >= 0.1
-            if not (every or matters or (i % 2 == 0 and not self._neighbour_matters(spot, i))):
+        weight = np.maximum(spot.truth, spot.probs)
+        order = sorted(range(V), key=lambda i: (i != target, bool(weight[i] < 0.1), -float(weight[i]), i))
+        placed: list[tuple[float, float]] = []
+        for i in order:
+            ch = model.corpus.chars[i]
+            text = "␣" if ch == " " else ch
+            at = frame.to_overlay((BARS_X + (i + 0.5) * width, BARS_Y0 - 0.35))
+            half = 0.5 * imgui.calc_text_size(text).x + 1.5
+            if any(at.x - half < right and left < at.x + half for left, right in placed):
                 continue
-            self._char(draw_list, frame, (BARS_X + (i + 0.5) * width, BARS_Y0 - 0.35), "␣" if ch == " " else ch,
+            placed.append((at.x - half, at.x + half))
+            matters = i == target or weight[i] >= 0.1
+            self._char(draw_list, frame, (BARS_X + (i + 0.5) * width, BARS_Y0 - 0.35), text,
                        LIT if i == target else PALETTE.text if matters else PALETTE.muted, plate=False)
         # the text the network writes
         line_text = self._sample_line(fit)
         frame.text(draw_list, (12.0, frame.size[1] - imgui.get_text_line_height() - 10.0), line_text, PALETTE.text)
         at = frame.to_overlay((BARS_X, 0.5 * (BARS_Y1 + CONTEXT_Y)))
-        title = first_fit(["bars: P(next | 8 characters)", "P(next)"], 0.45 * frame.size[0])
-        frame.text(draw_list, (at.x - frame.origin[0], at.y - frame.origin[1] - 10.0), title, MODEL)
+        context_at = frame.to_overlay((BARS_X, CONTEXT_Y))
+        if context_at.y - (at.y - 10.0) > imgui.get_text_line_height() + 8.0:  # room under the context's row
+            title = first_fit(["bars: P(next | 8 characters)", "P(next)"], 0.45 * frame.size[0])
+            frame.text(draw_list, (at.x - frame.origin[0], at.y - frame.origin[1] - 10.0), title, MODEL)
+        # the key, right-aligned under the P = 1 line at the end of the bars
+        corner = frame.to_overlay((20.0, BARS_Y1))
+        step = imgui.get_text_line_height() + 8.0
+        room = corner.x - frame.to_overlay((BARS_X, BARS_Y1)).x
+        keys = [(["white: the grammar's P", "white: grammar", "white: true P"], TRUTH)]
+        if spot.before is not None:
+            keys.append((["yellow: before the update", "yellow: before", "yellow: old"], BEFORE))
+        for k, (wordings, color) in enumerate(keys):
+            text = first_fit(wordings, room, otherwise=None)
+            if text is None:
+                continue
+            size = imgui.calc_text_size(text)
+            frame.text(draw_list, (corner.x - frame.origin[0] - size.x, corner.y - frame.origin[1] + 6.0 + k * step),
+                       text, color)
         frame.labels(draw_list, self._labels(spot), always=3)
-
-    def _neighbour_matters(self, spot, i: int) -> bool:
-        V = len(spot.probs)
-        return any(0 <= j < V and (spot.truth[j] > 0 or spot.probs[j] >= 0.1 or j == self._target_index(spot))
-                   for j in (i - 1, i + 1))
 
     def _sample_line(self, fit: float) -> str:
         """'it writes (rule): ' and as much of the sample as fits."""
@@ -228,11 +252,8 @@ class TrainingLoopView(View):
         return f"T = {p['temperature']:.2g}"
 
     def _labels(self, spot) -> list:
-        row = 0.5 * (BARS_Y1 + CONTEXT_Y)
         out = []
-        out.append(((14.2, row), "white: the grammar's P", TRUTH, 1, (0.0, -10.0)))
-        if spot.before is not None:
-            out.append(((14.2, BARS_Y1 - 0.3), "yellow: before the update", BEFORE, 1, (0.0, -10.0)))
+
         for level in (0.5, 1.0):  # the scale, at the right end of its line
             out.append(((20.0, BARS_Y0 + (BARS_Y1 - BARS_Y0) * level), f"P = {level:g}", PALETTE.muted, 0))
         return out
@@ -248,9 +269,10 @@ class TrainingLoopView(View):
         elif self._ppl_hidden():
             first = first_fit([f"{head} · the perplexity shows after the verdict", f"iteration {loop.iteration}"], fit)
         else:
-            first = first_fit([f"{head} · held-out perplexity {model.held_out_ppl:.2f} (V = {model.corpus.V})",
-                               f"{head} · perplexity {model.held_out_ppl:.2f}",
-                               f"it. {loop.iteration} · perplexity {model.held_out_ppl:.2f}"], fit)
+            ppl, at = model.held_out_ppl, loop.record.eval_iterations[-1]
+            first = first_fit([f"{head} · held-out perplexity {ppl:.2f} (at iteration {at}; V = {model.corpus.V})",
+                               f"{head} · held-out perplexity {ppl:.2f} (at {at})",
+                               f"{head} · perplexity {ppl:.2f}", f"it. {loop.iteration} · perplexity {ppl:.2f}"], fit)
         if model.stepping and d.positions is not None:
             where = ["close up: the batch's first window", "the batch's first window", "first window"]
         else:
@@ -332,7 +354,8 @@ class TrainingLoopView(View):
                  PALETTE.text),
                 ("unigram (counting)", b["unigram"], PALETTE.muted), ("bigram (counting)", b["bigram"], PALETTE.vermillion),
                 ("trigram (counting)", b["trigram"], PALETTE.yellow),
-                ("the network now", None if hidden else model.held_out_ppl, MODEL),
+                (f"the network (iteration {model.loop.record.eval_iterations[-1]})", None if hidden else model.held_out_ppl,
+                 MODEL),
                 ("the text's own (floor)", b["floor"], PALETTE.green)]
         flags = imgui.TableFlags_.borders_inner_h.value | imgui.TableFlags_.sizing_fixed_fit.value
         if imgui.begin_table("##ppl", 2, flags):
