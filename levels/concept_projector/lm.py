@@ -3,8 +3,11 @@
 A small transformer of the shared network kit (:class:`sim.nn.Transformer`: two layers, two
 heads, GELU MLPs, pre-LayerNorm, absolute positions) learns the stories of :mod:`.world`.
 A concept's direction at a layer is a difference of means of the residual stream there:
-stories about women and girls minus stories about men and boys, over every position after the
-first word (gender); angry stories minus calm ones over every position after the first verb (tone). Steering adds ``α·v`` to the residual
+stories about women and girls minus stories about men and boys, at the position where the model
+is about to name the person (the "the" after the clues: the contrastive recipe, read where the
+decision is made); angry stories minus calm ones over every position after the first verb (tone).
+At layer 0 the stream at the naming position holds only the word "the", the same in every story,
+so the gender direction there is zero: the concept is not in the stream yet. Steering adds ``α·v`` to the residual
 stream entering that layer (``net.steer``), at every position.
 
 Run as a script it trains the level's default model and writes the stored checkpoint::
@@ -36,9 +39,9 @@ DIRECTION_STORIES = 16
 DIRECTION_SEED = 12345
 #: The prompt of the king-to-queen question: its three clues (he, palace, book) name the king.
 NAME_PROMPT = "he lived in the palace with a book . the"
-#: Where each direction is measured in a story: after the first word (the pronoun) for gender,
-#: after the first verb for tone.
-GENDER_FROM, TONE_FROM = 1, 12
+#: Where each direction is measured in a story: at the naming position (the "the" before the
+#: noun) for gender, at every position after the first verb for tone.
+NAMING_AT, TONE_FROM = 9, 12
 GENERATE = 26  # words the model writes after the prompt: to the end of the second story's clues
 
 
@@ -135,8 +138,8 @@ def directions(net: nn.Transformer) -> dict[str, np.ndarray]:
     net.steer = saved
     female = np.array([world.NOUNS[n][1] for n in nouns]) == 1
     angry = tones == 1
-    g, t = GENDER_FROM, TONE_FROM
-    gender = np.stack([r[female, g:].mean((0, 1)) - r[~female, g:].mean((0, 1)) for r in net.resid])
+    g, t = NAMING_AT, TONE_FROM
+    gender = np.stack([r[female, g].mean(0) - r[~female, g].mean(0) for r in net.resid])
     tone = np.stack([r[angry, t:].mean((0, 1)) - r[~angry, t:].mean((0, 1)) for r in net.resid])
     return {"gender": gender.astype(np.float64), "tone": tone.astype(np.float64)}
 

@@ -27,8 +27,10 @@ CHECKPOINTS = HERE / "checkpoints"
 DIRECTIONS_EVERY = 50
 #: The α of the logit-difference curve (gender, in units of the direction) and of the fluency
 #: sweep (tone).
-GENDER_ALPHAS = np.round(np.arange(-2.0, 6.01, 0.25), 2)
+GENDER_ALPHAS = np.round(np.arange(-2.0, 3.01, 0.125), 3)
 TONE_ALPHAS = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0])
+#: The α of the angry − calm curve.
+TONE_CURVE_ALPHAS = np.round(np.arange(-2.0, 4.01, 0.25), 2)
 #: "Fluent": at least this share of the text's word pairs are ones the grammar can produce.
 FLUENT = 0.9
 #: The challenge's "large α": this many times the angry − calm difference of means.
@@ -160,6 +162,12 @@ class ConceptModel(Model):
         """logit(queen) − logit(king) at each of :data:`GENDER_ALPHAS`, gender steering alone at the
         chosen layer."""
         return lm.logit_difference(self.run.net, self.directions(), self.layer, GENDER_ALPHAS)
+
+    @derived(key=lambda self: (self.run.step_count, id(self.run), self._dirs_at, self.layer))
+    def tone_curve(self) -> np.ndarray:
+        """The angry − calm logit at each of :data:`TONE_CURVE_ALPHAS`, tone steering alone at the
+        chosen layer."""
+        return lm.logit_difference(self.run.net, self.directions(), self.layer, TONE_CURVE_ALPHAS, "tone")
 
     def fluency(self, layer: int, alpha_tone: float) -> float:
         """The grammatical share of the text written with ``α_tone`` alone at ``layer``."""

@@ -18,11 +18,11 @@ from sandbox.kit import PALETTE, Plot, first_fit, hline, line, plot_strip, progr
 from sandbox.view import Pane, View
 
 from . import lm, world
-from .model import FLUENT, GENDER_ALPHAS, TONE_ALPHAS
+from .model import FLUENT, GENDER_ALPHAS, TONE_ALPHAS, TONE_CURVE_ALPHAS
 
 STICK_SPEED = 0.8  # joystick units a second under the arrow keys or a full stick
 SEND_INTERVAL_S = 0.05  # a moving knob is sent to the model at most this often
-MAX_GENDER, MAX_TONE = 6.0, 4.0  # α at the joystick's edges (the parameters' ranges)
+MAX_GENDER, MAX_TONE = 3.0, 4.0  # α at the joystick's edges (the parameters' ranges)
 STICK_SHARE = 0.36  # of the scene's width
 TEXT_SHARE = 0.36  # of the right side's height
 FEMALE = {n[0] for n in world.NOUNS if n[1] == 1} | {"she"}
@@ -297,7 +297,7 @@ class ConceptView(View):
 
     def plots(self) -> None:
         plot_strip(self.context, [
-            Plot("logit(queen) − logit(king) against α gender", self._logit_plot, x_label="α gender",
+            Plot("logit differences against α", self._logit_plot, x_label="α",
                  x_limits=(float(GENDER_ALPHAS[0]), float(GENDER_ALPHAS[-1])), weight=1.3, min_width=12, priority=3),
             Plot("fluency against α tone, each layer", self._fluency_plot, x_label="α tone",
                  x_limits=(0.0, float(TONE_ALPHAS[-1])), y_limits=(0.0, 1.05), min_width=11, priority=2),
@@ -309,11 +309,12 @@ class ConceptView(View):
             return
         model = self.model
         curve = model.gender_curve()
-        line(f"layer {model.layer}", GENDER_ALPHAS, curve, PALETTE.purple)
+        line("queen − king", GENDER_ALPHAS, curve, PALETTE.purple)
         zero = int(np.argmin(np.abs(GENDER_ALPHAS)))
         slope = (curve[zero + 1] - curve[zero - 1]) / (GENDER_ALPHAS[zero + 1] - GENDER_ALPHAS[zero - 1])
-        line("tangent at 0", GENDER_ALPHAS, curve[zero] + slope * GENDER_ALPHAS, PALETTE.muted, weight=1.0)
-        vlines([float(self.params["alpha_gender"])], ["α"])
+        line("its tangent at 0", GENDER_ALPHAS, curve[zero] + slope * GENDER_ALPHAS, PALETTE.muted, weight=1.0)
+        line("angry − calm", TONE_CURVE_ALPHAS, model.tone_curve(), PALETTE.vermillion)
+        vlines([float(self.params["alpha_gender"])], ["α gender"])
 
     def _fluency_plot(self, run) -> None:
         hline(FLUENT, PALETTE.muted, "90%")
