@@ -208,8 +208,10 @@ class TrainingLoopView(View):
         line_text = self._sample_line(fit)
         frame.text(draw_list, (12.0, frame.size[1] - imgui.get_text_line_height() - 10.0), line_text, PALETTE.text)
         at = frame.to_overlay((BARS_X, 0.5 * (BARS_Y1 + CONTEXT_Y)))
-        context_at = frame.to_overlay((BARS_X, CONTEXT_Y))
-        if context_at.y - (at.y - 10.0) > imgui.get_text_line_height() + 8.0:  # room under the context's row
+        line = imgui.get_text_line_height()
+        context_bottom = max(frame.to_overlay((BARS_X, CONTEXT_Y)).y,
+                             frame.to_overlay((BARS_X, CONTEXT_Y + 0.5)).y + 0.5 * line + 4.0)
+        if at.y - 10.0 >= context_bottom + 2.0:  # room under the context's row
             title = first_fit(["bars: P(next | 8 characters)", "P(next)"], 0.45 * frame.size[0])
             frame.text(draw_list, (at.x - frame.origin[0], at.y - frame.origin[1] - 10.0), title, MODEL)
         # the key, right-aligned under the P = 1 line at the end of the bars
