@@ -18,6 +18,7 @@ Run as a script it trains the level's default model and writes the stored checkp
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import time
 import zlib
@@ -192,7 +193,7 @@ def flip_alpha(net, dirs, layer: int, high: float = 8.0, tol: float = 1e-3) -> f
         return z[q] - np.delete(z, q).max()
 
     grid = np.arange(0.0, high + 1e-9, 0.05)
-    for lo, hi in zip(grid[:-1], grid[1:]):
+    for lo, hi in itertools.pairwise(grid):
         if margin(lo) > 0:
             return float(lo)
         if margin(hi) > 0:
@@ -238,7 +239,7 @@ def grammatical_share(tokens) -> float:
     if _ALLOWED is None:
         _ALLOWED = _allowed_pairs()
     t = [int(x) for x in tokens]
-    pairs = list(zip(t[:-1], t[1:]))
+    pairs = list(itertools.pairwise(t))
     return sum(p in _ALLOWED for p in pairs) / max(1, len(pairs))
 
 

@@ -152,7 +152,7 @@ class ConceptModel(Model):
     @derived(key=lambda self: self._key())
     def tone_diff(self) -> float:
         """The angry words' mean logit minus the calm ones' after the prompt and the noun, steered."""
-        dirs = self.directions()
+        self.directions()
         tokens = world.encode(lm.NAME_PROMPT)
         tokens = np.append(tokens, int(np.argmax(lm.steered_logits(self.run.net, tokens, {}))))
         return lm.tone_score(lm.steered_logits(self.run.net, tokens, {self.layer: self.vector()}))

@@ -14,7 +14,16 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import PALETTE, Plot, first_fit, hline, line, plot_strip, progress_bar, vlines
+from sandbox.kit import (
+    PALETTE,
+    Plot,
+    first_fit,
+    hline,
+    line,
+    plot_strip,
+    progress_bar,
+    vlines,
+)
 from sandbox.view import Pane, View
 
 from . import lm, world
@@ -70,9 +79,11 @@ class ConceptView(View):
 
     # -- what is hidden while a prediction is open ---------------------------------------------------
 
-    def _hiding(self, measure: str) -> bool:
+    def _hiding(self, measure: str | None = None) -> bool:
+        """Whether what answers the open challenge (measured by ``measure``; None: any of them)
+        must be hidden now. The steered text, the next word and the steered point answer both."""
         challenge = self.challenge.open
-        return self.challenge.hide_answers and challenge is not None and challenge.measure == measure
+        return self.challenge.hide_answers and challenge is not None and measure in (None, challenge.measure)
 
     # -- the joystick --------------------------------------------------------------------------------
 
@@ -166,7 +177,7 @@ class ConceptView(View):
             colors.setdefault(str(word_color(world.WORDS[i])), (word_color(world.WORDS[i]), []))[1].append(points[i])
         for color, pts in colors.values():
             self.dots(frame, np.array(pts), color, 9.0)
-        if self._hiding("flip_alpha"):
+        if self._hiding():
             return
         here = model.steered_point()
         probs = model.readout()["probs"]
@@ -211,11 +222,12 @@ class ConceptView(View):
         frame.caption(draw_list, [
             (first_fit(["the words, by their cosines with the two directions (last layer)",
                         "words by cosine with gender (→) and tone (↑)", "words: gender →, tone ↑"], room), PALETTE.text),
-            (first_fit(["yellow: the steered stream after '... a book . the', and its next words",
+            (first_fit(["hidden until you lock in", "hidden"], room) if self._hiding() else
+             first_fit(["yellow: the steered stream after '... a book . the', and its next words",
                         "yellow: the steered stream", "yellow: steered"], room), PALETTE.yellow)])
         points = model.word_points()
         items = []
-        probs = None if self._hiding("flip_alpha") else model.readout()["probs"]
+        probs = None if self._hiding() else model.readout()["probs"]
         top = set() if probs is None else set(np.argsort(probs)[::-1][:3].tolist())
         for i in self._map_words():
             word = world.WORDS[i]
@@ -225,8 +237,9 @@ class ConceptView(View):
 
     def _text_overlay(self, draw_list, frame) -> None:
         """The steered model's story, word by word, wrapped to the pane."""
-        if self._hiding("late_fluency"):
-            frame.caption(draw_list, [("the steered text shows after you lock in", PALETTE.muted)])
+        if self._hiding():
+            frame.caption(draw_list, [(first_fit(["the steered text shows once you have locked in", "text hidden"],
+                                                 frame.size[0] - 24.0), PALETTE.muted)])
             return
         tokens = self.model.text()
         prompt_len = len(world.encode(lm.NAME_PROMPT))
@@ -277,7 +290,7 @@ class ConceptView(View):
             done = int(np.isfinite(sweep).sum())
             progress_bar(done / sweep.size, f"fluency sweep: {done} of {sweep.size} texts")
         imgui.separator()
-        if not self._hiding("flip_alpha"):
+        if not self._hiding():
             r = model.readout()
             word = world.WORDS[int(np.argmax(r["probs"]))]
             imgui.text("Next word after the prompt:")
@@ -309,11 +322,11 @@ class ConceptView(View):
             return
         model = self.model
         curve = model.gender_curve()
-        line("queen − king", GENDER_ALPHAS, curve, PALETTE.purple)
+        line("queen−king", GENDER_ALPHAS, curve, PALETTE.purple)
         zero = int(np.argmin(np.abs(GENDER_ALPHAS)))
         slope = (curve[zero + 1] - curve[zero - 1]) / (GENDER_ALPHAS[zero + 1] - GENDER_ALPHAS[zero - 1])
-        line("its tangent at 0", GENDER_ALPHAS, curve[zero] + slope * GENDER_ALPHAS, PALETTE.muted, weight=1.0)
-        line("angry − calm", TONE_CURVE_ALPHAS, model.tone_curve(), PALETTE.vermillion)
+        line("tangent", GENDER_ALPHAS, curve[zero] + slope * GENDER_ALPHAS, PALETTE.muted, weight=1.0)
+        line("angry−calm", TONE_CURVE_ALPHAS, model.tone_curve(), PALETTE.vermillion)
         vlines([float(self.params["alpha_gender"])], ["α gender"])
 
     def _fluency_plot(self, run) -> None:

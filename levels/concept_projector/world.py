@@ -77,9 +77,9 @@ def stories(rng: np.random.Generator, nouns: np.ndarray, tones: np.ndarray) -> n
     nouns, tones = np.asarray(nouns), np.asarray(tones)
     n = len(nouns)
     word, gender, royal, young = _NOUN_TABLE[nouns].T
-    col = lambda value: np.full(n, INDEX[value])  # noqa: E731
-    verb = lambda: _VERB_TABLE[tones, rng.integers(0, _VERB_TABLE.shape[1], n)]  # noqa: E731
-    adverb = lambda: _ADVERB_TABLE[tones, rng.integers(0, _ADVERB_TABLE.shape[1], n)]  # noqa: E731
+    col = lambda value: np.full(n, INDEX[value])
+    verb = lambda: _VERB_TABLE[tones, rng.integers(0, _VERB_TABLE.shape[1], n)]
+    adverb = lambda: _ADVERB_TABLE[tones, rng.integers(0, _ADVERB_TABLE.shape[1], n)]
     pronoun = _PRONOUN_TABLE[gender]
     columns = [pronoun, col("lived"), col("in"), col("the"), _PLACE_TABLE[royal, rng.integers(0, 2, n)],
                col("with"), col("a"), _OBJECT_TABLE[young, rng.integers(0, 2, n)], col("."),
