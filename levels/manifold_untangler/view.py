@@ -23,8 +23,18 @@ WRONG = PALETTE.purple  # pink: far from both class colours
 GRID_LINES = 13  # grid lines each way over the input square
 GRID_SAMPLES = 64  # points along each grid line (enough to show it bend)
 LINK_STRIDE = 6  # every this many continuum points of the linked rings are drawn
-HOME_3D = ((0.0, 0.0, 0.0), 4.2, -0.7, 0.5)
-HOME_LINKS = ((0.5, 0.0, 0.0), 6.0, -0.9, 0.45)
+HOME_3D = ((0.0, 0.0, 0.0), 6.5, -0.7, 0.45)
+HOME_LINKS = ((0.5, 0.0, 0.0), 7.0, -0.9, 0.45)
+
+
+def _cube_edges() -> np.ndarray:
+    """The 12 edges of the cube [−1, 1]³ as segment end points (24, 3)."""
+    corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], np.float64)
+    pairs = [(a, b) for a in range(8) for b in range(a + 1, 8) if np.sum(corners[a] != corners[b]) == 1]
+    return np.array([corners[i] for pair in pairs for i in pair])
+
+
+CUBE_EDGES = _cube_edges()
 
 
 def _pct(value: float) -> str:
@@ -51,7 +61,7 @@ def _readout(net) -> tuple[np.ndarray, float]:
     return out.W[:, 1] - out.W[:, 0], float(out.b[1] - out.b[0])
 
 
-def plane_patch(n: np.ndarray, c: float, reach: float = 1.15, lines: int = 9) -> np.ndarray:
+def plane_patch(n: np.ndarray, c: float, reach: float = 1.0, lines: int = 9) -> np.ndarray:
     """Segments of a square mesh on the plane n·h + c = 0 (3-D), clipped to the cube |h| ≤ reach."""
     n = np.asarray(n, np.float64)
     norm = float(np.linalg.norm(n))
@@ -188,6 +198,8 @@ class UntanglerView(View):
         if dims == 2:
             self.dots(frame, points, colors, 6.0, rim=3.0)
         else:
+            if layer > 0:  # tanh keeps every point inside the cube (−1, 1)³: its edges give the space a frame
+                self.painter.lines(frame.mvp, CUBE_EDGES, PALETTE.muted.alpha(0.5), 1.0, frame.viewport, strip=False)
             self.painter.points(frame.mvp, points, colors, 6.0)
 
     def _readout_line(self, frame, n, c) -> None:
