@@ -104,7 +104,7 @@ def check_local_minima(sparsity: float, seed: int) -> dict:
     losses = model.eval_loss
     others = counts != counts[best]
     measured = {"kept per seed": counts.tolist(), "loss per seed": np.round(losses, 4).tolist(), "best": best + 1}
-    assert np.all(losses[others] >= 1.05 * losses[best]), measured
+    assert np.all(losses[others] >= 1.02 * losses[best]), measured
     if seed == 0:  # the existence half of the claim: seed 0's six instances include one stuck lower
         assert np.any(counts < counts[best]), measured
     return measured

@@ -17,6 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+if __name__ == "__main__" and not __package__:  # run as a script: import it in the level's package, as the game does
+    from sandbox.kernels import run_level_script
+
+    run_level_script(__file__)
+    raise SystemExit(0)
+
 from .toy import KEPT_NORM, ToyModels, expected_loss
 
 HERE = Path(__file__).resolve().parent
@@ -91,8 +97,3 @@ def main(argv=None) -> None:
     for i, d in enumerate(DENSITIES):
         print(f"density {d:6.3f}: " + " ".join("12AS."[c] for c in codes[i]))
 
-
-if __name__ == "__main__":
-    from sandbox.kernels import run_level_script
-
-    run_level_script(__file__)

@@ -27,11 +27,10 @@ def importances(n: int, decay: float) -> np.ndarray:
 def sample(rng: np.random.Generator, instances: int, batch: int, n: int, density: float) -> np.ndarray:
     """A batch (instances, batch, n): each feature present with probability ``density`` (one for all,
     or one per instance), its value uniform in [0, 1], absent features exactly 0."""
-    values = rng.random((instances, batch, n), dtype=DTYPE)
-    density = np.asarray(density, DTYPE).reshape(-1, 1, 1) if np.ndim(density) else density
-    present = rng.random((instances, batch, n), dtype=DTYPE) < density
-    return np.where(present, values, DTYPE(0.0))
-
+    u = rng.random((instances, batch, n), dtype=DTYPE)
+    density = np.asarray(density, DTYPE).reshape(-1, 1, 1) if np.ndim(density) else DTYPE(density)
+    # one draw serves both: u < p decides presence, and given that, u / p is uniform in [0, 1)
+    return np.where(u < density, u / np.maximum(density, DTYPE(1e-12)), DTYPE(0.0))
 
 def forward(W: np.ndarray, b: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(hidden h = W x, pre-activation WᵀW x + b) for W (K, m, n), b (K, n), x (K, B, n)."""

@@ -10,7 +10,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.gfx.draw import arrows
+from sandbox.gfx.draw import arrows, box_segments
 from sandbox.kit import PALETTE, Plot, first_fit, line, plot_strip, progress_bar
 from sandbox.view import View, side_by_side
 
@@ -103,13 +103,16 @@ class SuperpositionView(View):
             self.lines(frame, [(-1, -0.06), (-1, 0.06), (1, -0.06), (1, 0.06)], MUTED.alpha(0.5), 1.5)
             tips = np.stack([W[0], 0.25 * (np.arange(n) + 1)], 1)
         starts = np.zeros_like(tips) if m == 2 else np.stack([np.zeros(n), tips[:, 1]], 1)
-        for i in range(n):
-            vec = tips[i] - starts[i]
-            if np.linalg.norm(vec) < 1e-6:
+        vectors = tips - starts
+        length = np.maximum(np.linalg.norm(vectors, axis=1), 1e-3)
+        for wide in (False, True):  # one draw call for the other arrows, one for the feature switched on
+            pick = [i for i in range(n) if (i == probe) == wide and length[i] > 1e-3]
+            if not pick:
                 continue
-            width = 5.0 if i == probe else 3.0
-            head = min(0.35, 0.16 / max(float(np.linalg.norm(vec)), 1e-3))  # about 0.16 world units
-            self.lines(frame, arrows(starts[i:i + 1], vec[None], head=head), feature_color(i), width)
+            head = float(np.clip(0.16 / length[pick].max(), 0.05, 0.35))  # about 0.16 world units
+            segments = arrows(starts[pick], vectors[pick], head=head)
+            rgba = np.repeat(np.array([feature_color(i).rgba for i in pick], np.float32), 6, axis=0)
+            self.painter.lines(frame.mvp, segments, rgba, 5.0 if wide else 3.0, frame.viewport, strip=False)
         self.dots(frame, tips, PALETTE.white, 5.0, rim=3.0)
 
     def _matrix_scene(self, frame) -> None:
@@ -126,13 +129,17 @@ class SuperpositionView(View):
         # the switch-on bars: pre-activation (outline) and output after ReLU (filled)
         pre, out = model.probe(probe, k)
         self.lines(frame, [(-0.2, BAR_BASE), (n + 0.2, BAR_BASE)], MUTED, 1.5)
-        for i in range(n):
-            x0, x1 = i + 0.18, i + 0.82
-            color = feature_color(i)
-            if out[i] > 1e-6:
-                self.rects(frame, (x0, x1, BAR_BASE, BAR_BASE + BAR_SCALE * min(out[i], 1.5)), color.alpha(0.85))
-            top = BAR_BASE + BAR_SCALE * float(np.clip(pre[i], -0.6, 1.5))
-            self.outline(frame, (x0, x1, min(BAR_BASE, top), max(BAR_BASE, top)), color, 2.0)
+        x0, x1 = np.arange(n) + 0.18, np.arange(n) + 0.82
+        colors = np.array([feature_color(i).rgba for i in range(n)], np.float32)
+        filled = out > 1e-6
+        if filled.any():
+            fill = colors[filled].copy()
+            fill[:, 3] = 0.85
+            tops = BAR_BASE + BAR_SCALE * np.minimum(out[filled], 1.5)
+            self.rects(frame, np.stack([x0[filled], x1[filled], np.full(filled.sum(), BAR_BASE), tops], 1), fill)
+        top = BAR_BASE + BAR_SCALE * np.clip(pre, -0.6, 1.5)
+        segments = box_segments(x0, x1, np.minimum(BAR_BASE, top), np.maximum(BAR_BASE, top))
+        self.painter.lines(frame.mvp, segments, np.repeat(colors, 8, axis=0), 2.0, frame.viewport, strip=False)
 
     def _phase_scene(self, frame) -> None:
         grid = stored_phase()
@@ -210,7 +217,8 @@ class SuperpositionView(View):
         frame.caption(draw_list, [
             first_fit(["WᵀW (orange +, blue −) and b", "WᵀW and b"], room),
             (first_fit([f"feature {probe + 1} on: largest ghost {ghost_pre:+.2f}, after ReLU {ghost_out:.2f}",
-                        f"ghost {ghost_pre:+.2f} → {ghost_out:.2f}"], room), MUTED)])
+                        f"ghost {ghost_pre:+.2f} → {ghost_out:.2f}", f"{ghost_pre:+.2f} → {ghost_out:.2f}"], room),
+             MUTED)])
         labels = [((n + 0.9, -0.05), "b", MUTED, 2),
                   ((n / 2, BAR_BASE - 1.05), first_fit([f"feature {probe + 1} alone: WᵀWx + b (outline), ReLU (filled)",
                                                         f"feature {probe + 1} alone", ""], frame.size[0] * 0.95) or " ",
@@ -239,15 +247,11 @@ class SuperpositionView(View):
                 width = imgui.calc_text_size(text).x
                 frame.text(draw_list, (at.x - frame.origin[0] - width / 2, at.y - frame.origin[1] + 6.0), text, MUTED)
         under = frame.to_overlay((0.0, d[0] - hd))
-        if under is not None:
-            words = first_fit(["importance of feature 2 / feature 1", "I₂ / I₁"], room)
+        if under is not None:  # both axes named under the grid, clear of the caption above it
+            words = first_fit(["↑ density 1 − S    → importance 2 / 1", "↑ 1 − S   → I₂ / I₁", "↑ 1 − S → I₂/I₁"], room)
             width = imgui.calc_text_size(words).x
             frame.text(draw_list, (under.x - frame.origin[0] - width / 2, under.y - frame.origin[1] + 12.0 + height),
                        words, MUTED)
-        above = frame.to_overlay((r[0] - hr, d[-1] + hd))
-        if above is not None:
-            frame.text(draw_list, (above.x - frame.origin[0] - 30.0, above.y - frame.origin[1] - height - 14.0),
-                       "density 1 − S", MUTED)
         x = float(np.log10(self.model.relative_importance))
         y = float(np.log10(max(self.model.density, 1e-9)))
         frame.labels(draw_list, [((x, y), "you", PALETTE.white, 3)])
