@@ -39,6 +39,7 @@ MALE = {n[0] for n in world.NOUNS if n[1] == 0} | {"he"}
 ANGRY = set(world.VERBS[1] + world.ADVERBS[1])
 CALM = set(world.VERBS[0] + world.ADVERBS[0])
 LAYER_COLORS = (PALETTE.sky, PALETTE.green, PALETTE.orange)
+LABELLED_TONE = ("shouted", "smiled")  # the map names one word of each tone
 
 
 def word_color(word: str):
@@ -229,7 +230,12 @@ class ConceptView(View):
         items = []
         probs = None if self._hiding() else model.readout()["probs"]
         top = set() if probs is None else set(np.argsort(probs)[::-1][:3].tolist())
+        # the people and the three predicted words by name; of the tone words one of each tone,
+        # the rest are dots of their colour (labels cost time and room)
+        named = {world.INDEX[n[0]] for n in world.NOUNS} | {world.INDEX[w] for w in LABELLED_TONE} | top
         for i in self._map_words():
+            if i not in named:
+                continue
             word = world.WORDS[i]
             text = f"{word} {probs[i]:.0%}" if i in top else word
             items.append((points[i], text, word_color(word), 3 if i in top else (2 if word in ("king", "queen") else 1)))
