@@ -17,8 +17,10 @@ from sandbox.kit import PALETTE, first_fit, progress_bar
 from sandbox.view import View, side_by_side
 
 from .model import DISC, HALF, MAP_CELLS
+from .untangle import predict
 
 CLASS_COLORS = (PALETTE.orange, PALETTE.sky)  # class 0 (disc, ring A), class 1 (ring, ring B)
+CLASS_RGBA = np.array([c.rgba for c in CLASS_COLORS], np.float32)
 WRONG = PALETTE.purple  # pink: far from both class colours
 GRID_LINES = 13  # grid lines each way over the input square
 GRID_SAMPLES = 64  # points along each grid line (enough to show it bend)
@@ -95,6 +97,7 @@ class UntanglerView(View):
         self.cam_layer = Camera2D()
         self.orbit_layer = OrbitCamera(*HOME_3D)
         self._grid = grid_lines()
+        self._link_colors: tuple | None = None  # (key, colours, sizes) of the linked rings' points
         self._carried: tuple | None = None  # (key, the grid's segments carried to the layer shown)
         self._framed: dict[str, tuple] = {}  # pane -> (size, font, reach) its camera was fitted for
 
@@ -158,20 +161,22 @@ class UntanglerView(View):
             key = (id(model), model.picture_key, model.params["map"], model.params["k"],
                    self._hiding())
             self.cells(frame, "decision", key, model.map_edges(), self._map_colors)
-            colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
+            colors = CLASS_RGBA[model.y]
             squashed = model.factor > 2.0  # smaller dots leave the thin band's wrong cells in view
             self.dots(frame, model.x, colors, 3.0 if squashed else 5.0, rim=2.0 if squashed else 3.0)
             return
         pts, labels = model.cx[::LINK_STRIDE], model.cy[::LINK_STRIDE]
-        colors = np.array([CLASS_COLORS[c].alpha(0.8).rgba for c in labels], np.float32)
-        sizes = np.full(len(pts), 4.0, np.float32)
-        if not self._hiding():
-            from .untangle import predict
-
-            wrong = predict(model.net, pts) != labels
-            colors[wrong] = WRONG.rgba
-            sizes[wrong] = 7.0
-        self.painter.points(frame.mvp, pts, colors, sizes)
+        key = (id(model), model.picture_key, self._hiding())
+        if self._link_colors is None or self._link_colors[0] != key:  # the net is asked again only when re-measured
+            colors = CLASS_RGBA[labels].copy()
+            colors[:, 3] = 0.8
+            sizes = np.full(len(pts), 4.0, np.float32)
+            if not self._hiding():
+                wrong = predict(model.net, pts) != labels
+                colors[wrong] = WRONG.rgba
+                sizes[wrong] = 7.0
+            self._link_colors = (key, colors, sizes)
+        self.painter.points(frame.mvp, pts, self._link_colors[1], self._link_colors[2])
 
     # -- the layer pane --------------------------------------------------------------------------
     def _scene_layer(self, frame) -> None:
@@ -187,7 +192,7 @@ class UntanglerView(View):
                 self._carried = (key, _strip_segments(carried[..., :3]))
             self.painter.lines(frame.mvp, self._carried[1], PALETTE.grid.alpha(0.55), 1.0, frame.viewport, strip=False)
         points = model.layers()[layer][:, :3]
-        colors = np.array([CLASS_COLORS[c].rgba for c in model.y], np.float32)
+        colors = CLASS_RGBA[model.y]
         if layer == model.depth and not self._hiding():
             n, c = _readout(model.net)
             if dims == 2:
