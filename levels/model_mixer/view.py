@@ -140,7 +140,9 @@ class MixerView(View):
         if locked:
             imgui.end_disabled()
         imgui.separator()
-        self._table()
+        imgui.pop_text_wrap_pos()
+        self._table()  # a table sizes its own columns: wrapping would split the skills' names
+        imgui.push_text_wrap_pos(0.0)
         imgui.separator()
         self._merges_text()
         imgui.pop_text_wrap_pos()
@@ -175,7 +177,9 @@ class MixerView(View):
             imgui.end_table()
         cos = model.cosines()
         pairs = [f"{SKILLS[i][:4]}·{SKILLS[j][:4]} {cos[i, j]:+.3f}" for i in range(N_SKILLS) for j in range(i + 1, N_SKILLS)]
+        imgui.push_text_wrap_pos(0.0)
         imgui.text("cos between task vectors: " + ", ".join(pairs))
+        imgui.pop_text_wrap_pos()
 
     def _merges_text(self) -> None:
         model = self.model
@@ -195,7 +199,7 @@ class MixerView(View):
         plot_strip(self.context, [
             Plot(f"accuracy as λ {self.params['sweep']} moves", self._sweep_plot, x_label="λ", y_label="accuracy",
                  x_limits=(-1.5, 2.0), y_limits=(0.0, 1.02), weight=1.6, min_width=12, priority=3),
-            Plot("merging two models", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=False,
+            Plot("½ rings + ½ sectors model", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=False,
                  min_width=11, priority=2)])
 
     def _sweep_plot(self, run) -> None:
@@ -213,7 +217,7 @@ class MixerView(View):
 
     def _merge_plot(self, run) -> None:
         model = self.model
-        names = ["pre-trained", "shared start", "two starts", "matched"]
+        names = ["pre", "shared", "2 starts", "matched"]
         set_ticks(list(range(len(names))), names)
         hline(CHANCE, PALETTE.muted)
         if not model.finished or self._merge_hidden():
