@@ -90,10 +90,11 @@ class ConceptModel(Model):
         return int(self.params["layer"])
 
     def step(self) -> None:
-        """One training step while training; then one point of the fluency sweep a tick."""
+        """A third of a training step (a slice of the batch) while training; then one point of the
+        fluency sweep a tick."""
         if not self.finished:
-            loss = self.run.train(1)
-            if not np.isfinite(loss):
+            loss = self.run.train_part()
+            if loss is not None and not np.isfinite(loss):
                 self.diverged = True
         elif self._sweep_next < self.sweep.size:
             layer, k = divmod(self._sweep_next, len(TONE_ALPHAS))
@@ -101,7 +102,7 @@ class ConceptModel(Model):
             self._sweep_next += 1
 
     def work_per_step(self) -> float:
-        return 0.0 if self.finished else 1.0
+        return 0.0 if self.finished else 1.0 / lm.PARTS
 
     # -- the directions and the steered model -------------------------------------------------------
 
@@ -127,9 +128,15 @@ class ConceptModel(Model):
         steering = self.steering if steering is None else steering
         return sum(a * dirs[c][layer] for c, a in steering.items())
 
+    def _version(self) -> tuple[int, int]:
+        """Which model the readouts describe: the run and the step its directions were measured
+        at. While a model trains, everything shown is measured again with the directions (every
+        :data:`DIRECTIONS_EVERY` steps), not at every step."""
+        self.directions()
+        return id(self.run), self._dirs_at
+
     def _key(self):
-        return (self.run.step_count, id(self.run), self._dirs_at, self.layer, self.params["alpha_gender"],
-                self.params["alpha_tone"])
+        return (self._version(), self.layer, self.params["alpha_gender"], self.params["alpha_tone"])
 
     @derived(key=lambda self: self._key())
     def text(self) -> np.ndarray:
@@ -157,13 +164,13 @@ class ConceptModel(Model):
         tokens = np.append(tokens, int(np.argmax(lm.steered_logits(self.run.net, tokens, {}))))
         return lm.tone_score(lm.steered_logits(self.run.net, tokens, {self.layer: self.vector()}))
 
-    @derived(key=lambda self: (self.run.step_count, id(self.run), self._dirs_at, self.layer))
+    @derived(key=lambda self: (self._version(), self.layer))
     def gender_curve(self) -> np.ndarray:
         """logit(queen) − logit(king) at each of :data:`GENDER_ALPHAS`, gender steering alone at the
         chosen layer."""
         return lm.logit_difference(self.run.net, self.directions(), self.layer, GENDER_ALPHAS)
 
-    @derived(key=lambda self: (self.run.step_count, id(self.run), self._dirs_at, self.layer))
+    @derived(key=lambda self: (self._version(), self.layer))
     def tone_curve(self) -> np.ndarray:
         """The angry − calm logit at each of :data:`TONE_CURVE_ALPHAS`, tone steering alone at the
         chosen layer."""
@@ -181,7 +188,7 @@ class ConceptModel(Model):
         t = dirs["tone"][-1] - (dirs["tone"][-1] @ g) * g
         return np.stack([g, t / np.linalg.norm(t)])
 
-    @derived(key=lambda self: (self.run.step_count, id(self.run), self._dirs_at))
+    @derived(key=lambda self: self._version())
     def word_points(self) -> np.ndarray:
         """``(V, 2)``: each word's readout vector (its unembedding row, through the final norm's
         gain) as cosines with the map's two axes."""
@@ -199,7 +206,7 @@ class ConceptModel(Model):
         h = h - h.mean()
         return self.map_plane() @ h / max(np.linalg.norm(h), 1e-12)
 
-    @derived(key=lambda self: (self.run.step_count, id(self.run), self.layer))
+    @derived(key=lambda self: (self._version(), self.layer))
     def analogies(self) -> list[tuple[str, str, str, str, str]]:
         """(a, b, c, expected, found) for each of :data:`lm.ANALOGIES`, on the nouns' mean stream
         at the chosen layer."""

@@ -58,7 +58,7 @@ def test_a_fresh_model_learns_live_and_the_checkpoint_loads():
     runner = make_runner(LEVEL, {"start": "scratch", "budget": 40})
     model = runner.model
     assert not model.finished and model.progress == 0.0
-    for _ in range(40):
+    for _ in range(40 * lm.PARTS):
         runner.step()
     assert model.finished and model.progress == 1.0
     assert np.mean(model.run.losses[-5:]) < np.mean(model.run.losses[:5]) - 1.0
