@@ -57,7 +57,7 @@ class SuperpositionView(View):
         n, _ = self.model.shape
         self.instance = None
         self.cam.fit(-1.75, 1.75, -1.75, 1.95, follow=True)
-        self.cam2.fit(-0.9, n + 1.6, BAR_BASE - 1.6, n + 1.3, follow=True)
+        self.cam2.fit(-0.9, n + 1.6, BAR_BASE - 1.8, n + 1.3, follow=True)
         self.cam3.fit(-1.9, 1.4, -3.1, 0.9, follow=True)
 
     # -- what is shown ---------------------------------------------------------------------------
@@ -219,10 +219,14 @@ class SuperpositionView(View):
             (first_fit([f"feature {probe + 1} on: largest ghost {ghost_pre:+.2f}, after ReLU {ghost_out:.2f}",
                         f"ghost {ghost_pre:+.2f} → {ghost_out:.2f}", f"{ghost_pre:+.2f} → {ghost_out:.2f}"], room),
              MUTED)])
-        labels = [((n + 0.9, -0.05), "b", MUTED, 2),
-                  ((n / 2, BAR_BASE - 1.05), first_fit([f"feature {probe + 1} alone: WᵀWx + b (outline), ReLU (filled)",
-                                                        f"feature {probe + 1} alone", ""], frame.size[0] * 0.95) or " ",
-                   MUTED, 2)]
+        labels = [((n + 0.9, -0.05), "b", MUTED, 2)]
+        # the bars' legend goes under them only where a line of text is shorter than the room left
+        # there (a small pane or a large UI scale would put it over the bars)
+        if (imgui.get_text_line_height() + 8.0) * frame.world_per_pixel() < 0.6:
+            words = first_fit([f"feature {probe + 1} alone: WᵀWx + b (outline), ReLU (filled)",
+                               f"feature {probe + 1} alone"], frame.size[0] * 0.95, otherwise=None)
+            if words:
+                labels.append(((n / 2, BAR_BASE - 1.25), words, MUTED, 2))
         frame.labels(draw_list, labels)
 
     def _phase_overlay(self, draw_list, frame, room) -> None:
