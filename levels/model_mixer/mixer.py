@@ -102,21 +102,24 @@ class EvalSet:
     def __init__(self, n: int = 400, seed: int = 12345):
         rng = np.random.default_rng(seed)
         self.x = rng.uniform(-1, 1, size=(n, 2))
-        self.inputs = np.concatenate([inputs(k, self.x) for k in range(N_SKILLS)])
+        self.inputs = np.concatenate([inputs(k, self.x) for k in range(N_SKILLS)]).astype(np.float32)
         self.skills = np.repeat(np.arange(N_SKILLS), n)
         self.labels = np.concatenate([labels(k, self.x) for k in range(N_SKILLS)])
         self.n = n
 
 
 class Evaluator:
-    """Forward passes of flat parameter vectors without touching a training network."""
+    """Forward passes of flat parameter vectors, in float32 and without the training network's
+    caches: what the sliders ask for every time they move."""
 
     def __init__(self, width: int):
-        self.net = make_net(width, np.random.default_rng(0))
+        self.width = width
 
     def logits(self, theta: np.ndarray, x: np.ndarray) -> np.ndarray:
-        self.net.set_parameters_vector(theta)
-        return self.net.forward(x)
+        w1, b1, w2, b2, w3, b3 = unpack(np.asarray(theta, np.float32), self.width)
+        h = np.maximum(np.asarray(x, np.float32) @ w1 + b1, 0.0)
+        h = np.maximum(h @ w2 + b2, 0.0)
+        return h @ w3 + b3
 
     def accuracies(self, theta: np.ndarray, data: EvalSet) -> np.ndarray:
         """Each skill's accuracy (fraction right) on the evaluation points."""

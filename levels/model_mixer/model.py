@@ -23,9 +23,12 @@ HERE = Path(__file__).resolve().parent
 #: The trained runs stored with the level (``python levels/model_mixer/mixer.py``).
 CHECKPOINTS = HERE / "checkpoints"
 #: Training steps per tick while the run trains live.
-STEPS_PER_TICK = 2
+STEPS_PER_TICK = 4
 #: The class maps drawn in the scene: a GRID × GRID lattice over the square.
-GRID = 48
+GRID = 40
+#: λ values of the sweep plot, and the held-out points a skill it measures on (fewer: 15 merges at once).
+SWEEP_LAMBDAS = np.linspace(-1.5, 2.0, 15)
+SWEEP_POINTS = 150
 #: The two skills the merge comparisons use (one model fine-tuned on each).
 PAIR = (0, 1)
 
@@ -48,6 +51,7 @@ class MixerModel(Model):
     def __init__(self, params: dict[str, Any], backend: str = "numpy"):
         super().__init__(params, backend)
         self.data = EvalSet()
+        self.sweep_data = EvalSet(n=SWEEP_POINTS, seed=4321)
         self.run: MixerRun | None = None
         self.loaded = False
 
@@ -146,7 +150,7 @@ class MixerModel(Model):
     def sweep(self) -> tuple[np.ndarray, np.ndarray]:
         """(λ values, accuracies (len, skills)) as the chosen skill's λ moves from −1.5 to 2,
         the other sliders where they are."""
-        lams = np.linspace(-1.5, 2.0, 29)
+        lams = SWEEP_LAMBDAS
         if not self.finished:
             return lams, np.full((len(lams), N_SKILLS), np.nan)
         which = SKILLS.index(str(self.params["sweep"]))
@@ -154,7 +158,7 @@ class MixerModel(Model):
         for lam in lams:
             ls = list(self.lambdas)
             ls[which] = lam
-            rows.append(self.accuracy_of(self.run.merged(ls)))
+            rows.append(self.evaluator.accuracies(self.run.merged(ls), self.sweep_data))
         return lams, np.stack(rows)
 
     # -- runner interface ---------------------------------------------------------------------------

@@ -159,7 +159,8 @@ def test_the_sweep_passes_through_the_sliders_setting():
     lams, acc = runner.model.sweep()
     i = int(np.argmin(np.abs(lams - 0.5)))
     assert lams[i] == pytest.approx(0.5)
-    np.testing.assert_allclose(acc[i], runner.model.accuracies())
+    model = runner.model
+    np.testing.assert_allclose(acc[i], model.evaluator.accuracies(model.run.merged(model.lambdas), model.sweep_data))
 
 
 # ---------------------------------------------------------------------------------------------

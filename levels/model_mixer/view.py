@@ -7,6 +7,8 @@ sweeps, and the merges side by side. While a prediction is open, what would answ
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from imgui_bundle import imgui
 
@@ -30,6 +32,7 @@ from .mixer import CHANCE, N_SKILLS, SKILLS
 SKILL_COLORS = (PALETTE.orange, PALETTE.sky, PALETTE.green)
 #: The four classes' colours in the maps.
 CLASS_RGB = np.array([[0.90, 0.62, 0.00], [0.34, 0.71, 0.91], [0.00, 0.62, 0.45], [0.80, 0.47, 0.65]], np.float32)
+SETTLE_S = 0.15  # seconds the sliders rest before the sweep plot is measured again
 GAP = 0.45  # world units between the maps
 PRESETS = (("Pre-trained", (0.0, 0.0, 0.0)), ("Add rings + sectors", (1.0, 1.0, 0.0)),
            ("Add all three", (1.0, 1.0, 1.0)), ("Forget stripes", (0.0, 0.0, -1.0)),
@@ -45,6 +48,12 @@ class MixerView(View):
     controls = (("λ sliders (parameters)", "set θ = θ_pre + Σ λ τ: the maps and accuracies follow at once"),
                 ("preset buttons in the panel", "add both, forget stripes, back to the pre-trained model"),
                 ("drag / wheel", "pan and zoom the maps"))
+
+    def __init__(self, context):
+        super().__init__(context)
+        self._sweep_key = None
+        self._sweep_moved = 0.0
+        self._sweep_value = None
 
     def make_camera(self):
         return Camera2D(center=(map_left(1) + 1.0, 0.0), half_height=1.6)
@@ -209,11 +218,22 @@ class MixerView(View):
             return
         if self._acc_hidden():
             return
-        lams, acc = model.sweep()
+        lams, acc = self._settled_sweep()
         for k, name in enumerate(SKILLS):
             line(name, lams, acc[:, k], SKILL_COLORS[k])
         which = SKILLS.index(str(self.params["sweep"]))
         vlines([model.lambdas[which]], ["now"])
+
+    def _settled_sweep(self):
+        """The sweep (15 merges measured) once the sliders have rested for a moment; while one is
+        dragged the plot keeps the last one, so that dragging stays smooth."""
+        key = (id(self.model.run), self.model.lambdas, self.params["sweep"])
+        now = time.perf_counter()
+        if key != self._sweep_key:
+            self._sweep_key, self._sweep_moved = key, now
+        if self._sweep_value is None or (self._sweep_value[0] != key and now - self._sweep_moved > SETTLE_S):
+            self._sweep_value = (key, self.model.sweep())
+        return self._sweep_value[1]
 
     def _merge_plot(self, run) -> None:
         model = self.model
