@@ -114,7 +114,8 @@ class ConceptView(View):
         self._fitted[frame.pane] = key
         lines = 3.2 * imgui.get_text_line_height() / max(frame.size[1], 1.0)
         if frame.pane == "stick":
-            frame.camera.fit(-1.35, 1.35, -1.35, 1.35 + 2.7 * lines, 0.02, follow=True)
+            # a little room around the square, more above it for the caption
+            frame.camera.fit(-1.3, 1.3, -1.3, 1.3 + 2.6 * lines, 0.02, follow=True)
         elif frame.pane == "map":  # the words' box, with room for their labels and the caption
             points = self.model.word_points()[self._map_words()]
             x0, y0 = np.minimum(points.min(axis=0), -0.2) - 0.08
@@ -210,10 +211,13 @@ class ConceptView(View):
         frame.caption(draw_list, [
             (first_fit([f"steer at layer {model.layer}: α·v", f"layer {model.layer}"], room), PALETTE.text),
             (first_fit([f"α gender {ag:+.2f}   α tone {at:+.2f}", f"{ag:+.1f}, {at:+.1f}"], room), PALETTE.yellow)])
-        frame.labels(draw_list, [((1.0, 0.0), "female →", PALETTE.purple, 3, (-imgui.calc_text_size("female →").x - 6, 4)),
+        # the four direction words inside the square, at its edges
+        line_h = imgui.get_text_line_height()
+        frame.labels(draw_list, [((1.0, 0.0), "female →", PALETTE.purple, 3,
+                                  (-imgui.calc_text_size("female →").x - 6, 4)),
                                  ((-1.0, 0.0), "← male", PALETTE.blue, 3, (6, 4)),
                                  ((0.0, 1.0), "angry ↑", PALETTE.vermillion, 3, (6, 6)),
-                                 ((0.0, -1.0), "calm ↓", PALETTE.green, 3, (6, -imgui.get_text_line_height() - 8))])
+                                 ((0.0, -1.0), "calm ↓", PALETTE.green, 3, (6, -line_h - 8))])
         if not self.challenge.locked and abs(ag) < 1e-9 and abs(at) < 1e-9 and not self._dragging:
             frame.labels(draw_list, [((0.0, 0.0), "drag me", PALETTE.yellow, 2)])
 
@@ -292,7 +296,9 @@ class ConceptView(View):
         if locked:
             imgui.end_disabled()
         sweep = model.sweep
-        if np.isnan(sweep).any():
+        if not model.finished:
+            imgui.text_colored(PALETTE.muted, "The fluency sweep starts when training ends.")
+        elif np.isnan(sweep).any():
             done = int(np.isfinite(sweep).sum())
             progress_bar(done / sweep.size, f"fluency sweep: {done} of {sweep.size} texts")
         imgui.separator()
@@ -318,12 +324,12 @@ class ConceptView(View):
         plot_strip(self.context, [
             Plot("logit differences against α", self._logit_plot, x_label="α",
                  x_limits=(float(GENDER_ALPHAS[0]), float(GENDER_ALPHAS[-1])), weight=1.3, min_width=12, priority=3),
-            Plot("fluency against α tone, each layer", self._fluency_plot, x_label="α tone",
+            Plot("fluency against α tone", self._fluency_plot, x_label="α tone",
                  x_limits=(0.0, float(TONE_ALPHAS[-1])), y_limits=(0.0, 1.05), min_width=11, priority=2),
             Plot("training loss", self._loss_plot, y_label="nats", min_width=9, priority=1, legend=False)])
 
     def _logit_plot(self, run) -> None:
-        hline(0.0, PALETTE.muted, "tie")
+        hline(0.0, PALETTE.muted)
         if self._hiding("flip_alpha"):
             return
         model = self.model
@@ -336,14 +342,14 @@ class ConceptView(View):
         vlines([float(self.params["alpha_gender"])], ["α gender"])
 
     def _fluency_plot(self, run) -> None:
-        hline(FLUENT, PALETTE.muted, "90%")
+        hline(FLUENT, PALETTE.muted)
         if self._hiding("late_fluency"):
             return
         sweep = self.model.sweep
         for layer in range(sweep.shape[0]):
             ok = np.isfinite(sweep[layer])
             if ok.any():
-                line(f"layer {layer}", TONE_ALPHAS[ok], sweep[layer][ok], LAYER_COLORS[layer % 3], marker=4.0)
+                line(f"L{layer}", TONE_ALPHAS[ok], sweep[layer][ok], LAYER_COLORS[layer % 3], marker=4.0)
 
     def _loss_plot(self, run) -> None:
         losses = np.asarray(self.model.run.losses, dtype=np.float64)
