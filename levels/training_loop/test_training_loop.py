@@ -240,6 +240,9 @@ def test_next_stage_button_runs_to_the_next_stage(tmp_path):
             view.next_stage()
             app.run_frames(2)
             assert view.model.last_stage == expected and app.host.paused
+        app.host.single_step()  # the N key: paused, a single step is the next stage too
+        app.run_frames(2)
+        assert view.model.last_stage == 3
 
 
 @pytest.mark.parametrize("size, scale, mode", [((960, 600), 1.0, "run"), ((1280, 720), 2.0, "step through"),

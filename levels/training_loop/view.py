@@ -38,7 +38,7 @@ def stage_box(k: int) -> tuple[float, float, float, float]:
 
 
 class TrainingLoopView(View):
-    controls = (("Next stage (panel, or N)", "step-through mode: do the loop's next stage now"),
+    controls = (("Next stage (panel), or N / Step while paused", "step-through mode: do the loop's next stage now"),
                 ("Run the loop (panel)", "switch to run mode: a whole iteration per tick"))
 
     def __init__(self, context):
@@ -80,6 +80,8 @@ class TrainingLoopView(View):
         model = self.model
         if model.finished and not self.transport.paused and not self.challenge.playing and model.loop.stage == -1:
             self.transport.pause()  # the end of training
+        if model.stepping and self.transport.paused:
+            model.hurry()  # paused, a single step (the Step button, the N key) is the next stage
         self.gl.disable(self.gl.DEPTH_TEST)
         # every shape of one colour goes in one call: draw calls are what a software renderer pays for
         lit = model.last_stage
@@ -323,7 +325,7 @@ class TrainingLoopView(View):
             imgui.begin_disabled()
         wide = imgui.ImVec2(-1, imgui.get_frame_height() * 1.6)
         if model.stepping:
-            if imgui.button("Next stage  ▸", wide) or (imgui.is_key_pressed(imgui.Key.n) and not imgui.get_io().want_text_input):
+            if imgui.button("Next stage  ▸", wide):
                 self.next_stage()
             if imgui.button("Run the loop", imgui.ImVec2(-1, 0)):
                 self.context.set_param("mode", "run")
