@@ -183,3 +183,14 @@ def test_a_model_without_the_view_reports_the_best_instance():
     assert model.best == int(np.argmin(model.eval_loss))
     obs = model.observables()
     assert obs["loss"] == pytest.approx(model.eval_loss.min())
+
+
+def test_at_ui_scale_two_no_text_touches_or_is_cut_off(tmp_path, monkeypatch):
+    boxes = record_scene_text(monkeypatch)
+    with headless_app(LEVEL, tmp_path, params={"budget": 300, "sparsity": 0.95}, size=(1280, 720)) as app:
+        app.imgui.set_scale(2.0)
+        app.run_frames(40)
+        boxes.clear()
+        app.run_frames(1)
+        assert boxes
+        assert not overlapping_text(boxes) and not cut_off_text(boxes), (overlapping_text(boxes), cut_off_text(boxes))

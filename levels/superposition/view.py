@@ -203,7 +203,8 @@ class SuperpositionView(View):
         for i in range(n):
             kept = np.linalg.norm(W[:, i]) > KEPT_NORM
             text = f"{i + 1}: D = {dims[i]:.2f}" if kept else f"{i + 1}"
-            labels.append((tuple(tips[i]), text, feature_color(i), 3 if kept else 1))
+            # the feature switched on is always labelled; the others where they find room
+            labels.append((tuple(tips[i]), text, feature_color(i), 3 if i == self._probe() else 2 if kept else 1))
         frame.labels(draw_list, labels)
 
     def _matrix_overlay(self, draw_list, frame, room) -> None:
@@ -239,7 +240,9 @@ class SuperpositionView(View):
             return
         hd, hr = (d[1] - d[0]) / 2, (r[1] - r[0]) / 2
         height = imgui.get_text_line_height()
-        for value, text in ((0.0, "1"), (-1.0, "0.1"), (-2.0, "0.01")):  # density ticks, left of the grid
+        decade = 1.0 / max(frame.world_per_pixel(), 1e-9)  # window units per decade
+        ticks = ((0.0, "1"), (-1.0, "0.1"), (-2.0, "0.01")) if decade > 2.0 * height + 6.0 else ((0.0, "1"), (-1.0, "0.1"))
+        for value, text in ticks:  # density ticks, left of the grid
             at = frame.to_overlay((r[0] - hr, value))
             if at is not None:
                 width = imgui.calc_text_size(text).x
