@@ -189,6 +189,14 @@ def test_training_stops_at_the_budget():
     assert run.model.loop.record.eval_iterations[-1] == 20
 
 
+def test_smoothing_refits_the_baselines_without_restarting_training():
+    run = make_runner(LEVEL, {"mode": "run"}, seed=0)
+    run.step(5)
+    before = run.model.baselines()["bigram"]
+    run.set_param("smoothing", 1.0)
+    assert run.model.loop.iteration == 5 and run.model.baselines()["bigram"] > before
+
+
 def test_the_sample_is_redrawn_when_the_rule_changes():
     run = make_runner(LEVEL, {"mode": "run"}, seed=0)
     run.step(60)
