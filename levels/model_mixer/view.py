@@ -74,8 +74,6 @@ class MixerView(View):
     # -- scene --------------------------------------------------------------------------------------
     def scene(self, frame) -> None:
         model = self.model
-        if model.finished and not self.transport.paused and not self.challenge.playing and not model.loaded:
-            self.transport.pause()  # training is over: the step counter stops with it
         self.gl.disable(self.gl.DEPTH_TEST)
         pred, true = model.class_maps()
         show_truth = self._acc_hidden()
@@ -106,10 +104,12 @@ class MixerView(View):
                               f"training: {model.run.phase} ({model.progress:.0%})"], fit)
         else:
             terms = " ".join(f"{'+' if lam >= 0 else '−'} {abs(lam):.2f} τ_{name}" for lam, name in zip(lams, SKILLS))
-            head = first_fit([f"θ = θ_pre {terms}", f"θ = θ_pre {terms.replace('τ_', 'τ').replace('rings', 'R').replace('sectors', 'S').replace('stripes', 'T')}"], fit)
+            head = first_fit([f"θ = θ_pre {terms}", f"θ = θ_pre {terms.replace('τ_', 'τ').replace('rings', 'R').replace('sectors', 'S').replace('stripes', 'T')}",
+                              "θ = θ_pre + Σ λ τ"], fit)
         lines = [head]
         if self._acc_hidden():
-            lines.append(("the true maps: the merged model's answers show after the verdict", PALETTE.accent))
+            lines.append((first_fit(["the true maps: the merged model's answers show after the verdict",
+                                     "the true maps (answers after the verdict)", "the true maps"], fit), PALETTE.accent))
         else:
             lines.append((first_fit(["colour: the class the model answers; dark: answered wrong", "dark: wrong"], fit),
                           PALETTE.muted))
@@ -208,7 +208,7 @@ class MixerView(View):
         plot_strip(self.context, [
             Plot(f"accuracy as λ {self.params['sweep']} moves", self._sweep_plot, x_label="λ", y_label="accuracy",
                  x_limits=(-1.5, 2.0), y_limits=(0.0, 1.02), weight=1.6, min_width=12, priority=3),
-            Plot("½ rings + ½ sectors model", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=False,
+            Plot("½ rings + ½ sectors model", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=True,
                  min_width=11, priority=2)])
 
     def _sweep_plot(self, run) -> None:
@@ -246,4 +246,4 @@ class MixerView(View):
         pre = model.reference()["pre"]
         values = [float((pre[0] + pre[1]) / 2), m["shared"], m["different"], m["aligned"]]
         for i, (value, color) in enumerate(zip(values, (PALETTE.muted, PALETTE.purple, PALETTE.vermillion, PALETTE.yellow))):
-            bars(names[i], [i], [value], 0.6, color, legend=False)
+            bars(names[i], [i], [value], 0.6, color)
