@@ -23,6 +23,7 @@ from sandbox.kit import (
     plot_strip,
     progress_bar,
     set_ticks,
+    titled,
     vlines,
 )
 from sandbox.view import View
@@ -205,11 +206,13 @@ class MixerView(View):
 
     # -- plots --------------------------------------------------------------------------------------
     def plots(self) -> None:
-        plot_strip(self.context, [
-            Plot(f"accuracy as λ {self.params['sweep']} moves", self._sweep_plot, x_label="λ", y_label="accuracy",
-                 x_limits=(-1.5, 2.0), y_limits=(0.0, 1.02), weight=1.6, min_width=12, priority=3),
-            Plot("½ rings + ½ sectors model", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=True,
-                 min_width=11, priority=2)])
+        plot_strip(self.context, titled([
+            Plot("###sweep", self._sweep_plot, x_label="λ", y_label="accuracy",
+                 x_limits=(-1.5, 2.0), y_limits=(0.0, 1.02), weight=1.25, min_width=12, priority=3),
+            Plot("###merges", self._merge_plot, x_label="", y_limits=(0.0, 1.02), legend=True, legend_at="beside",
+                 min_width=11, priority=2)],
+            [[f"accuracy as λ {self.params['sweep']} moves", f"λ {self.params['sweep']}"],
+             ["½ model A + ½ model B, two ways", "model averages", "averages"]]))
 
     def _sweep_plot(self, run) -> None:
         hline(CHANCE, PALETTE.muted, "chance")
@@ -237,7 +240,7 @@ class MixerView(View):
 
     def _merge_plot(self, run) -> None:
         model = self.model
-        names = ["pre", "shared", "2 starts", "matched"]
+        names = ["pre", "1 start", "2 starts", "matched"]
         set_ticks(list(range(len(names))), names)
         hline(CHANCE, PALETTE.muted)
         if not model.finished or self._merge_hidden():
