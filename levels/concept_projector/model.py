@@ -184,9 +184,9 @@ class ConceptModel(Model):
         """``(2, D)``: the gender direction and the tone direction at the last layer, made
         orthonormal (Gram-Schmidt): the map's axes."""
         dirs = self.directions()
-        g = dirs["gender"][-1] / np.linalg.norm(dirs["gender"][-1])
+        g = dirs["gender"][-1] / max(np.linalg.norm(dirs["gender"][-1]), 1e-12)
         t = dirs["tone"][-1] - (dirs["tone"][-1] @ g) * g
-        return np.stack([g, t / np.linalg.norm(t)])
+        return np.stack([g, t / max(np.linalg.norm(t), 1e-12)])
 
     @derived(key=lambda self: self._version())
     def word_points(self) -> np.ndarray:
