@@ -143,7 +143,7 @@ class GELU(Layer):
 
     def forward(self, x):
         self._x = x
-        self._t = np.tanh(_GELU_C * (x + _GELU_A * x**3))
+        self._t = np.tanh(_GELU_C * (x + _GELU_A * (x * x * x)))  # products: a float32 power is many times slower
         return 0.5 * x * (1.0 + self._t)
 
     def backward(self, grad_y):

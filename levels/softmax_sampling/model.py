@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.sampling import STRATEGIES, keep_mask, log_softmax, ranked, sampler, softmax  # noqa: F401  (the level's maths, shared)
+
 from sandbox.kit import derived
 from sandbox.model import Model
 
@@ -40,7 +42,6 @@ PROMPTS: dict[str, tuple[float, ...]] = {
 #: Short names of the prompts, for column headings.
 SHORT = {"The cat sat on the": "cat sat on…", "For breakfast I ate": "breakfast…", "The sky today is": "sky is…"}
 LESSONS = ("sampling", "surprise", "mutual information")
-STRATEGIES = ("temperature", "greedy", "top-k", "top-p")
 MODELS = ("temperature", "uniform", "swapped")
 #: The plug-in estimates of I kept for the plot: thinned to every other one past this many.
 ESTIMATES_KEPT = 2048
@@ -50,16 +51,6 @@ ESTIMATES_KEPT = 2048
 # the mathematics, as plain functions of arrays (the view draws a challenge's setup with them too)
 
 
-def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """log softmax(z / T), computed stably (the largest logit is subtracted first)."""
-    z = np.asarray(logits, dtype=np.float64) / float(temperature)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-def softmax(logits, temperature: float = 1.0) -> np.ndarray:
-    """softmax(z / T): the probabilities of logits ``z`` at temperature ``T``."""
-    return np.exp(log_softmax(logits, temperature))
 
 
 def softmax_jacobian(logits, temperature: float = 1.0) -> np.ndarray:
@@ -89,40 +80,7 @@ def kl(p, log_p, log_q) -> float:
     return float((p[on] * (np.asarray(log_p, np.float64).ravel()[on] - np.asarray(log_q, np.float64).ravel()[on])).sum())
 
 
-def ranked(p) -> np.ndarray:
-    """Token indices from the most to the least likely (ties: the vocabulary's order)."""
-    return np.argsort(-np.asarray(p, dtype=np.float64), kind="stable")
 
-
-def keep_mask(p, strategy: str, top_k: int = 1, top_p: float = 1.0) -> np.ndarray:
-    """Which tokens a strategy may draw: all (temperature), the most likely (greedy), the ``top_k``
-    most likely, or the smallest set of most likely tokens whose probabilities add up to at least
-    ``top_p`` (top-p, the nucleus)."""
-    p = np.asarray(p, dtype=np.float64)
-    order = ranked(p)
-    if strategy == "temperature":
-        count = len(p)
-    elif strategy == "greedy":
-        count = 1
-    elif strategy == "top-k":
-        count = int(np.clip(top_k, 1, len(p)))
-    elif strategy == "top-p":
-        cumulative = np.cumsum(p[order])
-        # a hair of tolerance: a head that sums to p up to rounding reaches p
-        count = int(np.searchsorted(cumulative, float(top_p) * (1 - 1e-12), side="left")) + 1
-        count = min(count, len(p))
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
-    mask = np.zeros(len(p), dtype=bool)
-    mask[order[:count]] = True
-    return mask
-
-
-def sampler(logits, temperature: float, strategy: str, top_k: int = 1, top_p: float = 1.0) -> np.ndarray:
-    """The distribution a strategy draws from: softmax(z / T) on the kept tokens, renormalised."""
-    p = softmax(logits, temperature)
-    kept = np.where(keep_mask(p, strategy, top_k, top_p), p, 0.0)
-    return kept / kept.sum()
 
 
 def model_log_q(logits, temperature: float, model: str) -> np.ndarray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.sampling import keep_mask, log_softmax, sampler, softmax  # noqa: F401  (the rules of softmax_sampling)
+
 from sim.nn import (
     Adam,
     Dense,
@@ -71,47 +73,12 @@ def windows(ids: np.ndarray, positions: np.ndarray, context: int = CONTEXT) -> t
     return ids[idx], ids[positions]
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """log softmax over the last axis, computed stably (in float64)."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """softmax(z / T) over the last axis."""
-    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64) / float(temperature)))
 
 
 # ----------------------------------------------------------------------------------------------
 # sampling: the rules of the softmax_sampling level (temperature, top-k, top-p), on a model's logits
 
 
-def keep_mask(p: np.ndarray, strategy: str, top_k: int = 1, top_p: float = 1.0) -> np.ndarray:
-    """Which characters a strategy may draw: all (temperature), the ``top_k`` most likely, or the
-    smallest set of most likely ones whose probabilities reach ``top_p`` (the nucleus)."""
-    p = np.asarray(p, dtype=np.float64)
-    order = np.argsort(-p, kind="stable")
-    if strategy == "temperature":
-        count = len(p)
-    elif strategy == "top-k":
-        count = int(np.clip(top_k, 1, len(p)))
-    elif strategy == "top-p":
-        # a hair of tolerance: a head that sums to p up to rounding reaches p
-        count = min(int(np.searchsorted(np.cumsum(p[order]), float(top_p) * (1 - 1e-12), side="left")) + 1, len(p))
-    else:
-        raise ValueError(f"unknown strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
-    mask = np.zeros(len(p), dtype=bool)
-    mask[order[:count]] = True
-    return mask
-
-
-def sampler(logits: np.ndarray, temperature: float, strategy: str, top_k: int = 1, top_p: float = 1.0) -> np.ndarray:
-    """The distribution a strategy draws from: softmax(z / T) on the kept characters, renormalised
-    (the temperature is applied before the cut)."""
-    p = softmax(logits, temperature)
-    kept = np.where(keep_mask(p, strategy, top_k, top_p), p, 0.0)
-    return kept / kept.sum()
 
 
 def generate(net: Sequential, corpus: Corpus, prompt: str, n_new: int, rng: np.random.Generator,

@@ -141,19 +141,7 @@ def test_same_seed_same_run_different_seed_different_run():
 
 
 # ---------------------------------------------------------------------------------------------
-# sampling: the same rules as Softmax and Surprise
-
-
-def test_sampling_rules_match_softmax_and_surprise():
-    other = level("softmax_sampling").module("model")
-    rng = np.random.default_rng(0)
-    for _ in range(200):
-        z = rng.normal(scale=rng.uniform(0.1, 4.0), size=23)
-        T, k, p = rng.uniform(0.2, 3.0), int(rng.integers(1, 23)), rng.uniform(0.05, 1.0)
-        for strategy in ("temperature", "top-k", "top-p"):
-            np.testing.assert_allclose(sampler(z, T, strategy, k, p), other.sampler(z, T, strategy, k, p), atol=1e-12)
-    with pytest.raises(ValueError, match="unknown strategy"):
-        keep_mask(np.ones(3) / 3, "beam")
+# sampling: the rules of Softmax and Surprise, from sim.sampling (tested in tests/test_sampling.py)
 
 
 def test_generated_text_uses_only_the_kept_characters():
