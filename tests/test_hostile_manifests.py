@@ -85,7 +85,7 @@ def test_the_listing_keeps_every_good_level_and_gives_each_bad_one_a_reason(leve
     ("nested", r"(nested too deeply|must be|is an array|an array is not valid)"),
     ("question", r"question (has a bad placeholder|has a placeholder|cannot be filled in)"),
     ("nan_bounds", r"(must be a finite number|must be a number|must be an integer|must be below max|default)"),
-    ("unknown_key", "(unknown keys|no such parameter|no such mistake|no parameter|must be a table)"),
+    ("unknown_key", "(unknown keys|no such parameter|no such mistake|no parameter|must be a table|must be a non-empty array)"),
 ])
 def test_each_kind_of_damage_is_named(tmp_path, kind, fragment):
     rng = np.random.default_rng(3)
