@@ -57,7 +57,7 @@ _SYMBOLS = {
     "lvert": "|", "rvert": "|", "vert": "|", "lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖",
     "{": "{", "}": "}", "lbrace": "{", "rbrace": "}", "%": "%", "$": "$", "#": "#", "&": "&", "_": "_",
     "sum": "Σ", "prod": "Π", "coprod": "∐", "int": "∫", "iint": "∬", "oint": "∮", "sqrt": "√",
-    "bmod": " mod ",
+    "bmod": " mod ", "triangle": "△", "square": "□",
 }
 _SPACES = {",": " ", ":": " ", ">": " ", ";": " ", " ": " ", "!": "", "enspace": " ", "thinspace": " ",
            "quad": EM_SPACE, "qquad": EM_SPACE * 2}
