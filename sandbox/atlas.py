@@ -74,12 +74,19 @@ def route_layout(registry: Registry) -> dict[str, tuple[int, int]]:
     ids = sorted(registry.entries, key=lambda i: (order.index(registry.entries[i].manifest.pillar), i))
     for level_id in ids:
         level_depth(level_id)
-    rows: dict[int, int] = {}
-    layout = {}
-    for level_id in ids:
-        column = depth[level_id]
-        layout[level_id] = (column, rows.get(column, 0))
-        rows[column] = rows.get(column, 0) + 1
+    # column by column, each level at the mean row of what it builds on (the barycentre rule of
+    # layered graph drawing), so edges run mostly level and cross less; ties keep the pillar order
+    layout: dict[str, tuple[int, int]] = {}
+    for column in sorted(set(depth.values())):
+        members = [i for i in ids if depth[i] == column]
+
+        def centre(level_id: str) -> float:
+            rows = [layout[p][1] for p in registry.entries[level_id].manifest.prerequisites if p in layout]
+            return sum(rows) / len(rows) if rows else -1.0
+
+        members.sort(key=lambda i: (centre(i), ids.index(i)))
+        for row, level_id in enumerate(members):
+            layout[level_id] = (column, row)
     return layout
 
 

@@ -1,6 +1,7 @@
 """The atlas: its layout at every UI scale, progress per challenge, where to start, the keyboard,
 and the levels' pictures (rendered by the engine, cached by content)."""
 
+import itertools
 import numpy as np
 import pytest
 from imgui_bundle import imgui
@@ -387,3 +388,25 @@ def test_pictures_of_another_size_for_a_level_list(make_app, two_levels, tmp_pat
     assert load_png(thumbs.get("alpha").path).shape == (90, 160, 3)
     thumbs.release()
     assert thumbs.ready == {}
+
+
+def test_each_column_of_the_route_graph_sits_by_what_it_builds_on():
+    registry = Registry()
+    layout = route_layout(registry)
+    crossings = 0
+    edges = [(layout[p], layout[i]) for i, e in registry.entries.items() for p in e.manifest.prerequisites
+             if p in layout]
+    for (a0, a1), (b0, b1) in itertools.combinations(edges, 2):
+        if a0[0] == b0[0] and a1[0] == b1[0] and (a0[1] - b0[1]) * (a1[1] - b1[1]) < 0:
+            crossings += 1
+    for column in {c for c, _ in layout.values()}:
+        rows = sorted(r for c, r in layout.values() if c == column)
+        assert rows == list(range(len(rows))), "each column is filled from the top"
+    # the barycentre order: a level never sits above one whose prerequisites all sit higher than its own
+    for level_id, (column, row) in layout.items():
+        mine = [layout[p][1] for p in registry.entries[level_id].manifest.prerequisites if p in layout]
+        for other, (c, r) in layout.items():
+            theirs = [layout[p][1] for p in registry.entries[other].manifest.prerequisites if p in layout]
+            if c == column and mine and theirs and max(theirs) < min(mine):
+                assert r < row, (other, level_id)
+    assert crossings <= len(edges), crossings
