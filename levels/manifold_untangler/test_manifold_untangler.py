@@ -218,11 +218,17 @@ def test_the_view_hides_accuracies_while_a_prediction_is_open(tmp_path, monkeypa
         open_challenge(app, "six_layers")
         boxes.clear()
         app.run_frames(1)
-        assert app.host.view.challenge.hide_answers
+        view = app.host.view
+        assert view.challenge.hide_answers
+        assert view.shown is not view.model and (view.shown.width, view.shown.depth) == (2, 6), "the setup asked about"
+        assert view.shown.trainings[0].done == 0, "shown before training: nothing to give away"
         texts = [b[0] for b in boxes]
         assert texts and not any("%" in t for t in texts), texts
         assert any("hidden" in t for t in texts)
         assert not overlapping_text(boxes) and not cut_off_text(boxes)
+        open_challenge(app, None)
+        app.run_frames(2)
+        assert view.shown is view.model
 
 
 @pytest.mark.parametrize("params, scale", [({}, 2.0), ({"data": "linked rings", "width": 3, "depth": 2}, 1.0)])

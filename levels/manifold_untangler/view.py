@@ -97,18 +97,34 @@ class UntanglerView(View):
         self.cam_layer = Camera2D()
         self.orbit_layer = OrbitCamera(*HOME_3D)
         self._grid = grid_lines()
+        self._preview: tuple | None = None  # (challenge id, its setup's model) while a prediction is open
         self._link_colors: tuple | None = None  # (key, colours, sizes) of the linked rings' points
         self._carried: tuple | None = None  # (key, the grid's segments carried to the layer shown)
         self._framed: dict[str, tuple] = {}  # pane -> (size, font, reach) its camera was fitted for
 
+    # -- what is shown ---------------------------------------------------------------------------
+    @property
+    def shown(self):
+        """The model the scene shows: while the learner predicts, the open challenge's setup (its
+        data and its nets before training, answers hidden); else the run on screen."""
+        challenge = self.challenge.open
+        if not self.challenge.choosing or challenge is None:
+            return self.model
+        if self._preview is None or self._preview[0] != challenge.id:
+            params = self.context.manifest.resolve_params(challenge.set)
+            preview = type(self.model)(dict(params), backend=self.model.backend)
+            preview.reset(challenge.seed)
+            self._preview = (challenge.id, preview)
+        return self._preview[1]
+
     # -- layout ----------------------------------------------------------------------------------
     def _layer_dims(self) -> int:
-        model = self.model
+        model = self.shown
         layer = model.shown_layer
         return model.x.shape[1] if layer == 0 else model.width
 
     def panes(self):
-        model = self.model
+        model = self.shown
         left = self.cam if model.data == DISC else self.orbit_in
         right = self.cam_layer if self._layer_dims() == 2 else self.orbit_layer
         return side_by_side(("input", left, 1.0), ("layer", right, 1.0))
@@ -140,7 +156,7 @@ class UntanglerView(View):
 
     # -- the input pane --------------------------------------------------------------------------
     def _map_colors(self) -> np.ndarray:
-        model = self.model
+        model = self.shown
         member = model.membership_map()
         rgba = np.zeros((MAP_CELLS, MAP_CELLS, 4), np.float32)
         if self._hiding():
@@ -155,7 +171,7 @@ class UntanglerView(View):
         return rgba
 
     def _scene_input(self, frame) -> None:
-        model = self.model
+        model = self.shown
         if model.data == DISC:
             self._frame_plane(frame, self.cam, HALF)
             key = (id(model), model.picture_key, model.params["map"], model.params["k"],
@@ -180,7 +196,7 @@ class UntanglerView(View):
 
     # -- the layer pane --------------------------------------------------------------------------
     def _scene_layer(self, frame) -> None:
-        model = self.model
+        model = self.shown
         layer = model.shown_layer
         dims = self._layer_dims()
         if dims == 2:  # the input square, or tanh's (−1, 1)²
@@ -227,7 +243,7 @@ class UntanglerView(View):
 
     # -- text ------------------------------------------------------------------------------------
     def overlay(self, draw_list, frame) -> None:
-        model = self.model
+        model = self.shown
         room = frame.size[0] - 28.0
         if frame.pane == "input":
             if self._hiding():
@@ -242,7 +258,7 @@ class UntanglerView(View):
             if model.data == DISC and not self._hiding() and model.params["map"] == "k-NN":
                 lines.append((first_fit(["plane coloured by k-NN", "k-NN map"], room), PALETTE.muted))
             frame.caption(draw_list, lines)
-            if not model.finished:
+            if not model.finished and not self.challenge.choosing:  # a preview is the setup, never trained
                 frame.caption(draw_list, [(first_fit([f"training… {model.progress:.0%}", f"{model.progress:.0%}"], room),
                                            PALETTE.yellow)], corner="bottom-left")
             return
@@ -250,7 +266,9 @@ class UntanglerView(View):
         where = "the input" if layer == 0 else f"after layer {layer} of {model.depth}"
         shape = {2: "a plane", 3: "space"}.get(dims, f"3 of {dims} coordinates")
         lines = [first_fit([f"{where}: {shape}", where], room)]
-        if layer == model.depth and not self._hiding():
+        if self.challenge.choosing:
+            lines.append((first_fit(["the challenge's net, before training", "before training"], room), PALETTE.muted))
+        elif layer == model.depth and not self._hiding():
             lines.append((first_fit([f"white: the read-out's {'line' if dims == 2 else 'plane'}", "white: read-out"],
                                     room), PALETTE.muted))
         elif layer < model.depth:
