@@ -88,11 +88,20 @@ class ConceptView(View):
 
     # -- the joystick --------------------------------------------------------------------------------
 
+    def _preview(self) -> dict | None:
+        """While a prediction is being made: the parameters of the challenge's run (the knob and
+        the layer show the question's setting, not the sandbox's)."""
+        challenge = self.challenge.open
+        if not self.challenge.choosing or challenge is None:
+            return None
+        return self.context.manifest.resolve_params(challenge.set)
+
     def knob(self) -> tuple[float, float]:
         """The knob in joystick units (−1..1 each way)."""
         if self._knob is not None:
             return self._knob
-        return (float(self.params["alpha_gender"]) / MAX_GENDER, float(self.params["alpha_tone"]) / MAX_TONE)
+        params = self._preview() or self.params
+        return (float(params["alpha_gender"]) / MAX_GENDER, float(params["alpha_tone"]) / MAX_TONE)
 
     def _move(self, x: float, y: float) -> None:
         x, y = float(np.clip(x, -1.0, 1.0)), float(np.clip(y, -1.0, 1.0))
@@ -205,11 +214,13 @@ class ConceptView(View):
             self._text_overlay(draw_list, frame)
 
     def _stick_overlay(self, draw_list, frame) -> None:
-        model = self.model
         room = frame.size[0] - 24.0
-        ag, at = float(self.params["alpha_gender"]), float(self.params["alpha_tone"])
+        preview = self._preview()
+        params = preview or self.params
+        ag, at, layer = float(params["alpha_gender"]), float(params["alpha_tone"]), params["layer"]
         frame.caption(draw_list, [
-            (first_fit([f"steer at layer {model.layer}: α·v", f"layer {model.layer}"], room), PALETTE.text),
+            (first_fit([f"the question's run: layer {layer}", f"question: layer {layer}", f"layer {layer}"], room)
+             if preview else first_fit([f"steer at layer {layer}: α·v", f"layer {layer}"], room), PALETTE.text),
             (first_fit([f"α gender {ag:+.2f}   α tone {at:+.2f}", f"{ag:+.1f}, {at:+.1f}"], room), PALETTE.yellow)])
         # the four direction words inside the square, at its edges
         line_h = imgui.get_text_line_height()
