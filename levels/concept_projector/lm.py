@@ -61,24 +61,10 @@ class Config:
     dtype: str = "float32"
 
 
-class CubedGELU(nn.GELU):
-    """The kit's GELU (tanh form, same derivative) with ``x·x·x`` for ``x**3``: numpy's float32
-    power is a hundred times slower than two products, and it was most of a training step."""
-
-    def forward(self, x):
-        self._x = x
-        self._t = np.tanh(nn._GELU_C * (x + nn._GELU_A * (x * x * x)))
-        return 0.5 * x * (1.0 + self._t)
-
-
 def build(config: Config, rng: np.random.Generator) -> nn.Transformer:
-    """A fresh transformer for the config (its MLPs' GELU swapped for :class:`CubedGELU`)."""
-    net = nn.Transformer(world.VOCAB, config.d_model, config.layers, config.heads, rng, max_len=world.SEQ_LEN,
-                         positions="absolute", d_mlp=config.d_mlp, layer_norm=True, dtype=np.dtype(config.dtype))
-    for block in net.blocks:
-        layers = block.mlp.layers
-        layers[[isinstance(layer, nn.GELU) for layer in layers].index(True)] = CubedGELU()
-    return net
+    """A fresh transformer for the config."""
+    return nn.Transformer(world.VOCAB, config.d_model, config.layers, config.heads, rng, max_len=world.SEQ_LEN,
+                          positions="absolute", d_mlp=config.d_mlp, layer_norm=True, dtype=np.dtype(config.dtype))
 
 
 @dataclass
