@@ -15,7 +15,15 @@ import numpy as np
 from sandbox.model import Model
 
 from . import phase as phase_grid
-from .toy import ToyModels, dimensionality, importances, kept, neighbour_angles, sample
+from .toy import (
+    ToyModels,
+    dimensionality,
+    importances,
+    kept,
+    loss_and_grads,
+    neighbour_angles,
+    sample,
+)
 
 MODES = ("5 features in 2D", "2 features in 1D")
 #: AdamW steps per tick: about 6 ms on two cores for six instances at batch 512.
@@ -110,8 +118,6 @@ class SuperpositionModel(Model):
 
     def evaluate(self) -> None:
         """Measure every instance on the fixed evaluation batch; the best is the lowest."""
-        from .toy import loss_and_grads
-
         self.eval_loss = loss_and_grads(self.toys.W, self.toys.b, self._eval_x, self.toys.importance)[0].astype(np.float64)
         self.best = int(np.argmin(self.eval_loss))
         self.history["steps"].append(self.toys.steps)
