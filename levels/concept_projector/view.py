@@ -14,7 +14,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import (
+from sandbox.kit import (training_controls, 
     PALETTE,
     Plot,
     first_fit,
@@ -287,25 +287,18 @@ class ConceptView(View):
     # -- panel ---------------------------------------------------------------------------------------
 
     def panel(self) -> None:
-        model, transport = self.model, self.transport
+        model = self.model
         imgui.push_text_wrap_pos(0.0)
         imgui.separator()
         if model.loaded:
-            progress_bar(1.0, f"stored model: {model.run.step_count} steps")
+            shown = (1.0, f"stored model: {model.run.step_count} steps")
         else:
-            progress_bar(model.progress, f"step {model.run.step_count} of {model.budget}")
-        locked = self.challenge.locked
-        if locked:
-            imgui.begin_disabled()
-        if imgui.button("Train from scratch"):
-            self.context.set_param("start", "scratch")
-            transport.play()
-        imgui.same_line()
-        if imgui.button("Centre the stick (α = 0)"):
-            self._knob = (0.0, 0.0)
-            self._send(force=True)
-        if locked:
-            imgui.end_disabled()
+            shown = (model.progress, f"step {model.run.step_count} of {model.budget}")
+        with training_controls(self, *shown, fast_forward=False):
+            imgui.same_line()
+            if imgui.button("Centre the stick (α = 0)"):
+                self._knob = (0.0, 0.0)
+                self._send(force=True)
         sweep = model.sweep
         if not model.finished:
             imgui.text_colored(PALETTE.muted, "The fluency sweep starts when training ends.")

@@ -15,13 +15,12 @@ import numpy as np
 from imgui_bundle import imgui, implot
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import (
+from sandbox.kit import (training_controls, 
     PALETTE,
     Plot,
     hline,
     line,
     plot_strip,
-    progress_bar,
     set_ticks,
     vlines,
 )
@@ -207,25 +206,15 @@ class CircuitView(View):
 
     # -- panel --------------------------------------------------------------------------------------
     def panel(self) -> None:
-        model, transport = self.model, self.transport
+        model = self.model
         imgui.push_text_wrap_pos(0.0)
         imgui.separator()
         if model.loaded:
-            progress_bar(1.0, f"trained checkpoint: {model.run.step_count} steps")
+            shown = (1.0, f"trained checkpoint: {model.run.step_count} steps")
         else:
-            progress_bar(model.progress, f"step {model.run.step_count} of {model.budget}")
-        locked = self.challenge.locked
-        if locked:
-            imgui.begin_disabled()
-        if imgui.button("Train from scratch"):
-            self.context.set_param("start", "scratch")
-            transport.play()
-        imgui.same_line()
-        if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
-            transport.set_speed("normal" if transport.fastest else "fastest")
-            transport.play()
-        if locked:
-            imgui.end_disabled()
+            shown = (model.progress, f"step {model.run.step_count} of {model.budget}")
+        with training_controls(self, *shown):
+            pass
         for text, color in self.status():
             imgui.text_colored(color, text)
         imgui.separator()

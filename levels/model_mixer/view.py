@@ -13,7 +13,7 @@ import numpy as np
 from imgui_bundle import imgui
 
 from sandbox.gfx.camera import Camera2D
-from sandbox.kit import (
+from sandbox.kit import (training_controls, 
     PALETTE,
     Plot,
     bars,
@@ -21,7 +21,6 @@ from sandbox.kit import (
     hline,
     line,
     plot_strip,
-    progress_bar,
     set_ticks,
     titled,
     vlines,
@@ -124,31 +123,20 @@ class MixerView(View):
 
     # -- panel --------------------------------------------------------------------------------------
     def panel(self) -> None:
-        model, transport = self.model, self.transport
+        model = self.model
         imgui.push_text_wrap_pos(0.0)
         imgui.separator()
         if model.loaded:
-            progress_bar(1.0, f"trained checkpoint (seed {model.seed})")
+            shown = (1.0, f"trained checkpoint (seed {model.seed})")
         else:
-            progress_bar(model.progress, f"{model.run.phase}: step {model.run.step_count} of {model.run.steps_total}")
-        locked = self.challenge.locked
-        if locked:
-            imgui.begin_disabled()
-        if imgui.button("Train from scratch"):
-            self.context.set_param("start", "scratch")
-            transport.play()
-        imgui.same_line()
-        if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
-            transport.set_speed("normal" if transport.fastest else "fastest")
-            transport.play()
-        imgui.text("Set the sliders to:")
-        for i, (name, lams) in enumerate(PRESETS):
-            if i % 2:
-                imgui.same_line()
-            if imgui.button(name):
-                self.apply(lams)
-        if locked:
-            imgui.end_disabled()
+            shown = (model.progress, f"{model.run.phase}: step {model.run.step_count} of {model.run.steps_total}")
+        with training_controls(self, *shown):
+            imgui.text("Set the sliders to:")
+            for i, (name, lams) in enumerate(PRESETS):
+                if i % 2:
+                    imgui.same_line()
+                if imgui.button(name):
+                    self.apply(lams)
         imgui.separator()
         imgui.pop_text_wrap_pos()
         self._table()  # a table sizes its own columns: wrapping would split the skills' names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from imgui_bundle import imgui
@@ -30,3 +31,31 @@ def first_fit(wordings, room: float, otherwise=_LAST):
         if imgui.calc_text_size(words).x <= room:
             return words
     return wordings[-1] if otherwise is _LAST else otherwise
+
+
+@contextlib.contextmanager
+def training_controls(view, progress: float, text: str, fast_forward: bool = True):
+    """The controls of a level that trains a model live and ships a stored one (its parameter
+    ``start`` is "checkpoint" or "scratch"): a progress bar with ``text``, "Train from scratch"
+    (which plays at once) and Fast-forward / Normal speed. The block inside the ``with`` adds the
+    level's own buttons to the same group; all are disabled while a challenge is locked in::
+
+        with training_controls(self, model.progress, f"step {step} of {budget}"):
+            imgui.same_line()
+            if imgui.button("Centre the stick"): ...
+    """
+    progress_bar(progress, text)
+    transport = view.transport
+    imgui.begin_disabled(view.challenge.locked)
+    try:
+        if imgui.button("Train from scratch"):
+            view.context.set_param("start", "scratch")
+            transport.play()
+        if fast_forward:
+            imgui.same_line()
+            if imgui.button("Normal speed" if transport.fastest else "Fast-forward"):
+                transport.set_speed("normal" if transport.fastest else "fastest")
+                transport.play()
+        yield
+    finally:
+        imgui.end_disabled()
