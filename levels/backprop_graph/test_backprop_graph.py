@@ -229,12 +229,8 @@ def test_after_the_backward_pass_the_scene_shows_gradients_and_local_derivatives
 def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale, graphs):
     """At every size and UI scale no text runs into another or out of the pane (node boxes drop their
     formulas, then the '=' and the '∂L/∂' prefixes, then put name and value on one line)."""
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, ui_scale=scale) as app:
         for graph in graphs:
             app.host.runner.set_param("graph", graph)
             app.run_frames(3)
@@ -246,8 +242,6 @@ def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, si
             assert len(boxes) >= 10
             assert overlapping_text(boxes) == [], (graph, overlapping_text(boxes))
             assert cut_off_text(boxes) == [], graph
-    finally:
-        app.shutdown()
 
 
 def test_clicking_an_input_node_shows_its_paths(tmp_path):

@@ -269,12 +269,8 @@ def test_the_word_keyboard_edits_the_prompt_and_bad_edits_leave_a_message(tmp_pa
 def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, size, scale):
     """The caption, the words (staggered when crowded), the prediction and the labels, for the
     default prompt and for the longest one, at a small window and at UI scale 2."""
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, ui_scale=scale) as app:
         for prompt in (None, list(range(SEQ_LEN - 1)) + [5]):
             if prompt is not None:
                 app.host.view.set_prompt(prompt)
@@ -285,8 +281,6 @@ def test_scene_text_never_overlaps_nor_leaves_the_pane(tmp_path, monkeypatch, si
             assert len(boxes) >= 10
             assert overlapping_text(boxes) == [], overlapping_text(boxes)
             assert cut_off_text(boxes) == []
-    finally:
-        app.shutdown()
 
 
 def test_the_witness_runs():

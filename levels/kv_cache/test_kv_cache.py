@@ -296,17 +296,11 @@ def test_predicting_for_your_own_build_hides_the_levers_until_measured(tmp_path,
 
 @pytest.mark.parametrize("size, scale", [((960, 600), 1.0), ((960, 600), 2.0), ((1280, 720), 2.0), ((1280, 720), 1.0)])
 def test_no_text_runs_into_another(tmp_path, monkeypatch, size, scale):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, ui_scale=scale) as app:
         app.run_frames(8)
         boxes.clear()
         app.run_frames(1)
         assert app.host.error is None, app.host.error
         assert len(boxes) >= 16 if scale == 1.0 else len(boxes) >= 12
         assert overlapping_text(boxes) == [] and cut_off_text(boxes) == []
-    finally:
-        app.shutdown()

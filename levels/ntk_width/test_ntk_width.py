@@ -234,12 +234,8 @@ def test_backends_include_numba_here():
 
 @pytest.mark.parametrize("size, scale", [((1280, 720), 2.0), ((960, 600), 1.5)])
 def test_no_scene_text_runs_into_another_at_a_large_ui_scale(tmp_path, monkeypatch, size, scale):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, progress=Progress(Path(tmp_path) / "p.db"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, ui_scale=scale) as app:
         app.run_frames(20)
         boxes.clear()
         app.run_frames(1)
@@ -247,5 +243,3 @@ def test_no_scene_text_runs_into_another_at_a_large_ui_scale(tmp_path, monkeypat
         assert boxes
         assert not overlapping_text(boxes), overlapping_text(boxes)
         assert not cut_off_text(boxes), cut_off_text(boxes)
-    finally:
-        app.shutdown()

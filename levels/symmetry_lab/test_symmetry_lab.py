@@ -273,30 +273,19 @@ def test_while_paused_the_button_records_the_new_errors(tmp_path):
 @pytest.mark.parametrize(("size", "scale", "station"), [((960, 600), 1.0, "Grids"), ((1280, 720), 2.0, "Graphs"),
                                                        ((1280, 720), 2.0, "Gauges")])
 def test_no_text_overlaps_or_is_cut_at_small_windows_and_large_ui_scales(tmp_path, monkeypatch, size, scale, station):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, params={"station": station}, ui_scale=scale,
-              progress=Progress(tmp_path / "progress.sqlite3"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, params={"station": station}, ui_scale=scale) as app:
         app.run_frames(4)
         boxes.clear()
         app.run_frames(1)
         assert app.host.error is None, app.host.error
         assert boxes and not overlapping_text(boxes) and not cut_off_text(boxes)
         assert any(t.startswith(("moves with it", "equivariant")) for t, *_ in boxes)
-    finally:
-        app.shutdown()
 
 
 def test_a_prediction_at_ui_scale_2_hides_the_verdicts_on_the_compact_cards(tmp_path, monkeypatch):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=(1280, 720), headless=True, level=LEVEL, ui_scale=2.0, progress=Progress(tmp_path / "p.sqlite3"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=(1280, 720), ui_scale=2.0) as app:
         app.run_frames(3)
         open_challenge(app, "relabel_unchanged")
         boxes.clear()
@@ -305,5 +294,3 @@ def test_a_prediction_at_ui_scale_2_hides_the_verdicts_on_the_compact_cards(tmp_
         texts = [b[0] for b in boxes]
         assert "hidden" in " ".join(texts) and not any(t.startswith(("breaks", "moves", "stays")) for t in texts)
         assert not overlapping_text(boxes) and not cut_off_text(boxes)
-    finally:
-        app.shutdown()

@@ -276,13 +276,8 @@ def test_while_a_prediction_is_open_the_journey_and_the_numbers_are_hidden(tmp_p
                                                  ((960, 600), 2.0, {"surface": "cone"}),
                                                  ((960, 600), 1.0, {"surface": "saddle", "loop": "drawn"})])
 def test_no_text_runs_into_another_or_off_its_pane(tmp_path, monkeypatch, size, scale, params):
-    from sandbox.app import App
-    from sandbox.progress import Progress
-
     boxes = record_scene_text(monkeypatch)
-    app = App(size=size, headless=True, level=LEVEL, ui_scale=scale, params=params,
-              progress=Progress(Path(tmp_path) / "p.db"))
-    try:
+    with headless_app(LEVEL, tmp_path, size=size, params=params, ui_scale=scale) as app:
         app.host.paused = True
         app.host.runner.step(LAP_STEPS + 10)  # a lap done: every caption is up
         app.run_frames(3)
@@ -291,5 +286,3 @@ def test_no_text_runs_into_another_or_off_its_pane(tmp_path, monkeypatch, size, 
         assert app.host.error is None, app.host.error
         assert len(boxes) >= 5
         assert overlapping_text(boxes) == [] and cut_off_text(boxes) == []
-    finally:
-        app.shutdown()
