@@ -134,6 +134,9 @@ class App:
         self._screenshot_request: Path | None = None
         self._pending_events: list[tuple] = []
         self._records_cache: dict[str, dict] = {}
+        # what the atlas and panels read every frame, read from the store once per change
+        self._visited: set[str] | None = None
+        self._notes_cache: dict[str, list] = {}
         self.marks: dict[str, tuple[float, float, float, float]] = {}  # see mark()
         self.mark_ids: dict[str, int] = {}
         #: kiosk mode (``idle_reset_s`` given): after that long untouched everything returns to how
@@ -161,6 +164,7 @@ class App:
         self.host = LevelHost(self, entry, params, seed)
         self._focus_panel = True  # the arrows move between its controls at once
         self.progress.visit(level_id)
+        self._visited = None
         self.window.set_title(f"Continuous Function: {entry.manifest.title if entry.manifest else level_id}")
 
     def go_to(self, level_id: str, tab: str | None = None, challenge: str | None = None) -> None:
@@ -205,7 +209,24 @@ class App:
         return self._records_cache[level_id]
 
     def visited(self) -> set[str]:
-        return self.progress.visited()
+        if self._visited is None:
+            self._visited = self.progress.visited()
+        return self._visited
+
+    def level_notes(self, level_id: str) -> list:
+        """The learner's notes on a level, oldest first (read from the store once per change)."""
+        if level_id not in self._notes_cache:
+            self._notes_cache[level_id] = self.progress.notes(level_id)
+        return self._notes_cache[level_id]
+
+    def add_note(self, level_id: str, target: str, kind: str, text: str):
+        """Save a note (see :meth:`Progress.add_note`); returns it, or None when empty."""
+        self._notes_cache.pop(level_id, None)
+        return self.progress.add_note(level_id, target, kind, text)
+
+    def delete_note(self, level_id: str, note_id: int) -> None:
+        self._notes_cache.pop(level_id, None)
+        self.progress.delete_note(note_id)
 
     def mark(self, name: str) -> None:
         """Remember where the last ImGui item was drawn, as ``marks[name] = (x, y, w, h)`` in window
@@ -351,6 +372,8 @@ class App:
         self.sounds.muted = self._initial["muted"]
         self.progress.reset_session()  # a kiosk's store is the session's; one on disk is kept
         self._records_cache.clear()
+        self._visited = None
+        self._notes_cache.clear()
         self.atlas.reset()
         self.notes.reset()
         self._visitor = False

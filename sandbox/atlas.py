@@ -851,7 +851,7 @@ class Atlas:
                                + ", ".join(r.title for r in routes))
         if manifest.domains:
             imgui.text_colored(MUTED, "Domains: " + ", ".join(DOMAINS[d] for d in manifest.domains))
-        notes = len(self.app.progress.notes(entry.id))
+        notes = len(self.app.level_notes(entry.id))
         if notes:
             imgui.text_colored(ACCENT, f"Your notes here: {notes}")
         challenges = list(manifest.challenges.values())

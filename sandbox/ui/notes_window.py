@@ -133,13 +133,13 @@ class NotesWindow:
         self.app.mark("notes:text")
         imgui.begin_disabled(not self.text.strip())
         if imgui.button("Save the note"):
-            note = self.app.progress.add_note(manifest.id, self.target, NOTE_KINDS[self.kind], self.text)
+            note = self.app.add_note(manifest.id, self.target, NOTE_KINDS[self.kind], self.text)
             if note is not None:
                 self.text = ""
                 self.message = (f"Saved: a {note.kind} on {describe(manifest, note.target).label}.", ACCENT)
         imgui.end_disabled()
         self.app.mark("notes:save")
-        notes = self.app.progress.notes(manifest.id)
+        notes = self.app.level_notes(manifest.id)
         if not self.app.kiosk:
             imgui.same_line()
             if imgui.button("Export all notes (Markdown)"):
@@ -152,7 +152,7 @@ class NotesWindow:
             imgui.text_colored(ACCENT, f"{note.kind.capitalize()} on {describe(manifest, note.target).label} · {when}")
             imgui.text_wrapped(note.text)
             if imgui.small_button(f"Delete##note-{note.id}"):
-                self.app.progress.delete_note(note.id)
+                self.app.delete_note(manifest.id, note.id)
             imgui.spacing()
         imgui.pop_text_wrap_pos()
 
