@@ -76,20 +76,18 @@ def level_sets(levels=(0.05, 0.2, 0.5, 1.0, 2.0)) -> list[np.ndarray]:
     return [ellipse(OPTIMUM, 2 * c * inv, 1.0) for c in levels]
 
 
-def heat(xs, ys) -> tuple[np.ndarray, np.ndarray]:
-    """The sharp-or-flat loss as cells: boxes (x0, x1, y0, y1) and a colour each."""
+def heat(xs, ys) -> np.ndarray:
+    """The sharp-or-flat loss on the grid of cells between ``xs`` and ``ys``: (rows, cols, 4) RGBA,
+    row 0 at the top (the kit's grid of cells)."""
     cx, cy = 0.5 * (xs[1:] + xs[:-1]), 0.5 * (ys[1:] + ys[:-1])
-    X, Y = np.meshgrid(cx, cy)
+    X, Y = np.meshgrid(cx, cy[::-1])  # the top row first
     loss = full_loss(np.stack([X, Y], -1))
     v = np.log1p(loss - loss.min())
     v = 1.0 - v / max(v.max(), 1e-12)  # 1 at the bottom of a well
     low, high = np.array(PALETTE.plate, np.float64), np.array(PALETTE.sky, np.float64)
-    colors = low + (high - low) * (v.ravel()[:, None] ** 1.6) * np.array([0.9, 0.9, 0.9, 0.0])
-    colors[:, 3] = 1.0
-    X0, Y0 = np.meshgrid(xs[:-1], ys[:-1])
-    X1, Y1 = np.meshgrid(xs[1:], ys[1:])
-    boxes = np.stack([X0.ravel(), X1.ravel(), Y0.ravel(), Y1.ravel()], 1)
-    return boxes, colors.astype(np.float32)
+    colors = low + (high - low) * (v[..., None] ** 1.6) * np.array([0.9, 0.9, 0.9, 0.0])
+    colors[..., 3] = 1.0
+    return colors.astype(np.float32)
 
 
 class SgdNoiseView(View):
@@ -99,7 +97,6 @@ class SgdNoiseView(View):
     def __init__(self, context):
         super().__init__(context)
         self._sweep = None  # (key, shares) of the last sweep of |B| and η
-        self._heat = None
 
     # -- which lesson is on screen ---------------------------------------------------------------
     @property
@@ -158,9 +155,7 @@ class SgdNoiseView(View):
 
     def _basin_scene(self, frame) -> None:
         xs, ys = np.linspace(-2.6, 3.0, 113), np.linspace(-1.8, 1.8, 73)
-        if self._heat is None:
-            self._heat = heat(xs, ys)
-        self.rects(frame, *self._heat)
+        self.cells(frame, "loss", 0, (xs[0], xs[-1], ys[0], ys[-1]), lambda: heat(xs, ys))  # made once
         self.lines(frame, [[(SADDLE_X, -1.8), (SADDLE_X, 1.8)]], PALETTE.white.alpha(0.5), 1.5)
         if not self.hidden_run:
             self.dots(frame, self.run.model.positions, CLOUD, 6.0, rim=2.0)
