@@ -88,30 +88,25 @@ class NtkWidthView(View):
             paint.lines(mvp, np.stack([grid, np.clip(model.curve(), -5, 5)], 1), NET, 1.8, vp)
         paint.points(mvp, np.stack([model.data_x, model.data_y], 1), DATA, 12.0)
 
-    def _cells(self, values: np.ndarray, x0: float, y0: float):
-        """Corners of a heat map's cells, row 0 (x = −1) at the top, placed at (x0, y0) lower-left."""
-        k = values.shape[0]
-        size = MAP_SIZE / k
-        i, j = np.meshgrid(np.arange(k), np.arange(k))  # i: column (x'), j: row (x)
-        lows = np.stack([x0 + i.ravel() * size, y0 + (k - 1 - j.ravel()) * size], 1)
-        return lows, lows + size
+    def _heat_map(self, frame, name: str, values: np.ndarray, x0: float, y0: float, scale: float, colours) -> None:
+        """A heat map as one texture (the kit's cells), row 0 (x = −1) at the top, placed at (x0, y0)
+        lower-left; the texture is remade only when the values or the colour scale change."""
+        self.cells(frame, name, hash((values.tobytes(), scale)), (x0, x0 + MAP_SIZE, y0, y0 + MAP_SIZE),
+                   lambda: colours(values))
 
     def _kernel_scene(self, frame) -> None:
         maps = self.model.heatmaps()
-        paint, mvp = self.painter, frame.mvp
         analytic = maps["analytic"]
         low, high = 0.0, float(analytic.max())
-        shown = [(MAP_SIZE + MAP_GAP, analytic)]
+        shown = [("analytic", MAP_SIZE + MAP_GAP, analytic)]
         if not self._run_hidden:  # the sandbox net's kernel is not the one asked about
-            shown.append((0.0, maps["empirical"]))
-        for x0, values in shown:
-            lows, highs = self._cells(values, x0, 0.0)
-            paint.rects(mvp, lows, highs, ramp(values.ravel(), low, high))
+            shown.append(("empirical", 0.0, maps["empirical"]))
+        for name, x0, values in shown:
+            self._heat_map(frame, name, values, x0, 0.0, high, lambda v: ramp(v, low, high))
         if not self._run_hidden:
             difference = maps["empirical"] - analytic
-            x0 = 0.5 * (MAP_SIZE + MAP_GAP)
-            lows, highs = self._cells(difference, x0, -MAP_SIZE - MAP_GAP)
-            paint.rects(mvp, lows, highs, diverging(difference.ravel(), high / DIFFERENCE_GAIN))
+            self._heat_map(frame, "difference", difference, 0.5 * (MAP_SIZE + MAP_GAP), -MAP_SIZE - MAP_GAP,
+                           high, lambda v: diverging(v, high / DIFFERENCE_GAIN))
 
     def overlay(self, draw_list, frame) -> None:
         if frame.pane == "kernels":
