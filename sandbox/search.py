@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+import weakref
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -267,16 +268,17 @@ def snippet(text: str, wanted: list[str], width: int = 160) -> str:
     return ("…" if start > 0 else "") + out + ("…" if start + width < len(flat) else "")
 
 
-_INDEXES: dict[int, tuple[frozenset, Index]] = {}
+_INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # registry -> (its levels, index)
 
 
 def index_for(registry: Registry) -> Index:
-    """The index of ``registry``, built on first use and again when its set of levels changes."""
+    """The index of ``registry``, built on first use and again when its set of levels changes
+    (kept only as long as the registry is)."""
     key = frozenset((i, id(e.manifest)) for i, e in registry.entries.items())
-    cached = _INDEXES.get(id(registry))
+    cached = _INDEXES.get(registry)
     if cached is None or cached[0] != key:
         cached = (key, Index(registry))
-        _INDEXES[id(registry)] = cached
+        _INDEXES[registry] = cached
     return cached[1]
 
 
