@@ -133,3 +133,20 @@ def test_a_wrong_answer_offers_the_claim_to_repair_and_opens_it(make_app):
     assert not host.challenges.attempt.verdict.correct
     tap(app, "repair", frames=8)
     assert app.host.entry.id == "softmax_sampling" and app.host.tab == "About"
+
+
+def test_while_a_prediction_is_open_the_question_for_an_assistant_leaves_out_the_last_measurement(make_app):
+    from sandbox.challenges import judge
+
+    app = make_app(level="eos_canyon")
+    app.run_frames(2)
+    challenge = app.host.manifest.challenges["bounce_sharpness"]
+    app.progress.record("eos_canyon", judge(challenge, 30.0, 40.0, 0.8))
+    open_challenge(app, "bounce_sharpness")  # trying again: choosing a prediction
+    app.notes.show("eos_canyon", "challenge:bounce_sharpness", "ask")
+    app.run_frames(4)
+    assert "The challenge I am working on" in app.notes.prompt and "measured" not in app.notes.prompt
+    app.host.challenges.close()
+    app.host.challenges.selected = None  # the prediction is put away: the last attempt may be mentioned
+    app.run_frames(3)
+    assert "the simulation measured 40" in app.notes.prompt

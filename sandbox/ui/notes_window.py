@@ -220,7 +220,12 @@ class NotesWindow:
         return dict(host.active_runner.params)
 
     def _last(self, manifest) -> dict | None:
-        """The attempt to mention: at the challenge in view, else the level's latest."""
+        """The attempt to mention: at the challenge in view, else the level's latest; none while a
+        prediction is being made (what was measured last time would give the answer away)."""
+        host = self.app.host
+        if host is not None and host.entry.id == manifest.id and host.challenges.selected is not None \
+                and host.challenges.attempt is None:
+            return None
         if self.target.startswith("challenge:"):
             history = self.app.progress.history(manifest.id, self.target.split(":", 1)[1])
             return history[-1] if history else None
